@@ -1,0 +1,46 @@
+# finkpi: every command a newcomer needs. `make demo` and `make test` set themselves up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export GX_ANALYTICS_ENABLED := false
+
+.PHONY: help setup demo test test-slow check lint-python lint-sql generate clean
+
+help:  ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv with the pinned dependencies
+
+demo: setup  ## run the whole pipeline on the bundled sample company
+	$(BIN)/finkpi run
+
+test: setup check  ## the CI gate: lint, then every test but the slow ones
+	$(BIN)/python -m pytest -m "not slow" -q
+
+test-slow: setup  ## long runs: many full pipelines, soak, scale
+	$(BIN)/python -m pytest -m slow -q
+
+check: lint-python lint-sql  ## ruff and sqlfluff, clean
+
+lint-python: setup
+	$(BIN)/ruff check finkpi tests
+	$(BIN)/ruff format --check finkpi tests
+
+lint-sql: setup
+	$(BIN)/sqlfluff lint models macros tests/dbt --processes 2
+
+generate: setup  ## rewrite data/sample/ (deterministic: seed 42)
+	$(BIN)/finkpi generate
+
+clean:  ## remove the build warehouse and dbt's target/ (keeps .venv)
+	rm -rf target logs warehouse/*.duckdb warehouse/*.wal

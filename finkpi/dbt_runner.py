@@ -1,0 +1,145 @@
+"""dbt, in-process, in one place.
+
+Every dbt call goes through `invoke`, which points dbt at this project with the paths and vars of
+the given settings. Running dbt in-process (dbtRunner) saves its 8-12 s start-up on repeated calls.
+
+When a data test fails, dbt prints only a count. `build` reads the failing rows themselves back from
+the warehouse and puts them in the error, so a duplicated key is reported with the rule, the model,
+the key and the file and line it came from.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+from finkpi.settings import Settings
+
+MAX_ROWS_SHOWN = 20
+
+
+class DbtBuildError(RuntimeError):
+    """dbt failed; the message names each failed model or rule with its offending rows."""
+
+    def __init__(self, message: str, failures: list[Failure]):
+        super().__init__(message)
+        self.failures = failures
+
+
+@dataclass
+class Failure:
+    kind: str  # "test" or "model" (or seed, ...)
+    node_name: str  # the test or model name
+    rule: str | None  # the generic test's name (unique_key, not_null, ...)
+    model: str | None  # the model or source the rule is attached to
+    arguments: dict = field(default_factory=dict)
+    message: str = ""
+    defined_in: str = ""
+    columns: list[str] = field(default_factory=list)
+    rows: list[tuple] = field(default_factory=list)
+    row_count: int | None = None
+
+    def describe(self) -> str:
+        if self.kind != "test":
+            return f"ERROR in {self.kind} {self.node_name} ({self.defined_in}):\n  {self.message.strip()}"
+        args = ", ".join(f"{key}={value}" for key, value in self.arguments.items() if key != "model")
+        lines = [f"FAILED rule {self.rule} on {self.model}" + (f" ({args})" if args else ""),
+                 f"  test {self.node_name}, defined in {self.defined_in}"]
+        if self.rows:
+            shown = len(self.rows)
+            total = self.row_count if self.row_count is not None else shown
+            lines.append(f"  {total} offending row(s)" + (f", first {shown}:" if total > shown else ":"))
+            lines.extend("    " + line for line in _format_table(self.columns, self.rows))
+        elif self.message:
+            lines.append(f"  {self.message.strip()}")
+        return "\n".join(lines)
+
+
+def invoke(settings: Settings, args: list[str]):
+    """Run one dbt command in this process against the project of `settings`."""
+    from dbt.cli.main import dbtRunner
+
+    os.environ.update(settings.dbt_environment())
+    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    full_args = [
+        *args,
+        "--project-dir", str(settings.project_dir),
+        "--profiles-dir", str(settings.project_dir),
+        "--target", settings.dbt_target,
+        "--vars", json.dumps(settings.dbt_vars()),
+    ]
+    return dbtRunner().invoke(full_args)
+
+
+def build(settings: Settings, select: list[str] | None = None, quiet: bool = False):
+    """`dbt build` (seeds, models, tests in dependency order); raises DbtBuildError on failure."""
+    args = ["build"]
+    if select:
+        args += ["--select", *select]
+    if quiet:
+        args = ["--quiet", *args]
+    result = invoke(settings, args)
+    if result.success:
+        return result
+    failures = _explain(settings, result)
+    if not failures:
+        raise DbtBuildError(f"dbt build failed: {result.exception or 'see the dbt log above'}", [])
+    header = f"dbt build failed: {len(failures)} problem(s)"
+    raise DbtBuildError("\n\n".join([header, *(f.describe() for f in failures)]), failures)
+
+
+def _explain(settings: Settings, result) -> list[Failure]:
+    failures: list[Failure] = []
+    run_results = getattr(result.result, "results", None) or []
+    for run_result in run_results:
+        status = str(getattr(run_result.status, "value", run_result.status))
+        if status not in ("fail", "error"):
+            continue
+        node = run_result.node
+        kind = node.resource_type.value if hasattr(node.resource_type, "value") else str(node.resource_type)
+        failure = Failure(
+            kind=kind,
+            node_name=node.name,
+            rule=None,
+            model=None,
+            message=run_result.message or "",
+            defined_in=node.original_file_path,
+        )
+        if kind == "test":
+            metadata = getattr(node, "test_metadata", None)
+            failure.rule = metadata.name if metadata else "singular test"
+            failure.arguments = dict(metadata.kwargs) if metadata else {}
+            attached = getattr(node, "attached_node", None) or ""
+            failure.model = attached.split(".")[-1] if attached else _first_dependency(node)
+            if status == "fail" and node.compiled_code:
+                _fetch_failing_rows(settings, node.compiled_code, failure)
+        failures.append(failure)
+    return failures
+
+
+def _first_dependency(node) -> str | None:
+    nodes = list(getattr(node.depends_on, "nodes", []) or [])
+    return nodes[0].split(".", 2)[-1] if nodes else None
+
+
+def _fetch_failing_rows(settings: Settings, compiled_sql: str, failure: Failure) -> None:
+    """Run the failed test's query again and keep its rows (the offenders)."""
+    import duckdb
+
+    try:
+        # Same (default) configuration as dbt-duckdb's own in-process connection: DuckDB refuses a
+        # second connection to one file with a different configuration in the same process.
+        with duckdb.connect(str(settings.build_database)) as con:
+            cursor = con.execute(f"select * from ({compiled_sql}) as failing limit {MAX_ROWS_SHOWN}")
+            failure.columns = [column[0] for column in cursor.description]
+            failure.rows = cursor.fetchall()
+            failure.row_count = con.execute(f"select count(*) from ({compiled_sql}) as failing").fetchone()[0]
+    except duckdb.Error as exc:  # the rows are a courtesy; the failure itself stands
+        failure.message += f" (could not read the failing rows back: {exc})"
+
+
+def _format_table(columns: list[str], rows: list[tuple]) -> list[str]:
+    cells = [[str(c) for c in columns]] + [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    return ["  ".join(value.ljust(widths[i]) for i, value in enumerate(row)).rstrip() for row in cells]

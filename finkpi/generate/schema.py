@@ -1,0 +1,322 @@
+"""The raw file layout of the sample company: the contract between the generator and dbt staging.
+
+Each table is one file (`<source>/<table>.csv`, or `.parquet` at scale). Every column is written as
+text; the staging models cast it to the type given here. ERP columns are snake_case the way a
+mid-size ERP exports them; CRM columns are named the way a Salesforce-style CRM exports them.
+
+Formats:
+- dates: ISO `YYYY-MM-DD`; CRM timestamps: ISO-8601 with the UTC offset of the record's time zone
+  (`2024-03-05T14:22:00+01:00`), the IANA zone itself in `TimeZoneSidKey`.
+- money: plain decimals with a dot, two places, in the row's `currency` (transaction currency)
+  unless the column name ends in `_eur`.
+- signs: GL amounts are debit positive, credit negative. Inventory movement quantities are signed
+  (receipts positive, issues negative).
+
+A test checks that the generator writes exactly these columns in this order, and another that every
+table here is declared as a dbt source, so this file, the generator and the sources cannot drift.
+"""
+
+from __future__ import annotations
+
+# table -> list of (column, type, description). Types are DuckDB types used by staging casts.
+ERP_TABLES: dict[str, list[tuple[str, str, str]]] = {
+    "company_codes": [
+        ("company_code", "varchar", "legal entity key"),
+        ("company_name", "varchar", "legal name"),
+        ("country", "varchar", "ISO country code"),
+        ("local_currency", "varchar", "ISO currency of the books"),
+    ],
+    "exchange_rates": [
+        ("rate_date", "date", "calendar day the rate applies to (every day, weekends included)"),
+        ("from_currency", "varchar", "transaction currency"),
+        ("to_currency", "varchar", "always EUR (the reporting currency)"),
+        ("rate", "decimal(18,8)", "EUR per one unit of from_currency"),
+    ],
+    "customers": [
+        ("customer_id", "varchar", "ERP customer number, e.g. C000123"),
+        ("customer_name", "varchar", "legal name"),
+        ("country", "varchar", "ISO country code"),
+        ("region", "varchar", "sales region"),
+        ("segment", "varchar", "Enterprise | Mid-Market | Small Business"),
+        ("currency", "varchar", "invoicing currency"),
+        ("payment_terms_days", "integer", "net days until an invoice is due"),
+        ("created_date", "date", "customer master created"),
+        ("company_code", "varchar", "legal entity"),
+    ],
+    "products": [
+        ("product_id", "varchar", "material number"),
+        ("product_name", "varchar", "description"),
+        ("product_type", "varchar", "finished | material"),
+        ("category", "varchar", "product category"),
+        ("unit_of_measure", "varchar", "EA or KG"),
+        ("list_price_eur", "decimal(18,2)", "list price of a finished good, EUR"),
+    ],
+    "product_standard_costs": [
+        ("product_id", "varchar", "material number"),
+        ("valid_from", "date", "first day the cost applies (inclusive)"),
+        ("valid_to", "date", "first day it no longer applies (exclusive); 9999-12-31 if open"),
+        ("standard_cost_eur", "decimal(18,4)", "standard cost per unit, EUR"),
+    ],
+    "sales_orders": [
+        ("order_id", "varchar", "sales order number"),
+        ("customer_id", "varchar", "sold-to customer"),
+        ("order_date", "date", "booking date"),
+        ("currency", "varchar", "transaction currency"),
+        ("status", "varchar", "open | delivered | cancelled"),
+        ("sales_channel", "varchar", "direct | distributor | web"),
+        ("company_code", "varchar", "legal entity"),
+    ],
+    "sales_order_lines": [
+        ("order_id", "varchar", "sales order number"),
+        ("line_number", "integer", "line within the order"),
+        ("product_id", "varchar", "finished good ordered"),
+        ("quantity", "decimal(18,3)", "ordered quantity"),
+        ("unit_price", "decimal(18,4)", "net unit price in the order currency"),
+        ("discount_pct", "decimal(9,4)", "line discount, 0.05 = 5%"),
+        ("net_amount", "decimal(18,2)", "quantity x unit_price x (1 - discount_pct), rounded"),
+        ("promised_date", "date", "delivery date promised to the customer"),
+    ],
+    "deliveries": [
+        ("delivery_id", "varchar", "delivery (shipment) number, one per order"),
+        ("order_id", "varchar", "sales order"),
+        ("order_line_number", "integer", "sales order line"),
+        ("promised_date", "date", "promised delivery date of the line"),
+        ("actual_date", "date", "date delivered to the customer"),
+        ("quantity_ordered", "decimal(18,3)", "ordered quantity of the line"),
+        ("quantity_shipped", "decimal(18,3)", "quantity delivered (short shipments are not backordered)"),
+    ],
+    "invoices": [
+        ("invoice_id", "varchar", "invoice number"),
+        ("order_id", "varchar", "sales order invoiced"),
+        ("delivery_id", "varchar", "delivery invoiced"),
+        ("customer_id", "varchar", "bill-to customer"),
+        ("invoice_date", "date", "invoice date (= delivery date)"),
+        ("due_date", "date", "invoice_date + payment terms"),
+        ("currency", "varchar", "transaction currency"),
+        ("net_amount", "decimal(18,2)", "sum of line net amounts"),
+        ("tax_amount", "decimal(18,2)", "sum of line tax amounts"),
+        ("gross_amount", "decimal(18,2)", "net + tax"),
+        ("company_code", "varchar", "legal entity"),
+    ],
+    "invoice_lines": [
+        ("invoice_id", "varchar", "invoice number"),
+        ("line_number", "integer", "line within the invoice"),
+        ("order_id", "varchar", "sales order"),
+        ("order_line_number", "integer", "sales order line"),
+        ("product_id", "varchar", "finished good"),
+        ("quantity", "decimal(18,3)", "invoiced quantity (= shipped)"),
+        ("unit_price", "decimal(18,4)", "net unit price after discount"),
+        ("net_amount", "decimal(18,2)", "line net amount"),
+        ("tax_rate", "decimal(9,4)", "VAT rate, 0.19 = 19%"),
+        ("tax_amount", "decimal(18,2)", "line tax amount"),
+    ],
+    "credit_notes": [
+        ("credit_note_id", "varchar", "credit note number"),
+        ("invoice_id", "varchar", "invoice credited"),
+        ("customer_id", "varchar", "customer"),
+        ("credit_date", "date", "credit note date"),
+        ("currency", "varchar", "currency of the invoice"),
+        ("net_amount", "decimal(18,2)", "net amount credited (positive)"),
+        ("tax_amount", "decimal(18,2)", "tax credited (positive)"),
+        ("gross_amount", "decimal(18,2)", "net + tax (positive)"),
+        ("reason", "varchar", "price dispute | damaged goods | late delivery penalty"),
+    ],
+    "customer_payments": [
+        ("payment_id", "varchar", "incoming payment"),
+        ("customer_id", "varchar", "payer"),
+        ("invoice_id", "varchar", "invoice cleared"),
+        ("payment_date", "date", "value date"),
+        ("currency", "varchar", "currency of the invoice"),
+        ("amount", "decimal(18,2)", "amount received (positive)"),
+    ],
+    "write_offs": [
+        ("write_off_id", "varchar", "bad-debt write-off"),
+        ("invoice_id", "varchar", "invoice written off"),
+        ("customer_id", "varchar", "customer"),
+        ("write_off_date", "date", "posting date"),
+        ("currency", "varchar", "currency of the invoice"),
+        ("amount", "decimal(18,2)", "amount written off (positive)"),
+        ("reason", "varchar", "why"),
+    ],
+    "suppliers": [
+        ("supplier_id", "varchar", "supplier number"),
+        ("supplier_name", "varchar", "legal name"),
+        ("country", "varchar", "ISO country code"),
+        ("currency", "varchar", "invoicing currency"),
+        ("payment_terms_days", "integer", "net days until due"),
+        ("category", "varchar", "material category supplied"),
+        ("company_code", "varchar", "legal entity"),
+    ],
+    "purchase_orders": [
+        ("po_id", "varchar", "purchase order number"),
+        ("supplier_id", "varchar", "supplier"),
+        ("order_date", "date", "date placed"),
+        ("currency", "varchar", "transaction currency"),
+        ("status", "varchar", "open | received | cancelled | rejected"),
+        ("company_code", "varchar", "legal entity"),
+    ],
+    "purchase_order_lines": [
+        ("po_id", "varchar", "purchase order number"),
+        ("line_number", "integer", "line within the order"),
+        ("product_id", "varchar", "material ordered"),
+        ("quantity", "decimal(18,3)", "ordered quantity"),
+        ("unit_price", "decimal(18,4)", "agreed unit price in the order currency"),
+        ("net_amount", "decimal(18,2)", "quantity x unit_price, rounded"),
+        ("promised_date", "date", "delivery date promised by the supplier"),
+    ],
+    "goods_receipts": [
+        ("receipt_id", "varchar", "goods receipt document"),
+        ("po_id", "varchar", "purchase order"),
+        ("po_line_number", "integer", "purchase order line"),
+        ("product_id", "varchar", "material received"),
+        ("promised_date", "date", "promised date of the line"),
+        ("receipt_date", "date", "date received"),
+        ("quantity", "decimal(18,3)", "quantity received"),
+    ],
+    "supplier_invoices": [
+        ("supplier_invoice_id", "varchar", "supplier invoice document"),
+        ("supplier_id", "varchar", "supplier"),
+        ("po_id", "varchar", "purchase order"),
+        ("receipt_id", "varchar", "goods receipt invoiced (one invoice per receipt)"),
+        ("invoice_date", "date", "invoice date (= receipt date)"),
+        ("due_date", "date", "invoice_date + payment terms"),
+        ("currency", "varchar", "transaction currency"),
+        ("net_amount", "decimal(18,2)", "received quantity x PO unit price"),
+        ("tax_amount", "decimal(18,2)", "input VAT"),
+        ("gross_amount", "decimal(18,2)", "net + tax"),
+        ("company_code", "varchar", "legal entity"),
+    ],
+    "supplier_payments": [
+        ("payment_id", "varchar", "outgoing payment"),
+        ("supplier_id", "varchar", "payee"),
+        ("supplier_invoice_id", "varchar", "supplier invoice cleared"),
+        ("payment_date", "date", "value date"),
+        ("currency", "varchar", "currency of the invoice"),
+        ("amount", "decimal(18,2)", "amount paid (positive)"),
+    ],
+    "inventory_movements": [
+        ("movement_id", "varchar", "material document"),
+        ("product_id", "varchar", "material or finished good"),
+        ("movement_date", "date", "posting date"),
+        ("movement_type", "varchar",
+         "goods_receipt | production_consumption | production_output | sales_issue | revaluation"),
+        ("reference_id", "varchar", "receipt, production order or delivery that caused it"),
+        ("quantity", "decimal(18,3)", "signed quantity (0 for revaluation)"),
+        ("value_eur", "decimal(18,2)", "signed value at standard cost, EUR"),
+    ],
+    "production_orders": [
+        ("production_order_id", "varchar", "production order"),
+        ("product_id", "varchar", "finished good produced"),
+        ("start_date", "date", "production start"),
+        ("finish_date", "date", "production finish"),
+        ("planned_quantity", "decimal(18,3)", "quantity planned"),
+        ("actual_quantity", "decimal(18,3)", "quantity produced = good + scrapped"),
+        ("good_quantity", "decimal(18,3)", "good units delivered to stock"),
+        ("scrapped_quantity", "decimal(18,3)", "scrapped units"),
+        ("actual_cost_eur", "decimal(18,2)", "materials at standard + actual conversion cost, EUR"),
+        ("status", "varchar", "completed"),
+    ],
+    "gl_accounts": [
+        ("account_id", "varchar", "GL account number"),
+        ("account_name", "varchar", "name"),
+        ("account_type", "varchar", "asset | liability | equity | revenue | expense"),
+        ("account_group", "varchar",
+         "cash | receivables | payables | inventory | tax | revenue | cogs | opex | other_income | "
+         "fixed_assets | loans | equity | accruals"),
+        ("cash_flow_category", "varchar", "operating | investing | financing (of a counter-posting to cash)"),
+        ("is_control_account", "boolean", "true for subledger control accounts (AR, AP, inventory)"),
+    ],
+    "cost_centers": [
+        ("cost_center_id", "varchar", "cost center"),
+        ("cost_center_name", "varchar", "name"),
+        ("department", "varchar", "one of the six departments"),
+    ],
+    "gl_journal_entries": [
+        ("entry_id", "varchar", "journal entry (document)"),
+        ("line_number", "integer", "line within the entry"),
+        ("posting_date", "date", "posting date"),
+        ("document_type", "varchar",
+         "invoice | credit_note | customer_payment | write_off | supplier_invoice | supplier_payment | "
+         "goods_receipt | production | sales_issue | revaluation | payroll | expense | capex | loan | fx"),
+        ("document_id", "varchar", "subledger document the entry comes from"),
+        ("account_id", "varchar", "GL account"),
+        ("cost_center_id", "varchar", "cost center (expense lines; empty otherwise)"),
+        ("currency", "varchar", "transaction currency"),
+        ("amount", "decimal(18,2)", "signed amount in transaction currency (debit +)"),
+        ("amount_eur", "decimal(18,2)", "signed amount in EUR (debit +); every entry sums to 0"),
+        ("company_code", "varchar", "legal entity"),
+    ],
+}
+
+CRM_TABLES: dict[str, list[tuple[str, str, str]]] = {
+    "Account": [
+        ("Id", "varchar", "18-character record id"),
+        ("Name", "varchar", "account name"),
+        ("ERP_Customer_Number__c", "varchar",
+         "ERP customer number as typed by sales: often missing, not always written like the ERP"),
+        ("BillingCountry", "varchar", "country name"),
+        ("Industry", "varchar", "industry"),
+        ("Type", "varchar", "Customer | Prospect | Partner"),
+        ("CreatedDate", "timestamp with time zone", "record created"),
+    ],
+    "Contact": [
+        ("Id", "varchar", "record id"),
+        ("AccountId", "varchar", "account"),
+        ("FirstName", "varchar", "personal data"),
+        ("LastName", "varchar", "personal data"),
+        ("Email", "varchar", "personal data"),
+        ("Phone", "varchar", "personal data"),
+        ("Title", "varchar", "job title"),
+        ("CreatedDate", "timestamp with time zone", "record created"),
+    ],
+    "Lead": [
+        ("Id", "varchar", "record id"),
+        ("FirstName", "varchar", "personal data"),
+        ("LastName", "varchar", "personal data"),
+        ("Company", "varchar", "company name given"),
+        ("Email", "varchar", "personal data"),
+        ("Phone", "varchar", "personal data"),
+        ("Status", "varchar", "Open | Working | Qualified | Unqualified | Converted"),
+        ("LeadSource", "varchar", "Web | Trade Show | Referral | Partner"),
+        ("IsConverted", "boolean", "true/false"),
+        ("ConvertedAccountId", "varchar", "account created on conversion"),
+        ("CreatedDate", "timestamp with time zone", "record created"),
+    ],
+    "Opportunity": [
+        ("Id", "varchar", "record id"),
+        ("AccountId", "varchar", "account"),
+        ("Name", "varchar", "opportunity name"),
+        ("StageName", "varchar",
+         "Prospecting | Qualification | Proposal | Negotiation | Closed Won | Closed Lost"),
+        ("Amount", "decimal(18,2)", "expected amount in CurrencyIsoCode"),
+        ("CurrencyIsoCode", "varchar", "currency"),
+        ("Probability", "decimal(9,2)", "stage probability in percent"),
+        ("IsClosed", "boolean", "true/false"),
+        ("IsWon", "boolean", "true/false"),
+        ("CreatedDate", "timestamp with time zone", "record created"),
+        ("CloseDate", "date", "expected or actual close date"),
+    ],
+    "Case": [
+        ("Id", "varchar", "record id"),
+        ("CaseNumber", "varchar", "human-readable number"),
+        ("AccountId", "varchar", "account"),
+        ("ContactId", "varchar", "contact who raised it"),
+        ("Type", "varchar", "Complaint | Service Request | Question"),
+        ("Reason", "varchar", "Late delivery | Damaged goods | Wrong item | Invoice query | Other"),
+        ("Priority", "varchar", "Low | Medium | High"),
+        ("Status", "varchar", "New | Working | Closed"),
+        ("Origin", "varchar", "Email | Phone | Web"),
+        ("ERP_Order_Number__c", "varchar", "sales order concerned, when known"),
+        ("TimeZoneSidKey", "varchar", "IANA time zone of the service desk that logged the case"),
+        ("CreatedDate", "timestamp with time zone", "case opened"),
+        ("First_Response_Date__c", "timestamp with time zone", "first response; empty if none yet"),
+        ("ClosedDate", "timestamp with time zone", "resolved; empty if still open"),
+    ],
+}
+
+SOURCES: dict[str, dict[str, list[tuple[str, str, str]]]] = {"erp": ERP_TABLES, "crm": CRM_TABLES}
+
+
+def columns(source: str, table: str) -> list[str]:
+    """The raw column names of one table, in file order."""
+    return [name for name, _type, _doc in SOURCES[source][table]]

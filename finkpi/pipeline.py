@@ -1,0 +1,47 @@
+"""One run of finkpi: build the canonical model (dbt), then the later steps as they arrive
+(metric exports, scorecards, validation, publish). The CLI, Dagster and the tests all call this."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from finkpi import dbt_runner
+from finkpi.settings import Settings
+
+
+@dataclass
+class RunSummary:
+    warehouse: Path
+    as_of_date: str
+    seconds: dict[str, float] = field(default_factory=dict)
+    mart_rows: dict[str, int] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        lines = [f"as_of_date {self.as_of_date}; build warehouse {self.warehouse}"]
+        lines += [f"  {step}: {seconds:.1f} s" for step, seconds in self.seconds.items()]
+        lines.append("marts (rows):")
+        lines += [f"  {name:<32} {rows:>9,}" for name, rows in self.mart_rows.items()]
+        return "\n".join(lines)
+
+
+def run(settings: Settings, progress=print) -> RunSummary:
+    as_of = settings.dbt_vars()["as_of_date"]
+    summary = RunSummary(warehouse=settings.build_database, as_of_date=as_of)
+    progress(f"[1/1] dbt build (as_of_date {as_of}, data {settings.data_dir})")
+    started = time.perf_counter()
+    dbt_runner.build(settings)
+    summary.seconds["dbt build"] = time.perf_counter() - started
+    summary.mart_rows = mart_row_counts(settings)
+    return summary
+
+
+def mart_row_counts(settings: Settings) -> dict[str, int]:
+    import duckdb
+
+    with duckdb.connect(str(settings.build_database), read_only=True) as con:
+        tables = [name for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+        ).fetchall()]
+        return {name: con.execute(f'select count(*) from marts."{name}"').fetchone()[0] for name in tables}

@@ -1,0 +1,124 @@
+"""Environment -> dbt target, paths and business settings, in one place (the ground floor).
+
+Everything else asks `load_settings()` instead of reading environment variables itself, so a new
+environment or path is one change here. Defaults need no configuration: a fresh clone runs the
+bundled sample company on the embedded DuckDB under `warehouse/`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+# Environment name -> dbt target in profiles.yml. `ci` is `local` with CI's paths; `spark` is the
+# scale-out target (dbt-spark session, an optional extra).
+DBT_TARGETS = {"local": "local", "ci": "local", "spark": "spark"}
+
+DEFAULT_SOURCES = ("erp", "crm")
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "local"
+    project_dir: Path = PROJECT_DIR
+    # Raw extracts: <data_dir>/<source>/<table>.<raw_format>
+    data_dir: Path = PROJECT_DIR / "data" / "sample"
+    raw_format: str = "csv"
+    warehouse_dir: Path = PROJECT_DIR / "warehouse"
+    # None: the latest business date found in the data (see `resolve_as_of_date`).
+    as_of_date: date | None = None
+    fiscal_year_start_month: int = 1
+    reporting_currency: str = "EUR"
+    dbt_threads: int = 2
+    extra_vars: dict = field(default_factory=dict)
+
+    @property
+    def dbt_target(self) -> str:
+        try:
+            return DBT_TARGETS[self.env]
+        except KeyError:
+            raise ValueError(f"unknown FINKPI_ENV {self.env!r}; expected one of {sorted(DBT_TARGETS)}") from None
+
+    @property
+    def build_database(self) -> Path:
+        """The build warehouse dbt writes (never read by BI tools)."""
+        return self.warehouse_dir / "finkpi.duckdb"
+
+    def source_path(self, source: str, table: str) -> Path:
+        return self.data_dir / source / f"{table}.{self.raw_format}"
+
+    def with_(self, **changes) -> Settings:
+        return replace(self, **changes)
+
+    def dbt_environment(self) -> dict[str, str]:
+        """Environment variables profiles.yml and the source definitions read (absolute paths, so a
+        copy of the project, as Dagster makes, still finds the data)."""
+        return {
+            "FINKPI_DBT_TARGET": self.dbt_target,
+            "FINKPI_WAREHOUSE_DIR": str(self.warehouse_dir.resolve()),
+            "FINKPI_DATA_DIR": str(self.data_dir.resolve()),
+            "FINKPI_DBT_THREADS": str(self.dbt_threads),
+        }
+
+    def dbt_vars(self) -> dict:
+        as_of = self.as_of_date or resolve_as_of_date(self)
+        return {
+            "as_of_date": as_of.isoformat(),
+            "fiscal_year_start_month": self.fiscal_year_start_month,
+            "reporting_currency": self.reporting_currency,
+            "raw_format": self.raw_format,
+            **self.extra_vars,
+        }
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from the environment (FINKPI_*), then explicit overrides."""
+    env = os.environ
+    values: dict = {}
+    if "FINKPI_ENV" in env:
+        values["env"] = env["FINKPI_ENV"]
+    if "FINKPI_DATA_DIR" in env:
+        values["data_dir"] = Path(env["FINKPI_DATA_DIR"]).resolve()
+    if "FINKPI_RAW_FORMAT" in env:
+        values["raw_format"] = env["FINKPI_RAW_FORMAT"]
+    if "FINKPI_WAREHOUSE_DIR" in env:
+        values["warehouse_dir"] = Path(env["FINKPI_WAREHOUSE_DIR"]).resolve()
+    if env.get("FINKPI_AS_OF_DATE"):
+        values["as_of_date"] = date.fromisoformat(env["FINKPI_AS_OF_DATE"])
+    if "FINKPI_FISCAL_YEAR_START_MONTH" in env:
+        values["fiscal_year_start_month"] = int(env["FINKPI_FISCAL_YEAR_START_MONTH"])
+    if "FINKPI_REPORTING_CURRENCY" in env:
+        values["reporting_currency"] = env["FINKPI_REPORTING_CURRENCY"]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    settings = Settings(**values)
+    if settings.raw_format not in ("csv", "parquet"):
+        raise ValueError(f"FINKPI_RAW_FORMAT must be csv or parquet, not {settings.raw_format!r}")
+    if not 1 <= settings.fiscal_year_start_month <= 12:
+        raise ValueError("FINKPI_FISCAL_YEAR_START_MONTH must be 1..12")
+    settings.dbt_target  # noqa: B018 - validates env early, with a clear message
+    return settings
+
+
+def resolve_as_of_date(settings: Settings) -> date:
+    """The latest business date in the data: the last day with a booked sales order.
+
+    A business date, not a load date: it moves only when the ERP books something new.
+    """
+    import duckdb
+
+    path = settings.source_path("erp", "sales_orders")
+    if not path.exists():
+        raise FileNotFoundError(f"cannot infer as_of_date: {path} does not exist (set FINKPI_AS_OF_DATE)")
+    reader = "read_csv" if settings.raw_format == "csv" else "read_parquet"
+    options = ", all_varchar = true" if settings.raw_format == "csv" else ""
+    with duckdb.connect() as con:
+        (latest,) = con.execute(
+            f"select max(cast(order_date as date)) from {reader}(?{options})", [str(path)]
+        ).fetchone()
+    if latest is None:
+        raise ValueError(f"cannot infer as_of_date: {path} has no orders (set FINKPI_AS_OF_DATE)")
+    return latest

@@ -1,0 +1,58 @@
+{#-
+    Converts a transaction-currency amount to the reporting currency with a rate joined from
+    stg_erp__exchange_rates (EUR per unit of the transaction currency, on the transaction date).
+    Rounded to the cent per document, the way the ledger posts it, so subledgers reconcile with
+    their GL control accounts to the cent. A missing rate gives NULL (caught by not_null tests),
+    never a silent 1.
+-#}
+{% macro to_reporting(amount, currency, rate) -%}
+    case
+        when {{ currency }} = '{{ var("reporting_currency") }}' then cast({{ amount }} as decimal(18, 2))
+        else cast(round({{ amount }} * {{ rate }}, 2) as decimal(18, 2))
+    end
+{%- endmacro %}
+
+{#- The join that brings the rate of one currency on one day. -#}
+{% macro join_rate(alias, currency, on_date) -%}
+    left join {{ ref('stg_erp__exchange_rates') }} as {{ alias }}
+        on {{ alias }}.from_currency = {{ currency }}
+        and {{ alias }}.to_currency = '{{ var("reporting_currency") }}'
+        and {{ alias }}.rate_date = {{ on_date }}
+{%- endmacro %}
+
+{#- The standard cost of a product valid on a day (valid_from inclusive, valid_to exclusive). -#}
+{% macro join_standard_cost(alias, product_id, on_date) -%}
+    left join {{ ref('stg_erp__product_standard_costs') }} as {{ alias }}
+        on {{ alias }}.product_id = {{ product_id }}
+        and {{ on_date }} >= {{ alias }}.valid_from
+        and {{ on_date }} < {{ alias }}.valid_to
+{%- endmacro %}
+
+{#- Pro-rata allocation: each line keeps its rounded share, the last line (is_last_line) takes
+    the header total minus the other lines, so the lines add up to the header to the cent.
+    Partitioned by credit_note_id: the one allocation that uses it today. -#}
+{% macro allocate_remainder(header_amount, rounded_share, partition_by='credit_note_id') -%}
+    case
+        when is_last_line
+            then {{ header_amount }}
+                - (sum({{ rounded_share }}) over (partition by {{ partition_by }}) - {{ rounded_share }})
+        else {{ rounded_share }}
+    end
+{%- endmacro %}
+
+{#-
+    The reporting-currency amount by which one document moves an open item (an invoice's open
+    balance), the way the ledger posts it: round(open after x rate) - round(open before x rate),
+    at the open item's own (invoice-date) rate. These telescope, so the sum over an item's
+    documents up to any date is round(open balance x rate): the control account in the ledger
+    equals the subledger to the cent, invoice by invoice. Returned positive.
+-#}
+{% macro telescoped_to_reporting(entity_key, signed_amount, rate, order_by) -%}
+    {%- set window -%}
+        over (partition by {{ entity_key }} order by {{ order_by }} rows unbounded preceding)
+    {%- endset -%}
+    cast(abs(
+        round(sum({{ signed_amount }}) {{ window }} * {{ rate }}, 2)
+        - round((sum({{ signed_amount }}) {{ window }} - {{ signed_amount }}) * {{ rate }}, 2)
+    ) as decimal(18, 2))
+{%- endmacro %}

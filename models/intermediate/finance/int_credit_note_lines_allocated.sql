@@ -1,0 +1,105 @@
+-- Credit notes carry header amounts only. Revenue must still slice by product, so each credit
+-- note is spread over the lines of the invoice it credits, pro rata to line net amount. The
+-- rounding remainder goes to the invoice's last line, so the allocated lines sum to the header
+-- to the cent. Converted at the credited invoice's rate: the ledger reverses receivables at the
+-- rate they were booked at.
+
+with
+
+credit_notes as (
+
+    select * from {{ ref('stg_erp__credit_notes') }}
+
+),
+
+invoice_lines as (
+
+    select * from {{ ref('int_invoice_lines_converted') }}
+
+),
+
+shares as (
+
+    select
+        credit_notes.credit_note_id,
+        credit_notes.credit_date,
+        credit_notes.reason,
+        credit_notes.net_amount as credit_net,
+        credit_notes.tax_amount as credit_tax,
+        {{ to_reporting('credit_notes.net_amount', 'invoice_lines.currency', 'invoice_lines.rate_to_reporting') }}
+            as credit_net_reporting,
+        {{ to_reporting('credit_notes.tax_amount', 'invoice_lines.currency', 'invoice_lines.rate_to_reporting') }}
+            as credit_tax_reporting,
+        invoice_lines.*,
+        invoice_lines.net_amount / nullif(
+            sum(invoice_lines.net_amount) over (partition by credit_notes.credit_note_id), 0
+        ) as line_share,
+        row_number() over (
+            partition by credit_notes.credit_note_id order by invoice_lines.line_number desc
+        ) = 1 as is_last_line,
+        credit_notes._source_file as credit_source_file,
+        credit_notes._source_row as credit_source_row
+
+    from credit_notes
+    inner join invoice_lines
+        on credit_notes.invoice_id = invoice_lines.invoice_id
+
+),
+
+rounded as (
+
+    select
+        *,
+        cast(round(credit_net * line_share, 2) as decimal(18, 2)) as rounded_net,
+        cast(round(credit_tax * line_share, 2) as decimal(18, 2)) as rounded_tax,
+        cast(round(credit_net_reporting * line_share, 2) as decimal(18, 2)) as rounded_net_reporting,
+        cast(round(credit_tax_reporting * line_share, 2) as decimal(18, 2)) as rounded_tax_reporting
+    from shares
+
+),
+
+allocated as (
+
+    select
+        *,
+        {{ allocate_remainder('credit_net', 'rounded_net') }} as allocated_net,
+        {{ allocate_remainder('credit_tax', 'rounded_tax') }} as allocated_tax,
+        {{ allocate_remainder('credit_net_reporting', 'rounded_net_reporting') }} as allocated_net_reporting,
+        {{ allocate_remainder('credit_tax_reporting', 'rounded_tax_reporting') }} as allocated_tax_reporting
+    from rounded
+
+),
+
+final as (
+
+    select
+        -- ids
+        credit_note_id,
+        invoice_id,
+        line_number,
+        order_id,
+        order_line_number,
+        product_id,
+        customer_id,
+        company_code,
+        source_system,
+        -- attributes
+        currency,
+        reason,
+        -- amounts (positive: the amount credited)
+        cast(allocated_net as decimal(18, 2)) as net_amount,
+        cast(allocated_tax as decimal(18, 2)) as tax_amount,
+        rate_to_reporting,
+        cast(allocated_net_reporting as decimal(18, 2)) as net_amount_reporting,
+        cast(allocated_tax_reporting as decimal(18, 2)) as tax_amount_reporting,
+        -- dates
+        credit_date,
+        invoice_date,
+        -- lineage
+        credit_source_file as _source_file,
+        credit_source_row as _source_row
+    from allocated
+
+)
+
+select * from final

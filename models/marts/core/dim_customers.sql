@@ -1,0 +1,104 @@
+-- One row per customer across ERP and CRM. ERP customers carry their master data and, where the
+-- CRM account could be tied to them, that account (the best match; see int_customers_matched).
+-- CRM accounts that match no ERP customer (prospects, or ties the data cannot make) are kept as
+-- customers of their own with key 'CRM-<account id>', so CRM facts never lose their customer.
+
+with
+
+customers as (
+
+    select * from {{ ref('stg_erp__customers') }}
+
+),
+
+matched as (
+
+    select * from {{ ref('int_customers_matched') }}
+
+),
+
+best_account as (
+
+    select *
+    from matched
+    where customer_id is not null
+    qualify row_number() over (
+        partition by customer_id
+        order by
+            case match_method
+                when 'erp_number_exact' then 1
+                when 'erp_number_normalized' then 2
+                else 3
+            end,
+            created_at_utc,
+            crm_account_id
+    ) = 1
+
+),
+
+erp_customers as (
+
+    select
+        customers.customer_id as customer_key,
+        customers.customer_id,
+        best_account.crm_account_id,
+        customers.customer_name,
+        customers.country,
+        customers.region,
+        customers.segment as customer_segment,
+        customers.currency,
+        customers.payment_terms_days,
+        coalesce(best_account.match_method, 'erp_only') as match_method,
+        customers.company_code,
+        'erp' as source_system,
+        customers.created_date
+    from customers
+    left join best_account
+        on customers.customer_id = best_account.customer_id
+
+),
+
+crm_only as (
+
+    select
+        customer_key,
+        null as customer_id,
+        crm_account_id,
+        account_name as customer_name,
+        billing_country as country,
+        null as region,
+        null as customer_segment,
+        null as currency,
+        null as payment_terms_days,
+        'crm_only' as match_method,
+        null as company_code,
+        'crm' as source_system,
+        cast(created_at_utc as date) as created_date
+    from matched
+    where customer_id is null
+
+),
+
+final as (
+
+    select * from erp_customers
+    union all
+    select * from crm_only
+
+)
+
+select
+    cast(customer_key as varchar) as customer_key,
+    cast(customer_id as varchar) as customer_id,
+    cast(crm_account_id as varchar) as crm_account_id,
+    cast(customer_name as varchar) as customer_name,
+    cast(country as varchar) as country,
+    cast(region as varchar) as region,
+    cast(customer_segment as varchar) as customer_segment,
+    cast(currency as varchar) as currency,
+    cast(payment_terms_days as integer) as payment_terms_days,
+    cast(match_method as varchar) as match_method,
+    cast(company_code as varchar) as company_code,
+    cast(source_system as varchar) as source_system,
+    cast(created_date as date) as created_date
+from final

@@ -1,0 +1,51 @@
+-- Incoming customer payments, each clearing one invoice: the amount received, its value at the
+-- payment-date rate (what reached the bank) and at the invoice-date rate (what left receivables).
+
+with
+
+payments as (
+
+    select * from {{ ref('stg_erp__customer_payments') }}
+
+),
+
+invoices as (
+
+    select * from {{ ref('stg_erp__invoices') }}
+
+),
+
+final as (
+
+    select
+        -- ids
+        payments.payment_id,
+        payments.invoice_id,
+        payments.customer_id,
+        invoices.company_code,
+        payments.source_system,
+        -- attributes
+        payments.currency,
+        -- amounts
+        payments.amount,
+        {{ to_reporting('payments.amount', 'payments.currency', 'payment_rate.rate') }} as amount_reporting,
+        {{ to_reporting('payments.amount', 'payments.currency', 'invoice_rate.rate') }}
+            as amount_reporting_at_invoice_rate,
+        -- dates
+        payments.payment_date,
+        invoices.invoice_date,
+        invoices.due_date,
+        cast(payments.payment_date - invoices.due_date as integer) as days_after_due,
+        -- lineage
+        payments._source_file,
+        payments._source_row
+
+    from payments
+    left join invoices
+        on payments.invoice_id = invoices.invoice_id
+    {{ join_rate('payment_rate', 'payments.currency', 'payments.payment_date') }}
+    {{ join_rate('invoice_rate', 'payments.currency', 'invoices.invoice_date') }}
+
+)
+
+select * from final

@@ -1,0 +1,52 @@
+-- Purchase order lines with the header and the net amount in the reporting currency at the
+-- order-date rate. Cancelled and rejected orders stay, flagged; purchase volume excludes them.
+
+with
+
+lines as (
+
+    select * from {{ ref('stg_erp__purchase_order_lines') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('stg_erp__purchase_orders') }}
+
+),
+
+final as (
+
+    select
+        -- ids
+        lines.po_id || '-' || cast(lines.line_number as varchar) as po_line_key,
+        lines.po_id,
+        lines.line_number,
+        lines.product_id,
+        orders.supplier_id,
+        orders.company_code,
+        orders.source_system,
+        -- attributes
+        orders.status as po_status,
+        orders.status in ('cancelled', 'rejected') as is_cancelled_or_rejected,
+        orders.currency,
+        -- amounts
+        lines.quantity,
+        lines.unit_price,
+        lines.net_amount,
+        {{ to_reporting('lines.net_amount', 'orders.currency', 'rate.rate') }} as net_amount_reporting,
+        -- dates
+        orders.order_date,
+        lines.promised_date,
+        -- lineage
+        lines._source_file,
+        lines._source_row
+
+    from lines
+    inner join orders
+        on lines.po_id = orders.po_id
+    {{ join_rate('rate', 'orders.currency', 'orders.order_date') }}
+
+)
+
+select * from final

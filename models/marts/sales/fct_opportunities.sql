@@ -1,0 +1,54 @@
+-- CRM opportunities with the unified customer and the amount in the reporting currency at the
+-- close-date rate. Won/lost is read from the CRM flags, which are consistent with StageName.
+
+with
+
+opportunities as (
+
+    select * from {{ ref('stg_crm__opportunities') }}
+
+),
+
+accounts as (
+
+    select * from {{ ref('int_customers_matched') }}
+
+),
+
+final as (
+
+    select
+        -- ids
+        opportunities.opportunity_id,
+        opportunities.crm_account_id,
+        accounts.customer_key,
+        opportunities.source_system,
+        -- attributes
+        opportunities.opportunity_name,
+        opportunities.stage_name,
+        opportunities.is_closed,
+        opportunities.is_won,
+        opportunities.is_closed and not opportunities.is_won as is_lost,
+        opportunities.currency,
+        -- amounts
+        opportunities.amount,
+        {{ to_reporting('opportunities.amount', 'opportunities.currency', 'rate.rate') }}
+            as amount_reporting,
+        opportunities.probability_pct,
+        -- dates
+        opportunities.created_at_utc,
+        opportunities.created_date_local as created_date,
+        opportunities.close_date,
+        cast(opportunities.close_date - opportunities.created_date_local as integer) as cycle_days,
+        -- lineage
+        opportunities._source_file,
+        opportunities._source_row
+
+    from opportunities
+    left join accounts
+        on opportunities.crm_account_id = accounts.crm_account_id
+    {{ join_rate('rate', 'opportunities.currency', 'least(opportunities.close_date, ' ~ as_of_date() ~ ')') }}
+
+)
+
+select * from final

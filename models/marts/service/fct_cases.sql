@@ -1,0 +1,56 @@
+-- CRM service cases with the unified customer, response and resolution times in hours (computed
+-- on UTC instants, so daylight-saving changes do not distort them) and the service desk's local
+-- creation date, which assigns a case to a period.
+
+with
+
+cases as (
+
+    select * from {{ ref('stg_crm__cases') }}
+
+),
+
+accounts as (
+
+    select * from {{ ref('int_customers_matched') }}
+
+),
+
+final as (
+
+    select
+        -- ids
+        cases.case_id,
+        cases.case_number,
+        cases.crm_account_id,
+        accounts.customer_key,
+        cases.order_id,
+        cases.source_system,
+        -- attributes
+        cases.case_type,
+        cases.case_type = 'Complaint' as is_complaint,
+        cases.case_reason,
+        cases.priority,
+        cases.case_status,
+        cases.origin,
+        cases.time_zone,
+        -- durations
+        date_diff('second', cases.created_at_utc, cases.first_response_at_utc) / 3600.0
+            as first_response_hours,
+        date_diff('second', cases.created_at_utc, cases.closed_at_utc) / 3600.0 as resolution_hours,
+        -- dates
+        cases.created_at_utc,
+        cases.first_response_at_utc,
+        cases.closed_at_utc,
+        cases.created_date_local as created_date,
+        -- lineage
+        cases._source_file,
+        cases._source_row
+
+    from cases
+    left join accounts
+        on cases.crm_account_id = accounts.crm_account_id
+
+)
+
+select * from final

@@ -1,0 +1,59 @@
+"""Shared fixtures: one real dbt build of the bundled sample company per test session.
+
+The build goes into a temporary warehouse, so tests never touch `warehouse/` of a developer.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from finkpi import pipeline
+from finkpi.settings import PROJECT_DIR, load_settings
+
+SAMPLE_DIR = PROJECT_DIR / "data" / "sample"
+
+
+@pytest.fixture(scope="session")
+def sample_settings(tmp_path_factory):
+    """Settings for the bundled sample, with a warehouse of the test session's own."""
+    return load_settings(warehouse_dir=tmp_path_factory.mktemp("warehouse"), data_dir=SAMPLE_DIR)
+
+
+@pytest.fixture(scope="session")
+def built(sample_settings):
+    """The sample company built once by the real pipeline (dbt build, every model and test)."""
+    summary = pipeline.run(sample_settings, progress=lambda message: None)
+    return summary
+
+
+@pytest.fixture(scope="session")
+def warehouse(built, sample_settings):
+    """A read-only connection to the built warehouse."""
+    con = duckdb.connect(str(sample_settings.build_database), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="session")
+def manifest(built) -> dict:
+    return json.loads((PROJECT_DIR / "target" / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def run_results(built) -> dict:
+    return json.loads((PROJECT_DIR / "target" / "run_results.json").read_text())
+
+
+def read_raw(source: str, table: str):
+    """A raw sample file as pandas, every column as text (the way the extract is delivered)."""
+    import pandas as pd
+
+    return pd.read_csv(SAMPLE_DIR / source / f"{table}.csv", dtype=str, keep_default_na=False)
+
+
+def raw_path(source: str, table: str) -> Path:
+    return SAMPLE_DIR / source / f"{table}.csv"

@@ -1,0 +1,37 @@
+"""A deliberately duplicated invoice id makes the run fail, and the message names the model, the
+rule and the offending key with its file and line (dbt's own `unique` prints only a count)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+from finkpi.settings import PROJECT_DIR
+from tests.conftest import SAMPLE_DIR
+
+
+def test_duplicated_invoice_id_fails_the_run_naming_model_rule_key_file_and_line(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLE_DIR, data)
+    invoices = data / "erp" / "invoices.csv"
+    lines = invoices.read_text().splitlines(keepends=True)
+    duplicated = lines[5]  # line 6 of the file: the 5th invoice
+    invoice_id = duplicated.split(",")[0]
+    lines.append(duplicated)  # a second copy at the end of the file
+    invoices.write_text("".join(lines))
+    last_line = len(lines)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "finkpi.cli", "build", "--data-dir", str(data),
+         "--warehouse-dir", str(tmp_path / "warehouse"), "--select", "stg_erp__invoices"],
+        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    message = result.stderr
+    assert "FAILED rule unique_key on stg_erp__invoices" in message, message
+    assert invoice_id in message
+    # both copies, each with its file and line
+    assert f"{invoices}" in message
+    assert f" 6\n" in message or " 6 " in message
+    assert f" {last_line}" in message

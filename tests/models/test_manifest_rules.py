@@ -1,0 +1,160 @@
+"""The layering rules of CONVENTIONS.md (dbt-project-evaluator's defaults), checked over the real
+manifest of the project, since the evaluator package cannot be installed here."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+import pytest
+
+
+def _models(manifest):
+    return {
+        node_id: node
+        for node_id, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and node["package_name"] == "finkpi"
+    }
+
+
+def _layer(node) -> str:
+    return node["original_file_path"].split("/")[1]  # models/<layer>/...
+
+
+def _tests_by_model(manifest):
+    tests = defaultdict(list)
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "test":
+            continue
+        attached = node.get("attached_node")
+        if attached:
+            tests[attached].append(node)
+    return tests
+
+
+def test_every_model_is_in_a_known_layer(manifest):
+    layers = {_layer(node) for node in _models(manifest).values()}
+    assert layers <= {"staging", "intermediate", "marts"}, layers
+
+
+def test_names_follow_their_folder(manifest):
+    wrong = []
+    for node in _models(manifest).values():
+        path = node["original_file_path"]
+        name = node["name"]
+        layer = _layer(node)
+        if layer == "staging":
+            source = path.split("/")[2]
+            ok = re.fullmatch(rf"stg_{source}__[a-z0-9_]+s", name)
+        elif layer == "intermediate":
+            ok = re.fullmatch(r"int_[a-z0-9_]+s_[a-z]+ed", name)
+        else:
+            ok = re.fullmatch(r"(fct|dim)_[a-z0-9_]+", name)
+        if not ok:
+            wrong.append(path)
+    assert not wrong, f"models named against CONVENTIONS.md: {wrong}"
+
+
+def test_staging_reads_only_sources(manifest):
+    wrong = {}
+    for node in _models(manifest).values():
+        if _layer(node) != "staging":
+            continue
+        upstream = node["depends_on"]["nodes"]
+        if not upstream or any(not dep.startswith("source.") for dep in upstream):
+            wrong[node["name"]] = upstream
+    assert not wrong, f"staging must depend on sources only: {wrong}"
+
+
+def test_only_staging_reads_sources(manifest):
+    wrong = {
+        node["name"]: node["depends_on"]["nodes"]
+        for node in _models(manifest).values()
+        if _layer(node) != "staging" and any(dep.startswith("source.") for dep in node["depends_on"]["nodes"])
+    }
+    assert not wrong, f"intermediate and marts must not read sources: {wrong}"
+
+
+def test_marts_do_not_depend_on_marts_of_other_layers_backwards(manifest):
+    """Dependencies point one way: staging <- intermediate <- marts."""
+    models = _models(manifest)
+    order = {"staging": 0, "intermediate": 1, "marts": 2}
+    wrong = []
+    for node_id, node in models.items():
+        for dep in node["depends_on"]["nodes"]:
+            if dep in models and order[_layer(models[dep])] > order[_layer(node)]:
+                wrong.append(f"{node['name']} -> {models[dep]['name']}")
+    assert not wrong, wrong
+
+
+HARD_CODED = re.compile(
+    r"\b(from|join)\s+(\"?[a-z_]+\"?\.\"?[a-z_]+\"?)(?!\s*\()|read_csv|read_parquet", re.IGNORECASE
+)
+
+
+def test_no_hard_coded_relations(manifest):
+    wrong = {}
+    for node in _models(manifest).values():
+        code = re.sub(r"--[^\n]*", "", node["raw_code"])
+        found = [match.group(0) for match in HARD_CODED.finditer(code)]
+        if found:
+            wrong[node["name"]] = found
+    assert not wrong, f"use ref()/source(), not relation names: {wrong}"
+
+
+def test_every_model_has_primary_key_tests(manifest):
+    tests = _tests_by_model(manifest)
+    missing = []
+    for node_id, node in _models(manifest).items():
+        names = {t["test_metadata"]["name"] for t in tests[node_id] if t.get("test_metadata")}
+        if not names & {"unique_key", "unique"} or "not_null" not in names:
+            missing.append(node["name"])
+    assert not missing, f"models without unique + not_null key tests: {missing}"
+
+
+def test_every_fact_has_relationship_tests(manifest):
+    tests = _tests_by_model(manifest)
+    missing = [
+        node["name"]
+        for node_id, node in _models(manifest).items()
+        if node["name"].startswith("fct_")
+        and not any(t.get("test_metadata", {}).get("name") == "relationships" for t in tests[node_id])
+    ]
+    assert not missing, f"facts without relationship tests: {missing}"
+
+
+def test_every_source_has_a_freshness_rule(manifest):
+    sources = {node["source_name"] for node in manifest["sources"].values()}
+    fresh = set()
+    for node in manifest["nodes"].values():
+        if node["resource_type"] == "test" and node.get("test_metadata", {}).get("name") == "fresh_as_of":
+            for dep in node["depends_on"]["nodes"]:
+                fresh.add(manifest["sources"][dep]["source_name"])
+    assert sources, "no sources found"
+    assert sources == fresh, f"sources without a fresh_as_of rule: {sorted(sources - fresh)}"
+
+
+@pytest.fixture(scope="module")
+def public_models(manifest):
+    return [node for node in _models(manifest).values() if node.get("access") == "public"]
+
+
+def test_marts_are_public_with_enforced_contracts(manifest, public_models):
+    marts = [node for node in _models(manifest).values() if _layer(node) == "marts"]
+    assert marts
+    assert {n["name"] for n in marts} == {n["name"] for n in public_models}
+    not_enforced = [n["name"] for n in marts if not n["config"]["contract"]["enforced"]]
+    assert not not_enforced, not_enforced
+
+
+def test_public_models_are_fully_documented(public_models):
+    undocumented = []
+    for node in public_models:
+        if not node["description"].strip():
+            undocumented.append(node["name"])
+        undocumented += [
+            f"{node['name']}.{name}" for name, column in node["columns"].items() if not column["description"].strip()
+        ]
+        if not node["columns"]:
+            undocumented.append(f"{node['name']} (no columns)")
+    assert not undocumented, f"public models and columns without a description: {undocumented}"
