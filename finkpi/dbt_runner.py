@@ -69,7 +69,27 @@ def invoke(settings: Settings, args: list[str]):
         "--target", settings.dbt_target,
         "--vars", json.dumps(settings.dbt_vars()),
     ]
-    return dbtRunner().invoke(full_args)
+    try:
+        return dbtRunner().invoke(full_args)
+    finally:
+        _release_duckdb()
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB connection dbt-duckdb keeps open in this process after a command.
+
+    Otherwise the database file stays locked with dbt's configuration, and this process can open
+    it again only with that exact configuration (not read-only, say). dbt-duckdb has no public
+    call for this; its connection manager keeps the environment on a class attribute.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter (spark): nothing held
+        return
+    environment = DuckDBConnectionManager._ENV
+    if environment is not None:
+        environment.close()
+        DuckDBConnectionManager.close_all_connections()
 
 
 def build(settings: Settings, select: list[str] | None = None, quiet: bool = False):
@@ -128,9 +148,7 @@ def _fetch_failing_rows(settings: Settings, compiled_sql: str, failure: Failure)
     import duckdb
 
     try:
-        # Same (default) configuration as dbt-duckdb's own in-process connection: DuckDB refuses a
-        # second connection to one file with a different configuration in the same process.
-        with duckdb.connect(str(settings.build_database)) as con:
+        with duckdb.connect(str(settings.build_database), read_only=True) as con:
             cursor = con.execute(f"select * from ({compiled_sql}) as failing limit {MAX_ROWS_SHOWN}")
             failure.columns = [column[0] for column in cursor.description]
             failure.rows = cursor.fetchall()
