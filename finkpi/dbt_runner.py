@@ -44,8 +44,10 @@ class Failure:
         if self.kind != "test":
             return f"ERROR in {self.kind} {self.node_name} ({self.defined_in}):\n  {self.message.strip()}"
         args = ", ".join(f"{key}={value}" for key, value in self.arguments.items() if key != "model")
-        lines = [f"FAILED rule {self.rule} on {self.model}" + (f" ({args})" if args else ""),
-                 f"  test {self.node_name}, defined in {self.defined_in}"]
+        lines = [
+            f"FAILED rule {self.rule} on {self.model}" + (f" ({args})" if args else ""),
+            f"  test {self.node_name}, defined in {self.defined_in}",
+        ]
         if self.rows:
             shown = len(self.rows)
             total = self.row_count if self.row_count is not None else shown
@@ -64,10 +66,14 @@ def invoke(settings: Settings, args: list[str]):
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     full_args = [
         *args,
-        "--project-dir", str(settings.project_dir),
-        "--profiles-dir", str(settings.project_dir),
-        "--target", settings.dbt_target,
-        "--vars", json.dumps(settings.dbt_vars()),
+        "--project-dir",
+        str(settings.project_dir),
+        "--profiles-dir",
+        str(settings.project_dir),
+        "--target",
+        settings.dbt_target,
+        "--vars",
+        json.dumps(settings.dbt_vars()),
     ]
     try:
         return dbtRunner().invoke(full_args)

@@ -41,7 +41,10 @@ def mart_row_counts(settings: Settings) -> dict[str, int]:
     import duckdb
 
     with duckdb.connect(str(settings.build_database), read_only=True) as con:
-        tables = [name for (name,) in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
-        ).fetchall()]
+        tables = [
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+            ).fetchall()
+        ]
         return {name: con.execute(f'select count(*) from marts."{name}"').fetchone()[0] for name in tables}

@@ -41,7 +41,9 @@ class Settings:
         try:
             return DBT_TARGETS[self.env]
         except KeyError:
-            raise ValueError(f"unknown FINKPI_ENV {self.env!r}; expected one of {sorted(DBT_TARGETS)}") from None
+            raise ValueError(
+                f"unknown FINKPI_ENV {self.env!r}; expected one of {sorted(DBT_TARGETS)}"
+            ) from None
 
     @property
     def build_database(self) -> Path:

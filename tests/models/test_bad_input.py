@@ -23,9 +23,22 @@ def test_duplicated_invoice_id_fails_the_run_naming_model_rule_key_file_and_line
     last_line = len(lines)
 
     result = subprocess.run(
-        [sys.executable, "-m", "finkpi.cli", "build", "--data-dir", str(data),
-         "--warehouse-dir", str(tmp_path / "warehouse"), "--select", "stg_erp__invoices"],
-        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "finkpi.cli",
+            "build",
+            "--data-dir",
+            str(data),
+            "--warehouse-dir",
+            str(tmp_path / "warehouse"),
+            "--select",
+            "stg_erp__invoices",
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 1, result.stdout + result.stderr
     message = result.stderr
@@ -33,5 +46,5 @@ def test_duplicated_invoice_id_fails_the_run_naming_model_rule_key_file_and_line
     assert invoice_id in message
     # both copies, each with its file and line
     assert f"{invoices}" in message
-    assert f" 6\n" in message or " 6 " in message
+    assert " 6\n" in message or " 6 " in message
     assert f" {last_line}" in message

@@ -4,11 +4,26 @@ including the business identities (invoice header = lines, AR roll-forward)."""
 from __future__ import annotations
 
 REQUIRED_MARTS = {
-    "fct_sales_order_lines", "fct_deliveries", "fct_invoice_lines", "fct_customer_payments",
-    "fct_ar_snapshots", "fct_purchase_order_lines", "fct_goods_receipts", "fct_supplier_invoices",
-    "fct_supplier_payments", "fct_ap_snapshots", "fct_inventory_snapshots", "fct_production_orders",
-    "fct_gl_entries", "fct_opportunities", "fct_cases", "dim_customers", "dim_products",
-    "dim_suppliers", "dim_org_units", "dim_dates",
+    "fct_sales_order_lines",
+    "fct_deliveries",
+    "fct_invoice_lines",
+    "fct_customer_payments",
+    "fct_ar_snapshots",
+    "fct_purchase_order_lines",
+    "fct_goods_receipts",
+    "fct_supplier_invoices",
+    "fct_supplier_payments",
+    "fct_ap_snapshots",
+    "fct_inventory_snapshots",
+    "fct_production_orders",
+    "fct_gl_entries",
+    "fct_opportunities",
+    "fct_cases",
+    "dim_customers",
+    "dim_products",
+    "dim_suppliers",
+    "dim_org_units",
+    "dim_dates",
 }
 
 
@@ -45,7 +60,15 @@ def test_business_identities_ran_and_passed(run_results, manifest):
 
 def test_org_units_are_the_company_and_six_departments(warehouse):
     units = {row[0] for row in warehouse.execute("select org_unit from marts.dim_org_units").fetchall()}
-    assert units == {"Company", "Sales", "Procurement", "Production", "Logistics", "Customer Service", "Finance"}
+    assert units == {
+        "Company",
+        "Sales",
+        "Procurement",
+        "Production",
+        "Logistics",
+        "Customer Service",
+        "Finance",
+    }
 
 
 def test_money_is_decimal_in_marts(warehouse):

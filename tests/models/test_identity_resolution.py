@@ -40,8 +40,11 @@ def expected_matches() -> dict[str, tuple[str | None, str]]:
             expected[account_id] = (raw, "erp_number_exact")
             continue
         number, prefix = _number(raw), _prefix(raw)
-        candidates = [cid for (n, p), cid in by_number.items() if number is not None and n == number
-                      and prefix in ("", p)]
+        candidates = [
+            cid
+            for (n, p), cid in by_number.items()
+            if number is not None and n == number and prefix in ("", p)
+        ]
         if len(candidates) == 1:
             expected[account_id] = (candidates[0], "erp_number_normalized")
             continue
@@ -62,14 +65,18 @@ def test_every_crm_account_matches_as_an_independent_matcher_says(warehouse):
     }
     expected = expected_matches()
     assert got.keys() == expected.keys()
-    wrong = {account: (got[account], expected[account]) for account in got if got[account] != expected[account]}
+    wrong = {
+        account: (got[account], expected[account]) for account in got if got[account] != expected[account]
+    }
     assert not wrong, f"{len(wrong)} accounts matched differently, e.g. {list(wrong.items())[:5]}"
 
 
 def test_all_match_methods_occur_in_the_sample(warehouse):
     methods = {
         row[0]
-        for row in warehouse.execute("select distinct match_method from intermediate.int_customers_matched").fetchall()
+        for row in warehouse.execute(
+            "select distinct match_method from intermediate.int_customers_matched"
+        ).fetchall()
     }
     assert methods == {"erp_number_exact", "erp_number_normalized", "name_normalized", "unmatched"}
 

@@ -80,7 +80,7 @@ def test_marts_do_not_depend_on_marts_of_other_layers_backwards(manifest):
     models = _models(manifest)
     order = {"staging": 0, "intermediate": 1, "marts": 2}
     wrong = []
-    for node_id, node in models.items():
+    for node in models.values():
         for dep in node["depends_on"]["nodes"]:
             if dep in models and order[_layer(models[dep])] > order[_layer(node)]:
                 wrong.append(f"{node['name']} -> {models[dep]['name']}")
@@ -153,7 +153,9 @@ def test_public_models_are_fully_documented(public_models):
         if not node["description"].strip():
             undocumented.append(node["name"])
         undocumented += [
-            f"{node['name']}.{name}" for name, column in node["columns"].items() if not column["description"].strip()
+            f"{node['name']}.{name}"
+            for name, column in node["columns"].items()
+            if not column["description"].strip()
         ]
         if not node["columns"]:
             undocumented.append(f"{node['name']} (no columns)")

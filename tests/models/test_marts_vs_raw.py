@@ -15,7 +15,10 @@ CENT = Decimal("0.01")
 
 def _rates() -> dict[tuple[str, str], Decimal]:
     rates = read_raw("erp", "exchange_rates")
-    return {(c, d): Decimal(r) for c, d, r in zip(rates["from_currency"], rates["rate_date"], rates["rate"], strict=True)}
+    return {
+        (c, d): Decimal(r)
+        for c, d, r in zip(rates["from_currency"], rates["rate_date"], rates["rate"], strict=True)
+    }
 
 
 def _to_eur(amount: str | Decimal, currency: str, day: str, rates) -> Decimal:
@@ -34,15 +37,20 @@ def test_revenue_per_month_equals_raw_invoice_lines_less_credit_notes(warehouse)
     for invoice_id, net in zip(lines["invoice_id"], lines["net_amount"], strict=True):
         header = invoices.loc[invoice_id]
         month = header["invoice_date"][:7]
-        expected[month] = expected.get(month, Decimal(0)) + _to_eur(net, header["currency"], header["invoice_date"], rates)
+        expected[month] = expected.get(month, Decimal(0)) + _to_eur(
+            net, header["currency"], header["invoice_date"], rates
+        )
     credits = read_raw("erp", "credit_notes")
-    for invoice_id, net, day in zip(credits["invoice_id"], credits["net_amount"], credits["credit_date"], strict=True):
+    for invoice_id, net, day in zip(
+        credits["invoice_id"], credits["net_amount"], credits["credit_date"], strict=True
+    ):
         header = invoices.loc[invoice_id]
         # a credit note reverses revenue at the credited invoice's rate
         expected[day[:7]] -= _to_eur(net, header["currency"], header["invoice_date"], rates)
     got = dict(
         warehouse.execute(
-            "select strftime(revenue_date, '%Y-%m'), sum(net_amount_reporting) from marts.fct_invoice_lines group by 1"
+            "select strftime(revenue_date, '%Y-%m'), sum(net_amount_reporting)"
+            " from marts.fct_invoice_lines group by 1"
         ).fetchall()
     )
     assert got.keys() == expected.keys()
@@ -113,13 +121,18 @@ def test_open_receivables_at_as_of_per_currency_equal_raw_documents(warehouse, s
     currency_of = dict(zip(invoices["invoice_id"], invoices["currency"], strict=True))
     for currency, gross in zip(invoices["currency"], invoices["gross_amount"], strict=True):
         open_amount[currency] = open_amount.get(currency, Decimal(0)) + Decimal(gross)
-    for table, column in (("customer_payments", "amount"), ("credit_notes", "gross_amount"), ("write_offs", "amount")):
+    for table, column in (
+        ("customer_payments", "amount"),
+        ("credit_notes", "gross_amount"),
+        ("write_offs", "amount"),
+    ):
         frame = read_raw("erp", table)
         for invoice_id, amount in zip(frame["invoice_id"], frame[column], strict=True):
             open_amount[currency_of[invoice_id]] -= Decimal(amount)
     got = dict(
         warehouse.execute(
-            "select currency, sum(closing_amount) from marts.fct_ar_snapshots where snapshot_date = ? group by 1",
+            "select currency, sum(closing_amount) from marts.fct_ar_snapshots"
+            " where snapshot_date = ? group by 1",
             [as_of],
         ).fetchall()
     )
@@ -134,7 +147,10 @@ def test_delivery_outcomes_equal_raw_deliveries(warehouse, sample_settings, colu
     lines = lines[lines["status"] != "cancelled"]
     deliveries = read_raw("erp", "deliveries")
     merged = lines.merge(
-        deliveries, how="left", left_on=["order_id", "line_number"], right_on=["order_id", "order_line_number"],
+        deliveries,
+        how="left",
+        left_on=["order_id", "line_number"],
+        right_on=["order_id", "order_line_number"],
         suffixes=("", "_delivery"),
     )
     delivered = merged["actual_date"].fillna("") != ""
@@ -146,7 +162,7 @@ def test_delivery_outcomes_equal_raw_deliveries(warehouse, sample_settings, colu
     evaluable = delivered | (merged["promised_date"] < as_of)
     expected = (int(outcome[evaluable].sum()), int((~outcome[evaluable]).sum()))
     got = warehouse.execute(
-        f"select count(*) filter (where {column}), count(*) filter (where not {column}) from marts.fct_deliveries"
+        f"select count(*) filter (where {column}), count(*) filter (where not {column})"
+        " from marts.fct_deliveries"
     ).fetchone()
     assert got == expected
-

@@ -47,7 +47,8 @@ candidates as (
         on trim(accounts.erp_customer_number_raw) = exact.customer_id
     left join customers as normalized
         on {{ identifier_number('accounts.erp_customer_number_raw') }} = normalized.id_number
-        and {{ identifier_prefix('accounts.erp_customer_number_raw') }} in ('', normalized.id_prefix)
+        and {{ identifier_prefix('accounts.erp_customer_number_raw') }}
+        in ('', normalized.id_prefix)
     left join unique_names as by_name
         on {{ company_name_key('accounts.account_name') }} = by_name.name_key
 

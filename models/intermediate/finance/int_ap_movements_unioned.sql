@@ -7,7 +7,7 @@ supplier_invoices as (
 
     select
         supplier_invoices.*,
-        -- the reporting currency converts at 1; a missing rate stays NULL (caught by not_null tests)
+        -- the reporting currency converts at 1; a missing rate stays NULL (not_null tests)
         case
             when supplier_invoices.currency = '{{ var("reporting_currency") }}' then 1
             else rate.rate

@@ -10,7 +10,7 @@ invoices as (
 
     select
         invoices.*,
-        -- the reporting currency converts at 1; a missing rate stays NULL (caught by not_null tests)
+        -- the reporting currency converts at 1; a missing rate stays NULL (not_null tests)
         case
             when invoices.currency = '{{ var("reporting_currency") }}' then 1
             else rate.rate

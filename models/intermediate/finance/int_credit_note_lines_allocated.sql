@@ -26,9 +26,13 @@ shares as (
         credit_notes.reason,
         credit_notes.net_amount as credit_net,
         credit_notes.tax_amount as credit_tax,
-        {{ to_reporting('credit_notes.net_amount', 'invoice_lines.currency', 'invoice_lines.rate_to_reporting') }}
+        {{ to_reporting(
+            'credit_notes.net_amount', 'invoice_lines.currency', 'invoice_lines.rate_to_reporting'
+        ) }}
             as credit_net_reporting,
-        {{ to_reporting('credit_notes.tax_amount', 'invoice_lines.currency', 'invoice_lines.rate_to_reporting') }}
+        {{ to_reporting(
+            'credit_notes.tax_amount', 'invoice_lines.currency', 'invoice_lines.rate_to_reporting'
+        ) }}
             as credit_tax_reporting,
         invoice_lines.*,
         invoice_lines.net_amount / nullif(
@@ -52,7 +56,8 @@ rounded as (
         *,
         cast(round(credit_net * line_share, 2) as decimal(18, 2)) as rounded_net,
         cast(round(credit_tax * line_share, 2) as decimal(18, 2)) as rounded_tax,
-        cast(round(credit_net_reporting * line_share, 2) as decimal(18, 2)) as rounded_net_reporting,
+        cast(round(credit_net_reporting * line_share, 2) as decimal(18, 2))
+            as rounded_net_reporting,
         cast(round(credit_tax_reporting * line_share, 2) as decimal(18, 2)) as rounded_tax_reporting
     from shares
 
@@ -64,8 +69,10 @@ allocated as (
         *,
         {{ allocate_remainder('credit_net', 'rounded_net') }} as allocated_net,
         {{ allocate_remainder('credit_tax', 'rounded_tax') }} as allocated_tax,
-        {{ allocate_remainder('credit_net_reporting', 'rounded_net_reporting') }} as allocated_net_reporting,
-        {{ allocate_remainder('credit_tax_reporting', 'rounded_tax_reporting') }} as allocated_tax_reporting
+        {{ allocate_remainder('credit_net_reporting', 'rounded_net_reporting') }}
+            as allocated_net_reporting,
+        {{ allocate_remainder('credit_tax_reporting', 'rounded_tax_reporting') }}
+            as allocated_tax_reporting
     from rounded
 
 ),

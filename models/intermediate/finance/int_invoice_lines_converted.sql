@@ -36,8 +36,10 @@ joined as (
         lines.tax_rate,
         lines.tax_amount,
         rate.rate as rate_to_reporting,
-        {{ to_reporting('lines.net_amount', 'invoices.currency', 'rate.rate') }} as net_amount_reporting,
-        {{ to_reporting('lines.tax_amount', 'invoices.currency', 'rate.rate') }} as tax_amount_reporting,
+        {{ to_reporting('lines.net_amount', 'invoices.currency', 'rate.rate') }}
+            as net_amount_reporting,
+        {{ to_reporting('lines.tax_amount', 'invoices.currency', 'rate.rate') }}
+            as tax_amount_reporting,
         standard_cost.standard_cost_eur as unit_standard_cost_reporting,
         cast(round(lines.quantity * standard_cost.standard_cost_eur, 2) as decimal(18, 2))
             as standard_cost_reporting,

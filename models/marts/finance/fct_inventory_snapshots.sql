@@ -94,10 +94,12 @@ final as (
         products.product_type,
         products.category,
         -- quantities
-        cast(rolled.closing_quantity - rolled.quantity_change as decimal(18, 3)) as opening_quantity,
+        cast(rolled.closing_quantity - rolled.quantity_change as decimal(18, 3))
+            as opening_quantity,
         cast(rolled.closing_quantity as decimal(18, 3)) as closing_quantity,
         -- amounts, reporting currency at standard cost
-        cast(rolled.closing_value - rolled.value_change as decimal(18, 2)) as opening_value_reporting,
+        cast(rolled.closing_value - rolled.value_change as decimal(18, 2))
+            as opening_value_reporting,
         cast(rolled.goods_receipt_value as decimal(18, 2)) as goods_receipt_value_reporting,
         cast(rolled.production_consumption_value as decimal(18, 2))
             as production_consumption_value_reporting,

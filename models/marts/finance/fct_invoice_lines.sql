@@ -101,7 +101,8 @@ final as (
         cast(net_amount + tax_amount as decimal(18, 2)) as gross_amount,
         cast(net_amount_reporting as decimal(18, 2)) as net_amount_reporting,
         cast(tax_amount_reporting as decimal(18, 2)) as tax_amount_reporting,
-        cast(net_amount_reporting + tax_amount_reporting as decimal(18, 2)) as gross_amount_reporting,
+        cast(net_amount_reporting + tax_amount_reporting as decimal(18, 2))
+            as gross_amount_reporting,
         cast(unit_standard_cost_reporting as decimal(18, 4)) as unit_standard_cost_reporting,
         cast(standard_cost_reporting as decimal(18, 2)) as standard_cost_reporting,
         -- dates

@@ -24,9 +24,13 @@ final as (
         supplier_invoices.net_amount,
         supplier_invoices.tax_amount,
         supplier_invoices.gross_amount,
-        {{ to_reporting('supplier_invoices.net_amount', 'supplier_invoices.currency', 'rate.rate') }}
+        {{ to_reporting(
+            'supplier_invoices.net_amount', 'supplier_invoices.currency', 'rate.rate'
+        ) }}
             as net_amount_reporting,
-        {{ to_reporting('supplier_invoices.gross_amount', 'supplier_invoices.currency', 'rate.rate') }}
+        {{ to_reporting(
+            'supplier_invoices.gross_amount', 'supplier_invoices.currency', 'rate.rate'
+        ) }}
             as gross_amount_reporting,
         -- dates
         supplier_invoices.invoice_date,

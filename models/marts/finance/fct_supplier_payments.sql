@@ -28,7 +28,8 @@ final as (
         payments.currency,
         -- amounts
         payments.amount,
-        {{ to_reporting('payments.amount', 'payments.currency', 'payment_rate.rate') }} as amount_reporting,
+        {{ to_reporting('payments.amount', 'payments.currency', 'payment_rate.rate') }}
+            as amount_reporting,
         {{ to_reporting('payments.amount', 'payments.currency', 'invoice_rate.rate') }}
             as amount_reporting_at_invoice_rate,
         -- dates

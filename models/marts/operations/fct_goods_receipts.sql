@@ -30,7 +30,8 @@ priced as (
         orders.company_code,
         orders.currency,
         po_lines.unit_price,
-        cast(round(receipts.quantity * po_lines.unit_price, 2) as decimal(18, 2)) as received_amount,
+        cast(round(receipts.quantity * po_lines.unit_price, 2) as decimal(18, 2))
+            as received_amount,
         rate.rate as rate_to_reporting,
         standard_cost.standard_cost_eur
     from receipts
@@ -63,7 +64,8 @@ final as (
         quantity,
         unit_price,
         received_amount,
-        {{ to_reporting('received_amount', 'currency', 'rate_to_reporting') }} as received_amount_reporting,
+        {{ to_reporting('received_amount', 'currency', 'rate_to_reporting') }}
+            as received_amount_reporting,
         cast(round(quantity * standard_cost_eur, 2) as decimal(18, 2)) as standard_value_reporting,
         cast(
             {{ to_reporting('received_amount', 'currency', 'rate_to_reporting') }}

@@ -34,7 +34,8 @@ final as (
         lines.quantity,
         lines.unit_price,
         lines.net_amount,
-        {{ to_reporting('lines.net_amount', 'orders.currency', 'rate.rate') }} as net_amount_reporting,
+        {{ to_reporting('lines.net_amount', 'orders.currency', 'rate.rate') }}
+            as net_amount_reporting,
         -- dates
         orders.order_date,
         lines.promised_date,

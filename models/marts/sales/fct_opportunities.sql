@@ -47,7 +47,9 @@ final as (
     from opportunities
     left join accounts
         on opportunities.crm_account_id = accounts.crm_account_id
-    {{ join_rate('rate', 'opportunities.currency', 'least(opportunities.close_date, ' ~ as_of_date() ~ ')') }}
+    {{ join_rate(
+        'rate', 'opportunities.currency', 'least(opportunities.close_date, ' ~ as_of_date() ~ ')'
+    ) }}
 
 )
 

@@ -37,7 +37,8 @@ final as (
         lines.unit_price,
         lines.discount_pct,
         lines.net_amount,
-        {{ to_reporting('lines.net_amount', 'orders.currency', 'rate.rate') }} as net_amount_reporting,
+        {{ to_reporting('lines.net_amount', 'orders.currency', 'rate.rate') }}
+            as net_amount_reporting,
         -- dates
         orders.order_date,
         lines.promised_date,

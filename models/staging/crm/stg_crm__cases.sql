@@ -25,7 +25,8 @@ renamed as (
         -- dates
         timezone('UTC', cast(nullif(trim("CreatedDate"), '') as timestamptz)) as created_at_utc,
         cast(left(trim("CreatedDate"), 10) as date) as created_date_local,
-        timezone('UTC', cast(nullif(trim("First_Response_Date__c"), '') as timestamptz)) as first_response_at_utc,
+        timezone('UTC', cast(nullif(trim("First_Response_Date__c"), '') as timestamptz))
+            as first_response_at_utc,
         cast(left(trim("First_Response_Date__c"), 10) as date) as first_response_date_local,
         timezone('UTC', cast(nullif(trim("ClosedDate"), '') as timestamptz)) as closed_at_utc,
         cast(left(trim("ClosedDate"), 10) as date) as closed_date_local,

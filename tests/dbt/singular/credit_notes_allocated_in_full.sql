@@ -1,5 +1,5 @@
--- Every credit note is spread over its invoice's lines in full, to the cent, in the transaction
--- and the reporting currency (the allocation's remainder rule). Returns the credit notes that are not.
+-- Every credit note is spread over its invoice's lines in full, to the cent (the allocation's
+-- remainder rule). Returns the credit notes that are not.
 
 with
 
@@ -9,7 +9,6 @@ allocated as (
         credit_note_id,
         sum(net_amount) as allocated_net,
         sum(tax_amount) as allocated_tax,
-        sum(net_amount_reporting) as allocated_net_reporting,
         count(*) as allocated_lines
     from {{ ref('int_credit_note_lines_allocated') }}
     group by credit_note_id
