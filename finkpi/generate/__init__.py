@@ -9,8 +9,8 @@ exactly its columns in its order, every value as text, and return the row count 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .shard import make_master, shard_tables, shared_tables
 from .writer import Writer
@@ -29,8 +29,9 @@ def write_sample(out_dir: Path, seed: int = 42) -> dict[str, int]:
     return w.finish()
 
 
-def write_scaled(out_dir: Path, scale: int, seed: int = 42,
-                 progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+def write_scaled(
+    out_dir: Path, scale: int, seed: int = 42, progress: Callable[[int, int], None] | None = None
+) -> dict[str, int]:
     """Write `scale` independent customer shards as Parquet (all columns VARCHAR).
 
     Shards share the company, exchange rates, products, standard costs, suppliers, accounts and

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -59,15 +59,36 @@ KEY_PREFIX = {"Account": "001", "Contact": "003", "Lead": "00Q", "Opportunity": 
 
 # legal form -> spellings people type that normalize to the same letters
 LEGAL_VARIANTS = {
-    "GmbH": ["Gmbh", "gmbh.", "GMBH", "G.m.b.H."], "AG": ["Ag", "A.G."], "KG": ["Kg", "K.G."],
-    "GmbH & Co. KG": ["GmbH & Co KG", "Gmbh & Co. Kg", "GmbH&Co.KG"], "SAS": ["S.A.S.", "Sas"],
-    "SARL": ["S.A.R.L.", "Sarl"], "S.A.": ["SA", "S.A"], "B.V.": ["BV", "B.V", "bv"], "N.V.": ["NV", "nv"],
-    "S.r.l.": ["Srl", "SRL", "S.R.L."], "S.p.A.": ["SpA", "SPA", "S.P.A."], "S.L.": ["SL", "S.L"],
-    "Ltd": ["Ltd.", "LTD", "ltd"], "Ltd.": ["Ltd", "LTD."], "PLC": ["Plc", "plc"], "AB": ["Ab", "A.B."],
-    "A/S": ["AS", "A.S."], "ApS": ["APS", "Aps"], "Oy": ["OY", "Oy."], "Oyj": ["OYJ", "Oyj."],
-    "AS": ["A/S", "As"], "ASA": ["Asa", "A.S.A."], "Inc.": ["Inc", "INC", "inc."], "LLC": ["L.L.C.", "Llc"],
-    "Corp.": ["Corp", "CORP"], "Co., Ltd.": ["Co Ltd", "Co.,Ltd", "co., ltd."], "K.K.": ["KK", "kk"],
-    "Pte. Ltd.": ["Pte Ltd", "PTE LTD"], "Pty Ltd": ["Pty. Ltd.", "PTY LTD"], "Pty. Ltd.": ["Pty Ltd", "pty ltd"],
+    "GmbH": ["Gmbh", "gmbh.", "GMBH", "G.m.b.H."],
+    "AG": ["Ag", "A.G."],
+    "KG": ["Kg", "K.G."],
+    "GmbH & Co. KG": ["GmbH & Co KG", "Gmbh & Co. Kg", "GmbH&Co.KG"],
+    "SAS": ["S.A.S.", "Sas"],
+    "SARL": ["S.A.R.L.", "Sarl"],
+    "S.A.": ["SA", "S.A"],
+    "B.V.": ["BV", "B.V", "bv"],
+    "N.V.": ["NV", "nv"],
+    "S.r.l.": ["Srl", "SRL", "S.R.L."],
+    "S.p.A.": ["SpA", "SPA", "S.P.A."],
+    "S.L.": ["SL", "S.L"],
+    "Ltd": ["Ltd.", "LTD", "ltd"],
+    "Ltd.": ["Ltd", "LTD."],
+    "PLC": ["Plc", "plc"],
+    "AB": ["Ab", "A.B."],
+    "A/S": ["AS", "A.S."],
+    "ApS": ["APS", "Aps"],
+    "Oy": ["OY", "Oy."],
+    "Oyj": ["OYJ", "Oyj."],
+    "AS": ["A/S", "As"],
+    "ASA": ["Asa", "A.S.A."],
+    "Inc.": ["Inc", "INC", "inc."],
+    "LLC": ["L.L.C.", "Llc"],
+    "Corp.": ["Corp", "CORP"],
+    "Co., Ltd.": ["Co Ltd", "Co.,Ltd", "co., ltd."],
+    "K.K.": ["KK", "kk"],
+    "Pte. Ltd.": ["Pte Ltd", "PTE LTD"],
+    "Pty Ltd": ["Pty. Ltd.", "PTY LTD"],
+    "Pty. Ltd.": ["Pty Ltd", "pty ltd"],
 }
 
 
@@ -78,11 +99,12 @@ def normalize_name(s: str) -> str:
 
 # --- time zones -----------------------------------------------------------------------------------
 
-@lru_cache(maxsize=None)
+
+@cache
 def _transitions(zone: str) -> tuple[np.ndarray, np.ndarray]:
     """UTC minutes at which the zone's offset changes (2010..2027) and the offset from then on."""
     tz = ZoneInfo(zone)
-    utc = _dt.timezone.utc
+    utc = _dt.UTC
 
     def off(t: _dt.datetime) -> int:
         return int(t.astimezone(tz).utcoffset().total_seconds() // 60)
@@ -154,12 +176,13 @@ def sf_ids(obj: str, shard: int, seq: np.ndarray) -> np.ndarray:
         num //= 62
     upper = (m[:, :15] >= ord("A")) & (m[:, :15] <= ord("Z"))
     for chunk in range(3):
-        bits = (upper[:, chunk * 5:chunk * 5 + 5] * (1 << np.arange(5))).sum(axis=1)
+        bits = (upper[:, chunk * 5 : chunk * 5 + 5] * (1 << np.arange(5))).sum(axis=1)
         m[:, 15 + chunk] = _SUFFIX[bits]
     return m.view("S18").ravel().astype(str).astype(object)
 
 
 # --- CRM generation -----------------------------------------------------------------------------
+
 
 @dataclass
 class Crm:
@@ -183,8 +206,16 @@ def _name_variant(rng, name: str, legal: str) -> str:
 def _erp_variant(rng, cid: str) -> str:
     digits = cid[1:]
     k = int(rng.integers(0, 8))
-    return [f"c{digits}", f"C-{digits}", f"c-{digits}", f" {cid}", f"C{int(digits)}", f"{int(digits)}",
-            f"{cid} ", f"C {digits}"][k]
+    return [
+        f"c{digits}",
+        f"C-{digits}",
+        f"c-{digits}",
+        f" {cid}",
+        f"C{int(digits)}",
+        f"{int(digits)}",
+        f"{cid} ",
+        f"C {digits}",
+    ][k]
 
 
 def _slug(name: str) -> str:
@@ -263,13 +294,16 @@ def make_crm(rng, master: Master, cust: Customers, cust_ids: list[str], orders, 
     fn = rng.integers(0, len(names.FIRST_NAMES), n_ct)
     ln = rng.integers(0, len(names.LAST_NAMES), n_ct)
     ct_day = np.minimum(acc_created[ct_acc] + rng.integers(0, 200, n_ct), cal.LAST)
-    ct_day = np.where(np.arange(n_ct) == np.repeat(np.cumsum(n_ct_per) - n_ct_per, n_ct_per),
-                      acc_created[ct_acc], ct_day)  # the first contact comes with the account
+    ct_day = np.where(
+        np.arange(n_ct) == np.repeat(np.cumsum(n_ct_per) - n_ct_per, n_ct_per), acc_created[ct_acc], ct_day
+    )  # the first contact comes with the account
     ct_utc = np.maximum(local_to_utc(acc_zone[ct_acc], ct_day, _times(rng, n_ct)), acc_utc[ct_acc] + 1)
     ct_first = [names.FIRST_NAMES[i] for i in fn]
     ct_last = [names.LAST_NAMES[i] for i in ln]
-    ct_email = [f"{_slug(f)}.{_slug(s)}@{_slug(acc_name[a])}.example.com"
-                for f, s, a in zip(ct_first, ct_last, ct_acc)]
+    ct_email = [
+        f"{_slug(f)}.{_slug(s)}@{_slug(acc_name[a])}.example.com"
+        for f, s, a in zip(ct_first, ct_last, ct_acc, strict=True)
+    ]
     ct_phone = [_phone(rng, acc_country[a]) for a in ct_acc]
     ct_title = rng.integers(0, len(names.TITLES), n_ct)
     c_ord = np.lexsort((np.arange(n_ct), ct_utc))
@@ -306,7 +340,10 @@ def make_crm(rng, master: Master, cust: Customers, cust_ids: list[str], orders, 
             l_company.append(f"{s} {w}")
     l_first = [names.FIRST_NAMES[i] for i in lfn]
     l_last = [names.LAST_NAMES[i] for i in lln]
-    l_email = [f"{_slug(f)}.{_slug(s)}@{_slug(c)}.example.org" for f, s, c in zip(l_first, l_last, l_company)]
+    l_email = [
+        f"{_slug(f)}.{_slug(s)}@{_slug(c)}.example.org"
+        for f, s, c in zip(l_first, l_last, l_company, strict=True)
+    ]
     l_phone = [_phone(rng, "DE" if z == 0 else "US" if z == 1 else "CN") for z in l_zone]
     l_source = rng.integers(0, len(LEAD_SOURCE), nl_)
     ld_ord = np.lexsort((np.arange(nl_), l_utc))
@@ -317,7 +354,9 @@ def make_crm(rng, master: Master, cust: Customers, cust_ids: list[str], orders, 
     # ------------------------------------------------------------------ opportunities
     seg_p = np.array([0.40, 0.25, 0.08])  # share of orders that went through an opportunity
     oc_acc = acc_of_cust[o.cust]
-    won_sel = np.flatnonzero((~o.cancelled) & (oc_acc >= 0) & (rng.random(len(o.cust)) < seg_p[cust.segment[o.cust]]))
+    won_sel = np.flatnonzero(
+        (~o.cancelled) & (oc_acc >= 0) & (rng.random(len(o.cust)) < seg_p[cust.segment[o.cust]])
+    )
     order_net = np.bincount(o.l_order, o.l_net, len(o.cust)).astype(np.int64)
     first_cat = master.fg_cat[o.l_prod[o.l_start]]
     w_acc = oc_acc[won_sel]
@@ -328,7 +367,7 @@ def make_crm(rng, master: Master, cust: Customers, cust_ids: list[str], orders, 
     n_won = len(won_sel)
     n_lost = int(round(1.4 * n_won))
     weights = np.bincount(np.maximum(oc_acc, 0), minlength=n_a).astype(float) + 1.0
-    weights[len(ci):] += 2.0  # prospects mostly lose (they are still prospects)
+    weights[len(ci) :] += 2.0  # prospects mostly lose (they are still prospects)
     lost_acc = rng.choice(n_a, size=n_lost, p=weights / weights.sum())
     lo_day = rng.integers(cal.day(2023, 1, 15), cal.LAST + 1, n_lost)
     lo_close = np.maximum(lo_day, acc_created[lost_acc] + 20)
@@ -365,7 +404,9 @@ def make_crm(rng, master: Master, cust: Customers, cust_ids: list[str], orders, 
     opp_id = sf_ids("Opportunity", shard, np.arange(n_opp))[op_rank]
     opp_year = cal.YEAR[np.clip(opp_close, 0, len(cal.YEAR) - 1)]
     short = [" ".join(n.split()[:2]) for n in acc_name]
-    opp_name = [f"{short[a]} - {FG_CATEGORIES[c]} {y}" for a, c, y in zip(opp_acc, opp_cat, opp_year)]
+    opp_name = [
+        f"{short[a]} - {FG_CATEGORIES[c]} {y}" for a, c, y in zip(opp_acc, opp_cat, opp_year, strict=True)
+    ]
 
     # ------------------------------------------------------------------ cases
     cs = _cases(rng, o, b, acc_of_cust, n_a, acc_created)
@@ -388,35 +429,77 @@ def make_crm(rng, master: Master, cust: Customers, cust_ids: list[str], orders, 
     origin = rng.choice(3, size=n_cs, p=[0.5, 0.35, 0.15])
     sel = np.flatnonzero(keep)
     sel = sel[np.lexsort((sel, c_utc[sel]))]  # case numbers follow creation time
-    cases_per_month = np.bincount(cal.MONTH_INDEX[np.clip(c_day[sel], 0, None)], minlength=cal.N_MONTHS)[:cal.N_MONTHS]
+    cases_per_month = np.bincount(cal.MONTH_INDEX[np.clip(c_day[sel], 0, None)], minlength=cal.N_MONTHS)[
+        : cal.N_MONTHS
+    ]
 
     tables = {
         "Account": dict(
-            Id=acc_id, Name=acc_name, ERP_Customer_Number__c=acc_erp,
+            Id=acc_id,
+            Name=acc_name,
+            ERP_Customer_Number__c=acc_erp,
             BillingCountry=[COUNTRIES[c][0] for c in acc_country],
-            Industry=[names.INDUSTRIES[i] for i in industry], Type=np.array(acc_type),
-            CreatedDate=(acc_zone, acc_utc), _order=a_ord),
+            Industry=[names.INDUSTRIES[i] for i in industry],
+            Type=np.array(acc_type),
+            CreatedDate=(acc_zone, acc_utc),
+            _order=a_ord,
+        ),
         "Contact": dict(
-            Id=ct_id, AccountId=acc_id[ct_acc], FirstName=ct_first, LastName=ct_last, Email=ct_email,
-            Phone=ct_phone, Title=[names.TITLES[i] for i in ct_title],
-            CreatedDate=(acc_zone[ct_acc], ct_utc), _order=c_ord),
+            Id=ct_id,
+            AccountId=acc_id[ct_acc],
+            FirstName=ct_first,
+            LastName=ct_last,
+            Email=ct_email,
+            Phone=ct_phone,
+            Title=[names.TITLES[i] for i in ct_title],
+            CreatedDate=(acc_zone[ct_acc], ct_utc),
+            _order=c_ord,
+        ),
         "Lead": dict(
-            Id=lead_id, FirstName=l_first, LastName=l_last, Company=l_company, Email=l_email, Phone=l_phone,
-            Status=l_status, LeadSource=l_source, IsConverted=l_status == 4,
+            Id=lead_id,
+            FirstName=l_first,
+            LastName=l_last,
+            Company=l_company,
+            Email=l_email,
+            Phone=l_phone,
+            Status=l_status,
+            LeadSource=l_source,
+            IsConverted=l_status == 4,
             ConvertedAccountId=np.array([acc_id[a] if a >= 0 else "" for a in l_conv], dtype=object),
-            CreatedDate=(l_zone, l_utc), _order=ld_ord),
+            CreatedDate=(l_zone, l_utc),
+            _order=ld_ord,
+        ),
         "Opportunity": dict(
-            Id=opp_id, AccountId=acc_id[opp_acc], Name=opp_name, StageName=opp_stage, Amount=opp_amt,
-            CurrencyIsoCode=opp_cur, Probability=np.array(STAGE_PROB)[opp_stage] * 100,
-            IsClosed=opp_stage >= 4, IsWon=opp_stage == 4, CreatedDate=(acc_zone[opp_acc], opp_utc),
-            CloseDate=opp_close, _order=op_ord),
+            Id=opp_id,
+            AccountId=acc_id[opp_acc],
+            Name=opp_name,
+            StageName=opp_stage,
+            Amount=opp_amt,
+            CurrencyIsoCode=opp_cur,
+            Probability=np.array(STAGE_PROB)[opp_stage] * 100,
+            IsClosed=opp_stage >= 4,
+            IsWon=opp_stage == 4,
+            CreatedDate=(acc_zone[opp_acc], opp_utc),
+            CloseDate=opp_close,
+            _order=op_ord,
+        ),
         "Case": dict(
-            Id=sf_ids("Case", shard, np.arange(len(sel))), CaseNumber=np.arange(1, len(sel) + 1),
-            AccountId=acc_id[c_acc[sel]], ContactId=ct_id[c_contact[sel]], Type=c_type[sel],
-            Reason=c_reason[sel], Priority=c_prio[sel], Status=status[sel], Origin=origin[sel],
-            ERP_Order_Number__c=c_order[sel], TimeZoneSidKey=c_zone[sel],
-            CreatedDate=(c_zone[sel], c_utc[sel]), First_Response_Date__c=(c_zone[sel], first[sel]),
-            ClosedDate=(c_zone[sel], closed[sel]), _order=np.arange(len(sel))),
+            Id=sf_ids("Case", shard, np.arange(len(sel))),
+            CaseNumber=np.arange(1, len(sel) + 1),
+            AccountId=acc_id[c_acc[sel]],
+            ContactId=ct_id[c_contact[sel]],
+            Type=c_type[sel],
+            Reason=c_reason[sel],
+            Priority=c_prio[sel],
+            Status=status[sel],
+            Origin=origin[sel],
+            ERP_Order_Number__c=c_order[sel],
+            TimeZoneSidKey=c_zone[sel],
+            CreatedDate=(c_zone[sel], c_utc[sel]),
+            First_Response_Date__c=(c_zone[sel], first[sel]),
+            ClosedDate=(c_zone[sel], closed[sel]),
+            _order=np.arange(len(sel)),
+        ),
     }
     return Crm(tables=tables, cases_per_month=cases_per_month)
 
@@ -448,7 +531,9 @@ def _cases(rng, o, b, acc_of_cust, n_a, acc_created):
     p = np.where(late, P_COMPLAINT_LATE, P_COMPLAINT_ONTIME)
     hit = (rng.random(len(d_ord)) < p) & (d_acc >= 0)
     days_late = o.actual[d_ord] - o.promised[d_ord]
-    when_late = o.promised[d_ord] + 1 + (rng.random(len(d_ord)) * np.clip(days_late + 1, 1, 10)).astype(np.int64)
+    when_late = (
+        o.promised[d_ord] + 1 + (rng.random(len(d_ord)) * np.clip(days_late + 1, 1, 10)).astype(np.int64)
+    )
     when_ok = b.d_day + rng.integers(0, 6, len(d_ord))
     day = np.where(late, when_late, when_ok)
     prio = np.where(late & (days_late > 7), 2, 1)
@@ -462,13 +547,25 @@ def _cases(rng, o, b, acc_of_cust, n_a, acc_created):
     parts.append((ov_acc[hit], 0, 0, np.full(hit.sum(), 2), ov[hit], day[hit]))
     # damaged goods / wrong item
     hit = b.d_damaged & (rng.random(len(d_ord)) < P_COMPLAINT_DAMAGED) & (d_acc >= 0)
-    parts.append((d_acc[hit], 0, 1, np.where(rng.random(hit.sum()) < 0.4, 2, 1), d_ord[hit],
-                  b.d_day[hit] + rng.integers(0, 5, hit.sum())))
+    parts.append(
+        (
+            d_acc[hit],
+            0,
+            1,
+            np.where(rng.random(hit.sum()) < 0.4, 2, 1),
+            d_ord[hit],
+            b.d_day[hit] + rng.integers(0, 5, hit.sum()),
+        )
+    )
     hit = (rng.random(len(d_ord)) < P_WRONG_ITEM) & (d_acc >= 0)
-    parts.append((d_acc[hit], 0, 2, np.full(hit.sum(), 1), d_ord[hit], b.d_day[hit] + rng.integers(0, 6, hit.sum())))
+    parts.append(
+        (d_acc[hit], 0, 2, np.full(hit.sum(), 1), d_ord[hit], b.d_day[hit] + rng.integers(0, 6, hit.sum()))
+    )
     # invoice queries
     hit = (rng.random(len(d_ord)) < P_INVOICE_QUERY) & (d_acc >= 0)
-    parts.append((d_acc[hit], 2, 3, np.full(hit.sum(), 0), d_ord[hit], b.d_day[hit] + rng.integers(3, 41, hit.sum())))
+    parts.append(
+        (d_acc[hit], 2, 3, np.full(hit.sum(), 0), d_ord[hit], b.d_day[hit] + rng.integers(3, 41, hit.sum()))
+    )
     # service requests and general questions over the account's life
     years = (cal.LAST - np.maximum(acc_created, 0)) / 365.25
     buyers = np.zeros(n_a, dtype=bool)
@@ -478,7 +575,9 @@ def _cases(rng, o, b, acc_of_cust, n_a, acc_created):
         acc = np.repeat(np.arange(n_a), k)
         lo = np.maximum(acc_created[acc], 0)
         day = lo + (rng.random(len(acc)) * (cal.LAST + 1 - lo)).astype(np.int64)
-        parts.append((acc, typ, 4, rng.choice(3, len(acc), p=[0.5, 0.4, 0.1]), -np.ones(len(acc), dtype=np.int64), day))
+        parts.append(
+            (acc, typ, 4, rng.choice(3, len(acc), p=[0.5, 0.4, 0.1]), -np.ones(len(acc), dtype=np.int64), day)
+        )
     acc = np.concatenate([x[0] for x in parts])
     typ = np.concatenate([np.broadcast_to(x[1], len(x[0])) for x in parts])
     reason = np.concatenate([np.broadcast_to(x[2], len(x[0])) for x in parts])

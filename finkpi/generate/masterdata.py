@@ -100,46 +100,140 @@ COST_CENTERS = [
 CC = {row[0]: i for i, row in enumerate(COST_CENTERS)}
 
 FG_NAMES = {
-    "Pumps": ["Centrifugal Pump", "Submersible Pump", "Inline Pump", "Booster Set", "Dosing Pump",
-              "Multistage Pump", "Circulator Pump", "Sewage Pump"],
-    "Valves": ["Gate Valve", "Ball Valve", "Butterfly Valve", "Check Valve", "Globe Valve",
-               "Control Valve", "Pressure Relief Valve", "Solenoid Valve"],
-    "Motors": ["IE3 Induction Motor", "IE4 Premium Motor", "Servo Motor", "Geared Motor",
-               "ATEX Motor", "DC Motor", "Pump Motor", "Brake Motor"],
-    "Controls": ["Frequency Inverter", "Pump Controller", "Level Sensor Kit", "Pressure Transmitter",
-                 "Control Cabinet", "Soft Starter", "Flow Meter", "Remote Monitoring Gateway"],
+    "Pumps": [
+        "Centrifugal Pump",
+        "Submersible Pump",
+        "Inline Pump",
+        "Booster Set",
+        "Dosing Pump",
+        "Multistage Pump",
+        "Circulator Pump",
+        "Sewage Pump",
+    ],
+    "Valves": [
+        "Gate Valve",
+        "Ball Valve",
+        "Butterfly Valve",
+        "Check Valve",
+        "Globe Valve",
+        "Control Valve",
+        "Pressure Relief Valve",
+        "Solenoid Valve",
+    ],
+    "Motors": [
+        "IE3 Induction Motor",
+        "IE4 Premium Motor",
+        "Servo Motor",
+        "Geared Motor",
+        "ATEX Motor",
+        "DC Motor",
+        "Pump Motor",
+        "Brake Motor",
+    ],
+    "Controls": [
+        "Frequency Inverter",
+        "Pump Controller",
+        "Level Sensor Kit",
+        "Pressure Transmitter",
+        "Control Cabinet",
+        "Soft Starter",
+        "Flow Meter",
+        "Remote Monitoring Gateway",
+    ],
 }
 MAT_NAMES = {
-    "Steel": ["Stainless Sheet 1.4301", "Carbon Steel Bar S235", "Stainless Bar 1.4404",
-              "Steel Tube 48x3", "Duplex Plate 1.4462", "Spring Steel Strip", "Copper Wire 1.0",
-              "Electrical Steel Lamination", "Shaft Steel 42CrMo4", "Aluminium Profile 6060"],
-    "Castings": ["Pump Housing DN50", "Pump Housing DN100", "Impeller 160", "Impeller 250",
-                 "Valve Body DN50", "Valve Body DN150", "Motor End Shield", "Motor Frame 112",
-                 "Bearing Housing", "Volute Casing", "Valve Bonnet", "Gearbox Housing"],
-    "Electronics": ["Control PCB", "Power Module 4kW", "Power Module 22kW", "Stator Winding Set",
-                    "Rotor Assembly", "Pressure Sensor", "Display Unit", "Relay Module",
-                    "Cable Harness", "IGBT Module", "Encoder", "Terminal Box", "Level Probe",
-                    "Flow Sensor", "Modem Board", "Fan Unit"],
-    "Seals": ["Mechanical Seal 25", "Mechanical Seal 40", "O-Ring Set NBR", "O-Ring Set EPDM",
-              "Gasket DN50", "Gasket DN150", "Shaft Seal", "Lip Seal 35", "Bellows Seal",
-              "PTFE Packing", "Flange Seal Kit", "Cable Gland Seal"],
+    "Steel": [
+        "Stainless Sheet 1.4301",
+        "Carbon Steel Bar S235",
+        "Stainless Bar 1.4404",
+        "Steel Tube 48x3",
+        "Duplex Plate 1.4462",
+        "Spring Steel Strip",
+        "Copper Wire 1.0",
+        "Electrical Steel Lamination",
+        "Shaft Steel 42CrMo4",
+        "Aluminium Profile 6060",
+    ],
+    "Castings": [
+        "Pump Housing DN50",
+        "Pump Housing DN100",
+        "Impeller 160",
+        "Impeller 250",
+        "Valve Body DN50",
+        "Valve Body DN150",
+        "Motor End Shield",
+        "Motor Frame 112",
+        "Bearing Housing",
+        "Volute Casing",
+        "Valve Bonnet",
+        "Gearbox Housing",
+    ],
+    "Electronics": [
+        "Control PCB",
+        "Power Module 4kW",
+        "Power Module 22kW",
+        "Stator Winding Set",
+        "Rotor Assembly",
+        "Pressure Sensor",
+        "Display Unit",
+        "Relay Module",
+        "Cable Harness",
+        "IGBT Module",
+        "Encoder",
+        "Terminal Box",
+        "Level Probe",
+        "Flow Sensor",
+        "Modem Board",
+        "Fan Unit",
+    ],
+    "Seals": [
+        "Mechanical Seal 25",
+        "Mechanical Seal 40",
+        "O-Ring Set NBR",
+        "O-Ring Set EPDM",
+        "Gasket DN50",
+        "Gasket DN150",
+        "Shaft Seal",
+        "Lip Seal 35",
+        "Bellows Seal",
+        "PTFE Packing",
+        "Flange Seal Kit",
+        "Cable Gland Seal",
+    ],
 }
 # EUR price range per unit of each material category (Steel per KG, the rest per piece)
-MAT_PRICE_RANGE = {"Steel": (1.8, 6.5), "Castings": (25.0, 280.0), "Electronics": (8.0, 350.0),
-                   "Seals": (0.8, 25.0)}
+MAT_PRICE_RANGE = {
+    "Steel": (1.8, 6.5),
+    "Castings": (25.0, 280.0),
+    "Electronics": (8.0, 350.0),
+    "Seals": (0.8, 25.0),
+}
 
 # Suppliers: (category, currency index, country) in supplier id order. S00001 is the main CNY
 # supplier (castings) that is hit by the 2024-Q3 disruption.
 SUPPLIER_PLAN = (
     [("Castings", 2, "CN")]
-    + [("Steel", 0, "DE")] * 5 + [("Steel", 0, "AT"), ("Steel", 1, "US"), ("Steel", 2, "CN")]
-    + [("Castings", 0, "DE"), ("Castings", 0, "IT"), ("Castings", 0, "CZ"), ("Castings", 1, "US"),
-       ("Castings", 2, "CN")]
-    + [("Electronics", 0, "DE")] * 5 + [("Electronics", 0, "AT"), ("Electronics", 0, "FR"),
-                                        ("Electronics", 1, "US"), ("Electronics", 1, "US")]
+    + [("Steel", 0, "DE")] * 5
+    + [("Steel", 0, "AT"), ("Steel", 1, "US"), ("Steel", 2, "CN")]
+    + [
+        ("Castings", 0, "DE"),
+        ("Castings", 0, "IT"),
+        ("Castings", 0, "CZ"),
+        ("Castings", 1, "US"),
+        ("Castings", 2, "CN"),
+    ]
+    + [("Electronics", 0, "DE")] * 5
+    + [("Electronics", 0, "AT"), ("Electronics", 0, "FR"), ("Electronics", 1, "US"), ("Electronics", 1, "US")]
     + [("Electronics", 2, "CN")] * 4
-    + [("Seals", 0, "DE")] * 4 + [("Seals", 0, "IT"), ("Seals", 0, "NL"), ("Seals", 0, "BE"),
-                                  ("Seals", 1, "US"), ("Seals", 2, "CN"), ("Seals", 2, "CN")]
+    + [("Seals", 0, "DE")] * 4
+    + [
+        ("Seals", 0, "IT"),
+        ("Seals", 0, "NL"),
+        ("Seals", 0, "BE"),
+        ("Seals", 1, "US"),
+        ("Seals", 2, "CN"),
+        ("Seals", 2, "CN"),
+    ]
     + [("Steel", 0, "FI"), ("Electronics", 0, "NL"), ("Seals", 0, "AT")]
 )
 MAIN_SUPPLIER = 0
@@ -237,8 +331,18 @@ def make_master(rng: np.random.Generator) -> Master:
     sup_country = [p[2] for p in SUPPLIER_PLAN]
     eur_stems = list(names.SUPPLIER_STEMS)
     us_stems, cn_stems = list(names.US_SUPPLIER_STEMS), list(names.CN_SUPPLIER_STEMS)
-    legal = {"DE": "GmbH", "AT": "GmbH", "IT": "S.p.A.", "CZ": "s.r.o.", "FR": "SAS", "NL": "B.V.",
-             "BE": "N.V.", "FI": "Oy", "US": "Inc.", "CN": "Co., Ltd."}
+    legal = {
+        "DE": "GmbH",
+        "AT": "GmbH",
+        "IT": "S.p.A.",
+        "CZ": "s.r.o.",
+        "FR": "SAS",
+        "NL": "B.V.",
+        "BE": "N.V.",
+        "FI": "Oy",
+        "US": "Inc.",
+        "CN": "Co., Ltd.",
+    }
     sup_name = []
     for i, (_cat, cur, ctry) in enumerate(SUPPLIER_PLAN):
         if i == MAIN_SUPPLIER:
@@ -320,7 +424,7 @@ def make_master(rng: np.random.Generator) -> Master:
     mat_std[:, 0] = round_int(eur_path[:, 0] * 1e4)
     for q in range(1, nq):
         # re-set from the purchase prices of the previous quarter
-        mat_std[:, q] = round_int(eur_path[:, qs[q - 1]:qs[q]].mean(axis=1) * 1e4)
+        mat_std[:, q] = round_int(eur_path[:, qs[q - 1] : qs[q]].mean(axis=1) * 1e4)
     mat_cost0 = rdiv(bom @ mat_std[:, 0], 1000)
     conv_mult = np.array([0.30, 0.22, 0.28, 0.18])[fg_cat] * rng.uniform(0.85, 1.15, n_fg)
     conv = np.empty((n_fg, nq), dtype=np.int64)
@@ -345,11 +449,24 @@ def make_master(rng: np.random.Generator) -> Master:
         product_cat=[FG_CATEGORIES[c] for c in fg_cat] + [MAT_CATEGORIES[c] for c in mat_cat],
         uom=["EA"] * n_fg + mat_uom,
         list_price_cents=np.concatenate([list_cents, -np.ones(n_mat, dtype=np.int64)]),
-        n_fg=n_fg, n_mat=n_mat, fg_cat=fg_cat, mat_cat=mat_cat, bom_milli=bom, exposure=exposure,
-        mat_supplier=mat_supplier, price_cur=price_cur, std_1e4=std, conv_1e4=conv,
-        sup_name=sup_name, sup_country=sup_country, sup_cur=sup_cur, sup_cat=sup_cat,
-        sup_terms=sup_terms.astype(np.int64), sup_ontime=sup_ontime,
-        rate=rate, ontime_base=_ontime_base(rng),
+        n_fg=n_fg,
+        n_mat=n_mat,
+        fg_cat=fg_cat,
+        mat_cat=mat_cat,
+        bom_milli=bom,
+        exposure=exposure,
+        mat_supplier=mat_supplier,
+        price_cur=price_cur,
+        std_1e4=std,
+        conv_1e4=conv,
+        sup_name=sup_name,
+        sup_country=sup_country,
+        sup_cur=sup_cur,
+        sup_cat=sup_cat,
+        sup_terms=sup_terms.astype(np.int64),
+        sup_ontime=sup_ontime,
+        rate=rate,
+        ontime_base=_ontime_base(rng),
     )
 
 
@@ -357,8 +474,9 @@ def list_price_on(master: Master, fg_idx, d) -> np.ndarray:
     """EUR list price (cents) of finished goods on day numbers d: the price list of that year,
     rounded to whole euros."""
     years = sorted(LIST_PRICE_FACTOR)
-    table = np.array([round_int(master.list_price_cents[: master.n_fg] / 100 * LIST_PRICE_FACTOR[y]) * 100
-                      for y in years])
+    table = np.array(
+        [round_int(master.list_price_cents[: master.n_fg] / 100 * LIST_PRICE_FACTOR[y]) * 100 for y in years]
+    )
     return table[cal.YEAR[np.asarray(d)] - years[0], np.asarray(fg_idx)]
 
 
@@ -415,7 +533,7 @@ class Customers:
 def pick_country(rng: np.random.Generator, region: np.ndarray) -> list[str]:
     out = []
     u = rng.random(len(region))
-    for r, x in zip(region, u):
+    for r, x in zip(region, u, strict=True):
         codes = [c for c in COUNTRY_CODES if COUNTRIES[c][1] == r]
         w = np.array([COUNTRIES[c][6] for c in codes])
         out.append(codes[int(np.searchsorted(np.cumsum(w) / w.sum(), x))])
@@ -443,7 +561,15 @@ def make_customers(rng: np.random.Generator, shard: int) -> Customers:
     legal = [COUNTRIES[c][4][int(rng.integers(0, len(COUNTRIES[c][4])))] for c in country]
     nm = [company_name(shard * 1000 + i, legal[i]) for i in range(n)]
     return Customers(
-        n=n, seq=np.arange(1, n + 1), name=nm, legal=legal, country=country, region=region,
-        segment=segment, currency=currency, terms=terms.astype(np.int64), created=created.astype(np.int64),
+        n=n,
+        seq=np.arange(1, n + 1),
+        name=nm,
+        legal=legal,
+        country=country,
+        region=region,
+        segment=segment,
+        currency=currency,
+        terms=terms.astype(np.int64),
+        created=created.astype(np.int64),
         tax_bp=np.array([COUNTRIES[c][3] for c in country], dtype=np.int64),
     )

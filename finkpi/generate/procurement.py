@@ -76,7 +76,7 @@ def purchase(rng, master: Master, prod: Production) -> Procurement:
         trig = stock - nd < ss
         q = np.ceil(np.maximum(nd + ss + fwd[:, w] * cover - stock, 1) / lot).astype(np.int64) * lot
         q = np.where(trig, q, 0)
-        under = (rng.random(n_mat) < UNDER_DELIVERY_P)
+        under = rng.random(n_mat) < UNDER_DELIVERY_P
         recv = np.where(under, (q * rng.uniform(0.9, 0.99, n_mat)).astype(np.int64) // 1000 * 1000, q)
         recv = np.where(stock + recv - nd < 0, q, recv)  # never let a short delivery stop production
         idx = np.flatnonzero(q > 0)
@@ -100,8 +100,9 @@ def purchase(rng, master: Master, prod: Production) -> Procurement:
     p_late = 1 - master.sup_ontime[p_sup] + np.where(main, SHOCK_SUPPLIER_LATE, 0.05) * sh
     late = rng.random(n_po) < np.clip(p_late, 0, 0.95)
     late_days = rng.geometric(0.3, n_po) + np.where(main, rng.poisson(SHOCK_SUPPLIER_DAYS * sh), 0)
-    promised = np.where(late, cal.prev_weekday(rec_day - late_days),
-                        cal.next_weekday(rec_day + rng.integers(0, 3, n_po)))
+    promised = np.where(
+        late, cal.prev_weekday(rec_day - late_days), cal.next_weekday(rec_day + rng.integers(0, 3, n_po))
+    )
     lead = SUPPLIER_LEAD_DAYS[p_cur] + rng.integers(0, 4, n_po)
     o_day = np.maximum(cal.prev_weekday(promised - lead), 1)
     o_day = np.minimum(o_day, rec_day)
@@ -117,7 +118,9 @@ def purchase(rng, master: Master, prod: Production) -> Procurement:
     # open POs at the end of the history (some already overdue): one per supplier
     act_sup = np.unique(sup)
     e_day = cal.prev_weekday(cal.LAST - rng.integers(0, 21, len(act_sup)))
-    e_prom = cal.next_weekday(e_day + SUPPLIER_LEAD_DAYS[master.sup_cur[act_sup]] + rng.integers(-6, 4, len(act_sup)))
+    e_prom = cal.next_weekday(
+        e_day + SUPPLIER_LEAD_DAYS[master.sup_cur[act_sup]] + rng.integers(-6, 4, len(act_sup))
+    )
 
     # assemble POs: real, duplicates, open
     all_sup = np.concatenate([p_sup, p_sup[dup], act_sup])
@@ -139,7 +142,7 @@ def purchase(rng, master: Master, prod: Production) -> Procurement:
     l_r.append(np.zeros(in_dup.sum(), dtype=np.int64))
     for k, s in enumerate(act_sup):
         mats = np.flatnonzero(sup == s)
-        lq = np.maximum(fwd[mats, last_w - 6:last_w].mean(axis=1) * cover[mats], lot)
+        lq = np.maximum(fwd[mats, last_w - 6 : last_w].mean(axis=1) * cover[mats], lot)
         lq = np.ceil(lq / lot).astype(np.int64) * lot
         l_po.append(np.full(len(mats), n_po + len(dup) + k))
         l_mat.append(mats)
@@ -162,7 +165,7 @@ def purchase(rng, master: Master, prod: Production) -> Procurement:
     po_rec_day[rank[:n_po]] = rec_day
 
     start = np.concatenate([[0], np.flatnonzero(np.diff(l_po)) + 1])
-    l_no = np.arange(len(l_po)) - np.repeat(start, np.diff(np.append(start, len(l_po))))+ 1
+    l_no = np.arange(len(l_po)) - np.repeat(start, np.diff(np.append(start, len(l_po)))) + 1
     price = round_int(master.price_cur[l_mat, po_day[l_po]] * (1 + rng.normal(0, 0.012, len(l_po))) * 1e4)
     l_net = value_cents(l_q, price)
 
@@ -196,9 +199,28 @@ def purchase(rng, master: Master, prod: Production) -> Procurement:
     sp_inv = paid[so]
 
     return Procurement(
-        po_sup=po_sup, po_day=po_day, po_status=po_status, pl_po=l_po, pl_no=l_no, pl_mat=l_mat,
-        pl_qty=l_q, pl_price=price, pl_net=l_net, pl_promised=po_prom[l_po], gr_po=gr_po, gr_day=gr_day,
-        grl_rec=grl_rec, grl_line=rl, grl_qty=grl_qty, grl_value=grl_value, si_net=si_net, si_tax=si_tax,
-        si_gross=si_gross, si_due=si_due, si_std=si_std, sp_inv=sp_inv, sp_day=pay[sp_inv],
+        po_sup=po_sup,
+        po_day=po_day,
+        po_status=po_status,
+        pl_po=l_po,
+        pl_no=l_no,
+        pl_mat=l_mat,
+        pl_qty=l_q,
+        pl_price=price,
+        pl_net=l_net,
+        pl_promised=po_prom[l_po],
+        gr_po=gr_po,
+        gr_day=gr_day,
+        grl_rec=grl_rec,
+        grl_line=rl,
+        grl_qty=grl_qty,
+        grl_value=grl_value,
+        si_net=si_net,
+        si_tax=si_tax,
+        si_gross=si_gross,
+        si_due=si_due,
+        si_std=si_std,
+        sp_inv=sp_inv,
+        sp_day=pay[sp_inv],
         sp_amt=si_gross[sp_inv],
     )

@@ -58,7 +58,7 @@ def with_forecast(a: np.ndarray, last_w: int, weeks: int = 10) -> np.ndarray:
     plan keeps its normal stock levels at the end of the history instead of running down."""
     out = np.zeros((a.shape[0], last_w + 1 + weeks), dtype=float)
     out[:, : last_w + 1] = a[:, : last_w + 1]
-    out[:, last_w + 1:] = a[:, last_w - 7: last_w + 1].mean(axis=1)[:, None]
+    out[:, last_w + 1 :] = a[:, last_w - 7 : last_w + 1].mean(axis=1)[:, None]
     return out
 
 
@@ -93,7 +93,8 @@ def plan_production(rng, master: Master, ship_prod, ship_day, ship_qty) -> Produ
     sh = cal.shock(finish)
     # waiting for castings: the whole shop floor is disrupted, exposed products most
     dur = rng.integers(DURATION_DAYS[0], DURATION_DAYS[1] + 1, n) + round_int(
-        sh * (0.3 + 0.7 * expo) * rng.uniform(0.5, 1.0, n) * SHOCK_DELAY_DAYS)
+        sh * (0.3 + 0.7 * expo) * rng.uniform(0.5, 1.0, n) * SHOCK_DELAY_DAYS
+    )
     start = np.maximum(finish - dur, cal.day(2023, 1, 9))
     rate = SCRAP_BASE * rng.uniform(0.5, 1.5, n) + SCRAP_SHOCK * sh * (0.3 + 0.7 * expo)
     scrapped = rng.binomial(good, np.clip(rate / (1 - rate), 0, 0.5))
@@ -102,7 +103,8 @@ def plan_production(rng, master: Master, ship_prod, ship_day, ship_qty) -> Produ
 
     order = np.lexsort((prod, finish))  # production order numbers follow the finish date
     prod, start, finish, planned, actual, good, scrapped, sh = (
-        x[order] for x in (prod, start, finish, planned, actual, good, scrapped, sh))
+        x[order] for x in (prod, start, finish, planned, actual, good, scrapped, sh)
+    )
 
     conv_std = master.conv_1e4[prod, cal.QUARTER_OF_DAY[finish]]
     conv = round_int(actual * conv_std / 100.0 * (1 + rng.normal(0.0, 0.04, n) + CONV_SHOCK * sh))
@@ -116,9 +118,22 @@ def plan_production(rng, master: Master, ship_prod, ship_day, ship_qty) -> Produ
     cv = value_cents(cq, std_on(master, master.n_fg + cm, finish[co]))
     out_v = value_cents(good * 1000, std_on(master, prod, finish))
     cost = np.bincount(co, cv, n).astype(np.int64) + conv
-    return Production(prod=prod, start=start, finish=finish, planned=planned, actual=actual, good=good,
-                      scrapped=scrapped, conv_cents=conv, cons_order=co, cons_mat=cm, cons_qty=cq,
-                      cons_value=cv, out_value=out_v, cost_cents=cost)
+    return Production(
+        prod=prod,
+        start=start,
+        finish=finish,
+        planned=planned,
+        actual=actual,
+        good=good,
+        scrapped=scrapped,
+        conv_cents=conv,
+        cons_order=co,
+        cons_mat=cm,
+        cons_qty=cq,
+        cons_value=cv,
+        out_value=out_v,
+        cost_cents=cost,
+    )
 
 
 # --- inventory movements ----------------------------------------------------------------------
@@ -151,8 +166,14 @@ def movements(master: Master, receipts, prod: Production, issues) -> Movements:
     n_fg = master.n_fg
     p = np.concatenate([n_fg + r_mat, prod.prod, n_fg + prod.cons_mat, s_prod])
     d = np.concatenate([r_day, prod.finish, prod.finish[prod.cons_order], s_day])
-    t = np.concatenate([np.full(len(r_mat), 1), np.full(len(prod.prod), 2),
-                        np.full(len(prod.cons_mat), 3), np.full(len(s_prod), 4)])
+    t = np.concatenate(
+        [
+            np.full(len(r_mat), 1),
+            np.full(len(prod.prod), 2),
+            np.full(len(prod.cons_mat), 3),
+            np.full(len(s_prod), 4),
+        ]
+    )
     ref = np.concatenate([r_ref, np.arange(1, len(prod.prod) + 1), prod.cons_order + 1, s_ref])
     q = np.concatenate([r_qty, prod.good * 1000, -prod.cons_qty, -s_qty])
     v = np.concatenate([r_val, prod.out_value, -prod.cons_value, -s_val])
@@ -182,6 +203,14 @@ def movements(master: Master, receipts, prod: Production, issues) -> Movements:
     q = np.concatenate([q] + [np.zeros(len(x), dtype=np.int64) for x in rv_p])
     v = np.concatenate([v] + rv_v)
     o = np.lexsort((p, ref, t, d))
-    return Movements(prod=p[o], day=d[o], mtype=t[o], ref=ref[o], qty=q[o], value=v[o],
-                     rv_day=np.array(rv_days, dtype=np.int64), rv_fg=np.array(rv_fg, dtype=np.int64),
-                     rv_mat=np.array(rv_mat, dtype=np.int64))
+    return Movements(
+        prod=p[o],
+        day=d[o],
+        mtype=t[o],
+        ref=ref[o],
+        qty=q[o],
+        value=v[o],
+        rv_day=np.array(rv_days, dtype=np.int64),
+        rv_fg=np.array(rv_fg, dtype=np.int64),
+        rv_mat=np.array(rv_mat, dtype=np.int64),
+    )

@@ -20,11 +20,13 @@ from .masterdata import Customers, Master, list_price_on, std_on
 ORDERS_PER_WEEK = np.array([0.47, 0.108, 0.031])  # mean base order rate per customer, by segment
 BASE_ORDERS_PER_SHARD = 9300.0  # expected orders of a shard's customers at base rate (before season,
 # growth and service feedback), 2023-01-01 .. AS_OF
-LINES_P = np.array([  # P(1..6 lines) by segment
-    [0.03, 0.06, 0.11, 0.20, 0.25, 0.35],
-    [0.05, 0.08, 0.14, 0.21, 0.24, 0.28],
-    [0.08, 0.12, 0.18, 0.22, 0.20, 0.20],
-])
+LINES_P = np.array(
+    [  # P(1..6 lines) by segment
+        [0.03, 0.06, 0.11, 0.20, 0.25, 0.35],
+        [0.05, 0.08, 0.14, 0.21, 0.24, 0.28],
+        [0.08, 0.12, 0.18, 0.22, 0.20, 0.20],
+    ]
+)
 QTY_MEDIAN = np.array([12.0, 5.0, 2.2])  # ordered units per line at a list price of EUR 1,000
 LEAD_DAYS = np.array([[14, 35], [10, 24], [5, 15]])  # promised lead time range by segment
 CANCEL_P = 0.03
@@ -92,7 +94,7 @@ def _weekly_simulation(rng, master: Master, cust: Customers):
         lam = rate * mult * active * old
         n_late = rng.poisson(lam * p_late0)
         n_ok = rng.poisson(lam * (1 - p_late0))
-        mult *= LATE_RATE_FACTOR ** n_late
+        mult *= LATE_RATE_FACTOR**n_late
         active &= rng.random(n_c) >= 1 - (1 - LATE_CHURN_P[seg]) ** n_late
         mult += (1 - mult) * (1 - (1 - ONTIME_RECOVERY) ** n_ok)
         mult += (1 - mult) * WEEKLY_RECOVERY
@@ -138,11 +140,15 @@ def _weekly_simulation(rng, master: Master, cust: Customers):
         # and the reason why overdue open orders exist at AS_OF
         stuck = rng.random(n) < STUCK_P
         late |= stuck
-        late_days = (rng.geometric(0.4, n) + rng.poisson(14 * sh * (0.3 + 0.7 * expo))
-                     + np.where(stuck, rng.integers(15, 61, n), 0))
+        late_days = (
+            rng.geometric(0.4, n)
+            + rng.poisson(14 * sh * (0.3 + 0.7 * expo))
+            + np.where(stuck, rng.integers(15, 61, n), 0)
+        )
         early = rng.integers(0, 3, n)
-        on_time_day = np.maximum(cal.next_weekday(np.maximum(cal.prev_weekday(promised - early), od + 1)),
-                                 cal.FIRST_SHIP)
+        on_time_day = np.maximum(
+            cal.next_weekday(np.maximum(cal.prev_weekday(promised - early), od + 1)), cal.FIRST_SHIP
+        )
         on_time_day = np.minimum(on_time_day, promised)
         actual = np.where(late, cal.next_weekday(promised + late_days), on_time_day)
         cancelled = rng.random(n) < CANCEL_P
@@ -155,23 +161,28 @@ def _weekly_simulation(rng, master: Master, cust: Customers):
             pend_c[ew].append(oc[sel])
             pend_l[ew].append(late[sel])
         parts.append((oc, od, nl, top, promised, actual, late, cancelled, channel))
-    cols = [np.concatenate(x) for x in zip(*parts)]
+    cols = [np.concatenate(x) for x in zip(*parts, strict=True)]
     return cols, cust_disc_for(rng, seg, pref_channel)
 
 
 def cust_disc_for(rng, seg, pref_channel):
     """Negotiated discount per customer (whole percent): bigger customers, distributors get more."""
-    base = np.select([seg == 0, seg == 1],
-                     [rng.integers(10, 16, len(seg)), rng.integers(4, 9, len(seg))],
-                     rng.integers(0, 4, len(seg)))
+    base = np.select(
+        [seg == 0, seg == 1],
+        [rng.integers(10, 16, len(seg)), rng.integers(4, 9, len(seg))],
+        rng.integers(0, 4, len(seg)),
+    )
     return base + np.where(pref_channel == 1, 5, 0)
 
 
 def simulate_orders(rng, master: Master, cust: Customers) -> Orders:
-    (oc, od, nl, top, promised, actual, late, cancelled, channel), disc_c = _weekly_simulation(rng, master, cust)
+    (oc, od, nl, top, promised, actual, late, cancelled, channel), disc_c = _weekly_simulation(
+        rng, master, cust
+    )
     order = np.lexsort((oc, od))  # order numbers follow the booking date
     oc, od, nl, top, promised, actual, late, cancelled, channel = (
-        x[order] for x in (oc, od, nl, top, promised, actual, late, cancelled, channel))
+        x[order] for x in (oc, od, nl, top, promised, actual, late, cancelled, channel)
+    )
     status = np.where(cancelled, 2, np.where(actual <= cal.LAST, 1, 0))
 
     n_o = len(oc)
@@ -190,9 +201,25 @@ def simulate_orders(rng, master: Master, cust: Customers) -> Orders:
     l_price = np.where(cur == 0, list_cents, _div_round(list_cents * RATE_ONE, r))
     l_disc = disc_c[oc[l_order]] + (l_qty >= 20)
     l_net = rdiv(l_qty * l_price * (100 - l_disc), 100)
-    return Orders(cust=oc, day=od, n_lines=nl, channel=channel, promised=promised, actual=actual,
-                  late=late & ~cancelled, cancelled=cancelled, status=status, l_order=l_order, l_no=l_no,
-                  l_prod=l_prod, l_qty=l_qty, l_price=l_price, l_disc=l_disc, l_net=l_net, l_start=l_start)
+    return Orders(
+        cust=oc,
+        day=od,
+        n_lines=nl,
+        channel=channel,
+        promised=promised,
+        actual=actual,
+        late=late & ~cancelled,
+        cancelled=cancelled,
+        status=status,
+        l_order=l_order,
+        l_no=l_no,
+        l_prod=l_prod,
+        l_qty=l_qty,
+        l_price=l_price,
+        l_disc=l_disc,
+        l_net=l_net,
+        l_start=l_start,
+    )
 
 
 def _div_round(a, b):
@@ -256,7 +283,9 @@ def bill(rng, master: Master, cust: Customers, o: Orders) -> Billing:
     qty = o.l_qty[d_lines]
     short_p = SHORT_SHIP_P + SHORT_SHIP_SHOCK * cal.shock(d_day[d_line_deliv])
     short = (rng.random(len(qty)) < short_p) & (qty >= 2)
-    shipped = np.where(short, np.maximum(1, np.floor(qty * rng.uniform(0.5, 0.95, len(qty)))).astype(np.int64), qty)
+    shipped = np.where(
+        short, np.maximum(1, np.floor(qty * rng.uniform(0.5, 0.95, len(qty)))).astype(np.int64), qty
+    )
     damaged = rng.random(n_d) < DAMAGED_P
     issue_value = value_cents(shipped * 1000, std_on(master, o.l_prod[d_lines], d_day[d_line_deliv]))
 
@@ -329,10 +358,32 @@ def bill(rng, master: Master, cust: Customers, o: Orders) -> Billing:
     co = np.lexsort((cn_inv, cn_day_i))
 
     return Billing(
-        d_order=deliv, d_day=d_day, d_damaged=damaged, d_lines=d_lines, d_line_deliv=d_line_deliv,
-        d_shipped=shipped, issue_value=issue_value, il_net=il_net, il_tax=il_tax, il_unit_1e4=unit_1e4,
-        i_net=i_net, i_tax=i_tax,
-        i_gross=i_gross, i_cust=c, i_cur=i_cur, i_due=i_due, i_tax_bp=tax_bp,
-        cn_inv=cn_inv[co], cn_day=cn_day_i[co], cn_net=cn_net[co], cn_tax=cn_tax[co], cn_reason=cn_reason[co],
-        p_inv=p_inv, p_day=p_day, p_amt=p_amt, w_inv=w_inv, w_day=w_day, w_amt=w_amt,
+        d_order=deliv,
+        d_day=d_day,
+        d_damaged=damaged,
+        d_lines=d_lines,
+        d_line_deliv=d_line_deliv,
+        d_shipped=shipped,
+        issue_value=issue_value,
+        il_net=il_net,
+        il_tax=il_tax,
+        il_unit_1e4=unit_1e4,
+        i_net=i_net,
+        i_tax=i_tax,
+        i_gross=i_gross,
+        i_cust=c,
+        i_cur=i_cur,
+        i_due=i_due,
+        i_tax_bp=tax_bp,
+        cn_inv=cn_inv[co],
+        cn_day=cn_day_i[co],
+        cn_net=cn_net[co],
+        cn_tax=cn_tax[co],
+        cn_reason=cn_reason[co],
+        p_inv=p_inv,
+        p_day=p_day,
+        p_amt=p_amt,
+        w_inv=w_inv,
+        w_day=w_day,
+        w_amt=w_amt,
     )

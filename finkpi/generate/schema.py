@@ -198,8 +198,11 @@ ERP_TABLES: dict[str, list[tuple[str, str, str]]] = {
         ("movement_id", "varchar", "material document"),
         ("product_id", "varchar", "material or finished good"),
         ("movement_date", "date", "posting date"),
-        ("movement_type", "varchar",
-         "goods_receipt | production_consumption | production_output | sales_issue | revaluation"),
+        (
+            "movement_type",
+            "varchar",
+            "goods_receipt | production_consumption | production_output | sales_issue | revaluation",
+        ),
         ("reference_id", "varchar", "receipt, production order or delivery that caused it"),
         ("quantity", "decimal(18,3)", "signed quantity (0 for revaluation)"),
         ("value_eur", "decimal(18,2)", "signed value at standard cost, EUR"),
@@ -220,9 +223,12 @@ ERP_TABLES: dict[str, list[tuple[str, str, str]]] = {
         ("account_id", "varchar", "GL account number"),
         ("account_name", "varchar", "name"),
         ("account_type", "varchar", "asset | liability | equity | revenue | expense"),
-        ("account_group", "varchar",
-         "cash | receivables | payables | inventory | tax | revenue | cogs | opex | other_income | "
-         "fixed_assets | loans | equity | accruals"),
+        (
+            "account_group",
+            "varchar",
+            "cash | receivables | payables | inventory | tax | revenue | cogs | opex | other_income | "
+            "fixed_assets | loans | equity | accruals",
+        ),
         ("cash_flow_category", "varchar", "operating | investing | financing (of a counter-posting to cash)"),
         ("is_control_account", "boolean", "true for subledger control accounts (AR, AP, inventory)"),
     ],
@@ -235,9 +241,12 @@ ERP_TABLES: dict[str, list[tuple[str, str, str]]] = {
         ("entry_id", "varchar", "journal entry (document)"),
         ("line_number", "integer", "line within the entry"),
         ("posting_date", "date", "posting date"),
-        ("document_type", "varchar",
-         "invoice | credit_note | customer_payment | write_off | supplier_invoice | supplier_payment | "
-         "goods_receipt | production | sales_issue | revaluation | payroll | expense | capex | loan | fx"),
+        (
+            "document_type",
+            "varchar",
+            "invoice | credit_note | customer_payment | write_off | supplier_invoice | supplier_payment | "
+            "goods_receipt | production | sales_issue | revaluation | payroll | expense | capex | loan | fx",
+        ),
         ("document_id", "varchar", "subledger document the entry comes from"),
         ("account_id", "varchar", "GL account"),
         ("cost_center_id", "varchar", "cost center (expense lines; empty otherwise)"),
@@ -252,8 +261,11 @@ CRM_TABLES: dict[str, list[tuple[str, str, str]]] = {
     "Account": [
         ("Id", "varchar", "18-character record id"),
         ("Name", "varchar", "account name"),
-        ("ERP_Customer_Number__c", "varchar",
-         "ERP customer number as typed by sales: often missing, not always written like the ERP"),
+        (
+            "ERP_Customer_Number__c",
+            "varchar",
+            "ERP customer number as typed by sales: often missing, not always written like the ERP",
+        ),
         ("BillingCountry", "varchar", "country name"),
         ("Industry", "varchar", "industry"),
         ("Type", "varchar", "Customer | Prospect | Partner"),
@@ -286,8 +298,11 @@ CRM_TABLES: dict[str, list[tuple[str, str, str]]] = {
         ("Id", "varchar", "record id"),
         ("AccountId", "varchar", "account"),
         ("Name", "varchar", "opportunity name"),
-        ("StageName", "varchar",
-         "Prospecting | Qualification | Proposal | Negotiation | Closed Won | Closed Lost"),
+        (
+            "StageName",
+            "varchar",
+            "Prospecting | Qualification | Proposal | Negotiation | Closed Won | Closed Lost",
+        ),
         ("Amount", "decimal(18,2)", "expected amount in CurrencyIsoCode"),
         ("CurrencyIsoCode", "varchar", "currency"),
         ("Probability", "decimal(9,2)", "stage probability in percent"),

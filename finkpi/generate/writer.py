@@ -43,8 +43,10 @@ def _list(items) -> str:
 
 def _fixed(x: str, k: int) -> str:
     p = 10**k
-    return (f"CASE WHEN {x} = {NA} THEN NULL ELSE (CASE WHEN {x} < 0 THEN '-' ELSE '' END) || "
-            f"(abs({x}) // {p})::VARCHAR || '.' || lpad((abs({x}) % {p})::VARCHAR, {k}, '0') END")
+    return (
+        f"CASE WHEN {x} = {NA} THEN NULL ELSE (CASE WHEN {x} < 0 THEN '-' ELSE '' END) || "
+        f"(abs({x}) // {p})::VARCHAR || '.' || lpad((abs({x}) % {p})::VARCHAR, {k}, '0') END"
+    )
 
 
 def _expr(col: Col, x: str, y: str) -> str:
@@ -52,15 +54,19 @@ def _expr(col: Col, x: str, y: str) -> str:
     if k == "id":
         return f"CASE WHEN {x} < 0 THEN NULL ELSE {_lit(col.a)} || lpad({x}::VARCHAR, {int(col.b)}, '0') END"
     if k == "pid":
-        return (f"CASE WHEN {x} < 0 THEN NULL ELSE ({_list(col.a)})[{y} + 1] || "
-                f"lpad({x}::VARCHAR, ({_list(col.b)})[{y} + 1], '0') END")
+        return (
+            f"CASE WHEN {x} < 0 THEN NULL ELSE ({_list(col.a)})[{y} + 1] || "
+            f"lpad({x}::VARCHAR, ({_list(col.b)})[{y} + 1], '0') END"
+        )
     if k == "str":
         return f"CASE WHEN {x} = '' THEN NULL ELSE {x} END"
     if k == "cat":
         return f"CASE WHEN {x} < 0 THEN NULL ELSE ({_list(col.a)})[{x} + 1] END"
     if k == "date":
-        return (f"CASE WHEN {x} = {cal.NO_DATE} THEN NULL ELSE "
-                f"strftime(DATE '{cal.START.isoformat()}' + {x}::INTEGER, '%Y-%m-%d') END")
+        return (
+            f"CASE WHEN {x} = {cal.NO_DATE} THEN NULL ELSE "
+            f"strftime(DATE '{cal.START.isoformat()}' + {x}::INTEGER, '%Y-%m-%d') END"
+        )
     if k == "fix":
         return _fixed(x, int(col.a))
     if k == "int":
@@ -68,10 +74,12 @@ def _expr(col: Col, x: str, y: str) -> str:
     if k == "bool":
         return f"CASE WHEN {x} THEN 'true' ELSE 'false' END"
     if k == "ts":
-        return (f"CASE WHEN {x} = {NA} THEN NULL ELSE "
-                f"strftime(TIMESTAMP '1970-01-01 00:00:00' + to_minutes({x}), '%Y-%m-%dT%H:%M:%S') || "
-                f"(CASE WHEN {y} < 0 THEN '-' ELSE '+' END) || lpad((abs({y}) // 60)::VARCHAR, 2, '0') || ':' "
-                f"|| lpad((abs({y}) % 60)::VARCHAR, 2, '0') END")
+        return (
+            f"CASE WHEN {x} = {NA} THEN NULL ELSE "
+            f"strftime(TIMESTAMP '1970-01-01 00:00:00' + to_minutes({x}), '%Y-%m-%dT%H:%M:%S') || "
+            f"(CASE WHEN {y} < 0 THEN '-' ELSE '+' END) || lpad((abs({y}) // 60)::VARCHAR, 2, '0') || ':' "
+            f"|| lpad((abs({y}) % 60)::VARCHAR, 2, '0') END"
+        )
     raise ValueError(k)
 
 
@@ -94,7 +102,7 @@ def _frame(cols: dict[str, Col]) -> tuple[pd.DataFrame, list[str]]:
         n = len(v) if n is None else n
         if len(v) != n:
             raise ValueError(f"column {name} has {len(v)} rows, expected {n}")
-        exprs.append(f"{_expr(col, x, y)} AS \"{name}\"")
+        exprs.append(f'{_expr(col, x, y)} AS "{name}"')
     data["rn"] = np.arange(n or 0, dtype=np.int64)
     return pd.DataFrame(data), exprs
 
@@ -142,7 +150,9 @@ class Writer:
             source, table = key.split("/")
             lst = "[" + ", ".join(_lit(str(f)) for f in files) + "]"
             out = self.out / source / f"{table}.parquet"
-            self.con.execute(f"COPY (SELECT * FROM read_parquet({lst})) TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
+            self.con.execute(
+                f"COPY (SELECT * FROM read_parquet({lst})) TO '{out}' (FORMAT parquet, COMPRESSION zstd)"
+            )
         if self.parts:
             shutil.rmtree(self.out / ".parts", ignore_errors=True)
         self.con.close()

@@ -26,6 +26,7 @@ START = "2023-01-01"
 
 # --------------------------------------------------------------------------- fixtures and helpers
 
+
 @pytest.fixture(scope="session")
 def sample(tmp_path_factory) -> tuple[Path, dict[str, int]]:
     out = tmp_path_factory.mktemp("sample")
@@ -41,8 +42,9 @@ def t(sample):
 
     def read(source: str, table: str) -> pd.DataFrame:
         if (source, table) not in cache:
-            cache[(source, table)] = pd.read_csv(out / source / f"{table}.csv", dtype=str,
-                                                 keep_default_na=False, encoding="utf-8")
+            cache[(source, table)] = pd.read_csv(
+                out / source / f"{table}.csv", dtype=str, keep_default_na=False, encoding="utf-8"
+            )
         return cache[(source, table)]
 
     return read
@@ -61,13 +63,15 @@ def rdiv(a, b: int) -> np.ndarray:
 
 def rate_lookup(t) -> dict[tuple[str, str], int]:
     fx = t("erp", "exchange_rates")
-    d = dict(zip(zip(fx.from_currency, fx.rate_date), cents(fx.rate)))
+    d = dict(zip(zip(fx.from_currency, fx.rate_date, strict=True), cents(fx.rate), strict=True))
     return d
 
 
 def rates_for(t, cur: pd.Series, day: pd.Series) -> np.ndarray:
     d = rate_lookup(t)
-    return np.array([10**8 if c == "EUR" else d[(c, x)] for c, x in zip(cur, day)], dtype=np.int64)
+    return np.array(
+        [10**8 if c == "EUR" else d[(c, x)] for c, x in zip(cur, day, strict=True)], dtype=np.int64
+    )
 
 
 def month_ends() -> list[str]:
@@ -76,11 +80,14 @@ def month_ends() -> list[str]:
 
 
 def hashes(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*.csv"))}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*.csv"))
+    }
 
 
 # --------------------------------------------------------------------------- files, columns, volume
+
 
 def test_every_table_with_exact_columns(sample):
     out, counts = sample
@@ -118,19 +125,48 @@ def test_deterministic_per_seed(sample, tmp_path):
 
 # --------------------------------------------------------------------------- master data
 
+
 def test_company_and_master_data(t):
     cc = t("erp", "company_codes")
-    assert cc.to_dict("records") == [{"company_code": "DE01", "company_name": "Finkpi Pumpen & Antriebe GmbH",
-                                      "country": "DE", "local_currency": "EUR"}]
+    assert cc.to_dict("records") == [
+        {
+            "company_code": "DE01",
+            "company_name": "Finkpi Pumpen & Antriebe GmbH",
+            "country": "DE",
+            "local_currency": "EUR",
+        }
+    ]
     centers = t("erp", "cost_centers")
-    assert set(centers.department) == {"Sales", "Procurement", "Production", "Logistics",
-                                       "Customer Service", "Finance"}
+    assert set(centers.department) == {
+        "Sales",
+        "Procurement",
+        "Production",
+        "Logistics",
+        "Customer Service",
+        "Finance",
+    }
     assert centers.cost_center_id.is_unique
     acc = t("erp", "gl_accounts").set_index("account_id")
-    expect = {"1000": "cash", "1200": "receivables", "1300": "inventory", "1310": "inventory", "1400": "tax",
-              "2000": "payables", "2200": "tax", "4000": "revenue", "4100": "revenue", "5000": "cogs",
-              "5100": "cogs", "5200": "cogs", "5300": "cogs", "6000": "opex", "7000": "other_income",
-              "0400": "fixed_assets", "2500": "loans", "3000": "equity"}
+    expect = {
+        "1000": "cash",
+        "1200": "receivables",
+        "1300": "inventory",
+        "1310": "inventory",
+        "1400": "tax",
+        "2000": "payables",
+        "2200": "tax",
+        "4000": "revenue",
+        "4100": "revenue",
+        "5000": "cogs",
+        "5100": "cogs",
+        "5200": "cogs",
+        "5300": "cogs",
+        "6000": "opex",
+        "7000": "other_income",
+        "0400": "fixed_assets",
+        "2500": "loans",
+        "3000": "equity",
+    }
     for a, g in expect.items():
         assert acc.loc[a, "account_group"] == g, a
     assert acc.loc["0400", "cash_flow_category"] == "investing"
@@ -140,7 +176,7 @@ def test_company_and_master_data(t):
     cust = t("erp", "customers")
     assert len(cust) >= 500 and cust.customer_id.str.fullmatch(r"C\d{6}").all()
     assert set(cust.region) == {"DACH", "Western Europe", "Nordics", "North America", "Asia-Pacific"}
-    cur = dict(zip(cust.region, cust.currency))
+    cur = dict(zip(cust.region, cust.currency, strict=True))
     assert all((cust.currency == "EUR")[cust.region.isin(["DACH", "Western Europe", "Nordics"])])
     assert all((cust.currency == "USD")[cust.region == "North America"])
     assert all((cust.currency == "CNY")[cust.region == "Asia-Pacific"]) and cur
@@ -148,7 +184,9 @@ def test_company_and_master_data(t):
     prod = t("erp", "products")
     fg = prod[prod.product_type == "finished"]
     assert set(fg.category) == {"Pumps", "Valves", "Motors", "Controls"}
-    assert (fg.list_price_eur != "").all() and (prod[prod.product_type == "material"].list_price_eur == "").all()
+    assert (fg.list_price_eur != "").all() and (
+        prod[prod.product_type == "material"].list_price_eur == ""
+    ).all()
     sup = t("erp", "suppliers")
     assert 35 <= len(sup) <= 45 and {"EUR", "USD", "CNY"} <= set(sup.currency)
 
@@ -173,11 +211,18 @@ def test_standard_costs_contiguous(t):
 
 def test_nothing_after_as_of(t):
     dated = {
-        "sales_orders": ["order_date"], "deliveries": ["actual_date"], "invoices": ["invoice_date"],
-        "credit_notes": ["credit_date"], "customer_payments": ["payment_date"],
-        "write_offs": ["write_off_date"], "purchase_orders": ["order_date"], "goods_receipts": ["receipt_date"],
-        "supplier_invoices": ["invoice_date"], "supplier_payments": ["payment_date"],
-        "inventory_movements": ["movement_date"], "production_orders": ["start_date", "finish_date"],
+        "sales_orders": ["order_date"],
+        "deliveries": ["actual_date"],
+        "invoices": ["invoice_date"],
+        "credit_notes": ["credit_date"],
+        "customer_payments": ["payment_date"],
+        "write_offs": ["write_off_date"],
+        "purchase_orders": ["order_date"],
+        "goods_receipts": ["receipt_date"],
+        "supplier_invoices": ["invoice_date"],
+        "supplier_payments": ["payment_date"],
+        "inventory_movements": ["movement_date"],
+        "production_orders": ["start_date", "finish_date"],
         "gl_journal_entries": ["posting_date"],
     }
     for table, cols in dated.items():
@@ -187,6 +232,7 @@ def test_nothing_after_as_of(t):
 
 
 # --------------------------------------------------------------------------- order to cash
+
 
 def test_orders_deliveries_invoices_consistent(t):
     so = t("erp", "sales_orders")
@@ -244,11 +290,17 @@ def test_settlements_never_exceed_gross(t):
     assert 0.015 <= len(cn) / len(inv) <= 0.045
     assert (cents(cn.net_amount) > 0).all()
     assert (cents(cn.net_amount) + cents(cn.tax_amount) == cents(cn.gross_amount)).all()
-    settled = pd.concat([
-        pd.Series(cents(cn.gross_amount), index=cn.invoice_id),
-        pd.Series(cents(pay.amount), index=pay.invoice_id),
-        pd.Series(cents(wo.amount), index=wo.invoice_id),
-    ]).groupby(level=0).sum()
+    settled = (
+        pd.concat(
+            [
+                pd.Series(cents(cn.gross_amount), index=cn.invoice_id),
+                pd.Series(cents(pay.amount), index=pay.invoice_id),
+                pd.Series(cents(wo.amount), index=wo.invoice_id),
+            ]
+        )
+        .groupby(level=0)
+        .sum()
+    )
     gross = pd.Series(cents(inv.gross_amount), index=inv.index)
     assert (settled <= gross.loc[settled.index]).all()
     open_ = gross.sub(settled, fill_value=0)
@@ -266,6 +318,7 @@ def test_settlements_never_exceed_gross(t):
 
 # --------------------------------------------------------------------------- procure to pay
 
+
 def test_procurement(t):
     po = t("erp", "purchase_orders")
     pol = t("erp", "purchase_order_lines")
@@ -279,7 +332,9 @@ def test_procurement(t):
     assert (rdiv(cents(pol.quantity) * cents(pol.unit_price), 10**5) == cents(pol.net_amount)).all()
     # one supplier invoice per receipt, on the receipt date, net = received qty x PO price
     assert si.receipt_id.is_unique and set(si.receipt_id) == set(gr.receipt_id)
-    g = gr.merge(pol, left_on=["po_id", "po_line_number"], right_on=["po_id", "line_number"], suffixes=("", "_po"))
+    g = gr.merge(
+        pol, left_on=["po_id", "po_line_number"], right_on=["po_id", "line_number"], suffixes=("", "_po")
+    )
     g["net"] = rdiv(cents(g.quantity) * cents(g.unit_price), 10**5)
     net = g.groupby("receipt_id").agg(net=("net", "sum"), day=("receipt_date", "first"))
     s2 = si.set_index("receipt_id").loc[net.index]
@@ -334,6 +389,7 @@ def test_inventory_movements(t):
 
 # --------------------------------------------------------------------------- general ledger
 
+
 @pytest.fixture(scope="session")
 def gl(t):
     g = t("erp", "gl_journal_entries").copy()
@@ -358,24 +414,35 @@ def test_gl_documents_and_cost_centers(gl, t):
     assert (gl.cost_center_id[bs] == "").all()
     assert (gl.cost_center_id[~bs] != "").all()
     one = gl.drop_duplicates("entry_id")
-    for dtype, table, col in (("invoice", "invoices", "invoice_id"), ("credit_note", "credit_notes", "credit_note_id"),
-                              ("customer_payment", "customer_payments", "payment_id"),
-                              ("write_off", "write_offs", "write_off_id"),
-                              ("supplier_invoice", "supplier_invoices", "supplier_invoice_id"),
-                              ("supplier_payment", "supplier_payments", "payment_id"),
-                              ("production", "production_orders", "production_order_id")):
+    for dtype, table, col in (
+        ("invoice", "invoices", "invoice_id"),
+        ("credit_note", "credit_notes", "credit_note_id"),
+        ("customer_payment", "customer_payments", "payment_id"),
+        ("write_off", "write_offs", "write_off_id"),
+        ("supplier_invoice", "supplier_invoices", "supplier_invoice_id"),
+        ("supplier_payment", "supplier_payments", "payment_id"),
+        ("production", "production_orders", "production_order_id"),
+    ):
         docs = one.document_id[one.document_type == dtype]
         assert docs.is_unique and set(docs) == set(t("erp", table)[col]), dtype
     # investing and financing cash movements exist next to operating ones
     cash_entries = set(gl.entry_id[acc.loc[gl.account_id, "account_group"].to_numpy() == "cash"])
-    other = gl[gl.entry_id.isin(cash_entries) & (acc.loc[gl.account_id, "account_group"].to_numpy() != "cash")]
+    other = gl[
+        gl.entry_id.isin(cash_entries) & (acc.loc[gl.account_id, "account_group"].to_numpy() != "cash")
+    ]
     cats = set(acc.loc[other.account_id, "cash_flow_category"])
     assert cats == {"operating", "investing", "financing"}
     # opex by department and month, scaling with activity
     cc = t("erp", "cost_centers").set_index("cost_center_id")
     opex = gl[acc.loc[gl.account_id, "account_group"].to_numpy() == "opex"]
-    assert set(cc.loc[opex.cost_center_id, "department"]) == {"Sales", "Procurement", "Logistics",
-                                                              "Customer Service", "Finance", "Production"}
+    assert set(cc.loc[opex.cost_center_id, "department"]) == {
+        "Sales",
+        "Procurement",
+        "Logistics",
+        "Customer Service",
+        "Finance",
+        "Production",
+    }
     # revenue matches invoices net of credit notes (EUR, sign-flipped)
     rev = -gl.e[gl.account_id == "4000"].sum()
     assert rev > 0
@@ -389,11 +456,19 @@ def test_receivables_reconcile_every_month_end(gl, t):
     inv = t("erp", "invoices")
     r = pd.Series(rates_for(t, inv.currency, inv.invoice_date), index=inv.invoice_id)
     gross = pd.Series(cents(inv.gross_amount), index=inv.invoice_id)
-    ev = pd.concat([
-        t("erp", "credit_notes").rename(columns={"credit_date": "d", "gross_amount": "x"})[["invoice_id", "d", "x"]],
-        t("erp", "customer_payments").rename(columns={"payment_date": "d", "amount": "x"})[["invoice_id", "d", "x"]],
-        t("erp", "write_offs").rename(columns={"write_off_date": "d", "amount": "x"})[["invoice_id", "d", "x"]],
-    ])
+    ev = pd.concat(
+        [
+            t("erp", "credit_notes").rename(columns={"credit_date": "d", "gross_amount": "x"})[
+                ["invoice_id", "d", "x"]
+            ],
+            t("erp", "customer_payments").rename(columns={"payment_date": "d", "amount": "x"})[
+                ["invoice_id", "d", "x"]
+            ],
+            t("erp", "write_offs").rename(columns={"write_off_date": "d", "amount": "x"})[
+                ["invoice_id", "d", "x"]
+            ],
+        ]
+    )
     ev["x"] = cents(ev.x)
     for me in month_ends():
         ids = inv.invoice_id[inv.invoice_date <= me]
@@ -437,6 +512,7 @@ def test_invoice_and_cogs_postings(gl, t):
 
 # --------------------------------------------------------------------------- CRM
 
+
 def _norm_name(s: str) -> str:
     return re.sub(r"[^a-z0-9]", "", s.lower())
 
@@ -463,7 +539,7 @@ def test_crm_ids_and_accounts(t):
     assert variants.map(lambda s: _norm_no(s) in by_no).all()
     # empty number: exactly one ERP customer with the same normalized name
     by_name = {}
-    for cid, nm in zip(cust.customer_id, cust.customer_name):
+    for cid, nm in zip(cust.customer_id, cust.customer_name, strict=True):
         by_name.setdefault(_norm_name(nm), []).append(cid)
     assert all(len(v) == 1 for v in by_name.values())
     assert cu.Name[empty].map(lambda s: len(by_name.get(_norm_name(s), [])) == 1).all()
@@ -490,8 +566,14 @@ def test_crm_contacts_leads_opportunities(t):
     closed = opp.StageName.isin(["Closed Won", "Closed Lost"])
     assert ((opp.IsClosed == "true") == closed).all()
     assert ((opp.IsWon == "true") == (opp.StageName == "Closed Won")).all()
-    prob = {"Prospecting": "10.00", "Qualification": "20.00", "Proposal": "50.00", "Negotiation": "75.00",
-            "Closed Won": "100.00", "Closed Lost": "0.00"}
+    prob = {
+        "Prospecting": "10.00",
+        "Qualification": "20.00",
+        "Proposal": "50.00",
+        "Negotiation": "75.00",
+        "Closed Won": "100.00",
+        "Closed Lost": "0.00",
+    }
     assert (opp.Probability == opp.StageName.map(prob)).all()
     assert (opp.CreatedDate.str[:10] < opp.CloseDate).all()
     assert (opp.CloseDate[closed] <= AS_OF).all() and (~closed).sum() > 100
@@ -515,7 +597,7 @@ def test_crm_case_timestamps(t):
     # the printed offset is the zone's offset at that instant (DST-aware)
     seen = set()
     for col in ("CreatedDate", "First_Response_Date__c", "ClosedDate"):
-        for zone, s in zip(cs.TimeZoneSidKey, cs[col]):
+        for zone, s in zip(cs.TimeZoneSidKey, cs[col], strict=True):
             if not s:
                 continue
             x = dt.datetime.fromisoformat(s)
@@ -532,12 +614,24 @@ def test_crm_case_timestamps(t):
     assert (cs.Status[has_z] == "Closed").all() and (cs.Status[~has_f] == "New").all()
     assert (~has_z).sum() >= 1
     # every CRM timestamp: ISO-8601 with an offset that exists in the record's zone, never after AS_OF
-    zone_of_country = {"United States": "America/New_York", "Canada": "America/New_York", "China": "Asia/Shanghai",
-                       "Japan": "Asia/Shanghai", "Singapore": "Asia/Shanghai", "Australia": "Asia/Shanghai"}
+    zone_of_country = {
+        "United States": "America/New_York",
+        "Canada": "America/New_York",
+        "China": "Asia/Shanghai",
+        "Japan": "Asia/Shanghai",
+        "Singapore": "Asia/Shanghai",
+        "Australia": "Asia/Shanghai",
+    }
     acc = t("crm", "Account")
-    acc_zone = dict(zip(acc.Id, acc.BillingCountry.map(lambda c: zone_of_country.get(c, "Europe/Berlin"))))
-    for obj, zones in (("Account", acc.Id.map(acc_zone)), ("Contact", t("crm", "Contact").AccountId.map(acc_zone)),
-                       ("Opportunity", t("crm", "Opportunity").AccountId.map(acc_zone)), ("Lead", None)):
+    acc_zone = dict(
+        zip(acc.Id, acc.BillingCountry.map(lambda c: zone_of_country.get(c, "Europe/Berlin")), strict=True)
+    )
+    for obj, zones in (
+        ("Account", acc.Id.map(acc_zone)),
+        ("Contact", t("crm", "Contact").AccountId.map(acc_zone)),
+        ("Opportunity", t("crm", "Opportunity").AccountId.map(acc_zone)),
+        ("Lead", None),
+    ):
         df = t("crm", obj)
         assert df.CreatedDate.str.fullmatch(pat).all(), obj
         for i, s in enumerate(df.CreatedDate):
@@ -550,6 +644,7 @@ def test_crm_case_timestamps(t):
 
 
 # --------------------------------------------------------------------------- cause and effect
+
 
 def _lateness(t):
     so = t("erp", "sales_orders")
@@ -581,8 +676,12 @@ def test_shock_2024_q3(t):
     assert sl["2024Q3"] > 0.5 and sl["2024Q3"] > 2 * sl["2023Q3"]
     pol = t("erp", "purchase_order_lines").merge(t("erp", "purchase_orders"), on="po_id")
     pm = pol[pol.supplier_id == "S00001"].assign(p=lambda x: cents(x.unit_price))
-    before = pm[(pm.order_date >= "2024-04-01") & (pm.order_date < "2024-06-30")].groupby("product_id").p.mean()
-    after = pm[(pm.order_date >= "2024-07-01") & (pm.order_date < "2024-09-30")].groupby("product_id").p.mean()
+    before = (
+        pm[(pm.order_date >= "2024-04-01") & (pm.order_date < "2024-06-30")].groupby("product_id").p.mean()
+    )
+    after = (
+        pm[(pm.order_date >= "2024-07-01") & (pm.order_date < "2024-09-30")].groupby("product_id").p.mean()
+    )
     up = (after / before).dropna()
     assert 1.10 < up.median() < 1.25
     # scrap rises, production takes longer
@@ -590,7 +689,9 @@ def test_shock_2024_q3(t):
     pq = pd.PeriodIndex(pr.finish_date, freq="Q").astype(str)
     scrap = pd.Series(cents(pr.scrapped_quantity) / cents(pr.actual_quantity)).groupby(pq.to_numpy()).mean()
     assert scrap["2024Q3"] > 1.8 * scrap["2023Q3"]
-    dur = (pd.to_datetime(pr.finish_date) - pd.to_datetime(pr.start_date)).dt.days.groupby(pq.to_numpy()).mean()
+    dur = (
+        (pd.to_datetime(pr.finish_date) - pd.to_datetime(pr.start_date)).dt.days.groupby(pq.to_numpy()).mean()
+    )
     assert dur["2024Q3"] > 1.5 * dur["2023Q3"]
     # complaints spike
     cs = t("crm", "Case")
@@ -609,7 +710,7 @@ def test_late_customers_buy_less_afterwards(t):
     dd = d[d.actual_date <= "2025-07-01"]
     ship = pd.to_datetime(dd.actual_date).to_numpy().astype("datetime64[D]").astype(np.int64)
     repeat = []
-    for c, x in zip(dd.customer_id, ship):
+    for c, x in zip(dd.customer_id, ship, strict=True):
         a = by_cust[c]
         k = np.searchsorted(a, x, side="right")
         repeat.append(k < len(a) and a[k] - x <= 120)
@@ -618,7 +719,9 @@ def test_late_customers_buy_less_afterwards(t):
     # cohort: customers with a late delivery in 2024-Q3 vs customers served on time then
     hit = set(d.customer_id[d.late & (d.actual_date >= "2024-07-01") & (d.actual_date < "2024-10-01")])
     served = set(d.customer_id[(d.actual_date >= "2024-07-01") & (d.actual_date < "2024-10-01")])
-    before = so[(so.order_date >= "2024-01-01") & (so.order_date < "2024-07-01")].groupby("customer_id").size()
+    before = (
+        so[(so.order_date >= "2024-01-01") & (so.order_date < "2024-07-01")].groupby("customer_id").size()
+    )
     after = so[(so.order_date >= "2024-10-01") & (so.order_date < "2025-04-01")].groupby("customer_id").size()
     ratio = after.reindex(before.index, fill_value=0) / before
     assert ratio[ratio.index.isin(hit)].mean() < 0.9 * ratio[ratio.index.isin(served - hit)].mean()
@@ -650,6 +753,7 @@ def test_seasonality(t):
 
 # --------------------------------------------------------------------------- scale
 
+
 def test_write_scaled_small(sample, tmp_path):
     _, base = sample
     seen = []
@@ -671,10 +775,14 @@ def test_write_scaled_small(sample, tmp_path):
         assert 1.7 * base[key] < counts[key] < 2.3 * base[key], key
     for key in ("erp/products", "erp/exchange_rates", "erp/suppliers", "erp/gl_accounts"):
         assert counts[key] == base[key]
-    ids = con.execute(f"SELECT count(*), count(DISTINCT order_id) FROM '{out}/erp/sales_orders.parquet'").fetchone()
+    ids = con.execute(
+        f"SELECT count(*), count(DISTINCT order_id) FROM '{out}/erp/sales_orders.parquet'"
+    ).fetchone()
     assert ids[0] == ids[1]
     ids = con.execute(f"SELECT count(*), count(DISTINCT Id) FROM '{out}/crm/Account.parquet'").fetchone()
     assert ids[0] == ids[1]
     bal = con.execute(f"""SELECT count(*) FROM (SELECT entry_id, sum(amount_eur::DECIMAL(18,2)) s
-                         FROM '{out}/erp/gl_journal_entries.parquet' GROUP BY 1) WHERE s <> 0""").fetchone()[0]
+                         FROM '{out}/erp/gl_journal_entries.parquet' GROUP BY 1) WHERE s <> 0""").fetchone()[
+        0
+    ]
     assert bal == 0
