@@ -78,10 +78,10 @@ def invoke(settings: Settings, args: list[str]):
     try:
         return dbtRunner().invoke(full_args)
     finally:
-        _release_duckdb()
+        release_duckdb()
 
 
-def _release_duckdb() -> None:
+def release_duckdb() -> None:
     """Close the DuckDB connection dbt-duckdb keeps open in this process after a command.
 
     Otherwise the database file stays locked with dbt's configuration, and this process can open

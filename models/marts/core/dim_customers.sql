@@ -17,6 +17,17 @@ matched as (
 
 ),
 
+first_invoices as (
+
+    select
+        customer_id,
+        min(invoice_date) as first_invoice_date
+    from {{ ref('stg_erp__invoices') }}
+    where invoice_date <= {{ as_of_date() }}
+    group by customer_id
+
+),
+
 best_account as (
 
     select *
@@ -51,10 +62,13 @@ erp_customers as (
         coalesce(best_account.match_method, 'erp_only') as match_method,
         customers.company_code,
         'erp' as source_system,
-        customers.created_date
+        customers.created_date,
+        first_invoices.first_invoice_date
     from customers
     left join best_account
         on customers.customer_id = best_account.customer_id
+    left join first_invoices
+        on customers.customer_id = first_invoices.customer_id
 
 ),
 
@@ -73,7 +87,8 @@ crm_only as (
         'crm_only' as match_method,
         null as company_code,
         'crm' as source_system,
-        cast(created_at_utc as date) as created_date
+        cast(created_at_utc as date) as created_date,
+        null as first_invoice_date
     from matched
     where customer_id is null
 
@@ -100,5 +115,6 @@ select
     cast(match_method as varchar) as match_method,
     cast(company_code as varchar) as company_code,
     cast(source_system as varchar) as source_system,
-    cast(created_date as date) as created_date
+    cast(created_date as date) as created_date,
+    cast(first_invoice_date as date) as first_invoice_date
 from final

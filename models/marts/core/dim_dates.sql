@@ -53,7 +53,9 @@ final as (
         'FY' || cast(fiscal_year as varchar) || '-Q' || cast(fiscal_month_index // 3 + 1 as varchar)
             as fiscal_quarter_label,
         'FY' || cast(fiscal_year as varchar) as fiscal_year_label,
-        isodow(date_day) in (6, 7) as is_weekend
+        isodow(date_day) in (6, 7) as is_weekend,
+        -- the days a period has run by as_of_date (counted by balance-based metrics such as dso)
+        date_day <= {{ as_of_date() }} as is_through_as_of
     from fiscal
 
 )

@@ -1,0 +1,1 @@
+"""The governed metric layer: MetricFlow engine, exports, catalog and governance checks."""

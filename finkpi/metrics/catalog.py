@@ -1,0 +1,124 @@
+"""The metric catalog: every metric's definition and governance metadata, read from the semantic
+manifest that `dbt parse` writes (target/semantic_manifest.json), plus the few metrics finkpi
+computes from exported period totals (computed.py). One place answers "what is metric X"."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+META_KEYS = (
+    "owner",
+    "department",
+    "perspective",
+    "unit",
+    "direction",
+    "drivers",
+    "driver_formula",
+    "certified",
+)
+PERSPECTIVES = {"financial", "customer", "process", "learning"}
+UNITS = {"currency", "ratio", "days", "count", "hours", "per_100"}
+DIRECTIONS = {"higher_is_better", "lower_is_better"}
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    semantic_model: str
+    agg: str
+    expr: str | None
+    window_choice: str | None  # "max"/"min" for balances (semi-additive), None for flows
+
+
+@dataclass(frozen=True)
+class MetricDefinition:
+    name: str
+    label: str
+    description: str
+    metric_type: str  # simple | derived | ratio | computed
+    meta: dict
+    expr: str | None = None  # derived: the expression over its inputs
+    inputs: tuple[tuple[str, str], ...] = ()  # derived: (input metric, alias used in expr)
+    measure: str | None = None  # simple: the measure
+    computed_sql: str | None = None  # computed by finkpi (SQL over metric_values)
+    base_metric: str | None = None  # computed: the metric it is computed from
+
+    @property
+    def published(self) -> bool:
+        return bool(self.meta.get("published", True))
+
+    @property
+    def is_computed(self) -> bool:
+        return self.metric_type == "computed"
+
+    def __getattr__(self, key):  # meta fields as attributes: definition.owner, .unit, ...
+        if key in META_KEYS:
+            return self.meta.get(key)
+        raise AttributeError(key)
+
+
+@dataclass
+class Catalog:
+    metrics: dict[str, MetricDefinition]
+    measures: dict[str, Measure] = field(default_factory=dict)
+
+    @property
+    def published(self) -> list[MetricDefinition]:
+        return [m for m in self.metrics.values() if m.published]
+
+    def __getitem__(self, name: str) -> MetricDefinition:
+        return self.metrics[name]
+
+    def leaves(self, name: str) -> dict[str, Measure]:
+        """The simple metrics (and their measures) a metric is computed from, recursively."""
+        metric = self.metrics[name]
+        if metric.metric_type == "simple":
+            return {name: self.measures[metric.measure]}
+        found: dict[str, Measure] = {}
+        for input_name, _alias in metric.inputs:
+            found.update(self.leaves(input_name))
+        return found
+
+    def depends_on_balances(self, name: str) -> bool:
+        """True when a metric uses a month-end balance (a semi-additive measure)."""
+        return any(measure.window_choice for measure in self.leaves(name).values())
+
+
+def load_catalog(project_dir: Path) -> Catalog:
+    path = project_dir / "target" / "semantic_manifest.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `finkpi build` (or `finkpi dbt parse`) first")
+    manifest = json.loads(path.read_text())
+    measures = {}
+    for model in manifest["semantic_models"]:
+        for measure in model.get("measures", []):
+            non_additive = measure.get("non_additive_dimension")
+            measures[measure["name"]] = Measure(
+                name=measure["name"],
+                semantic_model=model["name"],
+                agg=measure["agg"],
+                expr=measure.get("expr"),
+                window_choice=non_additive["window_choice"] if non_additive else None,
+            )
+    metrics: dict[str, MetricDefinition] = {}
+    for metric in manifest["metrics"]:
+        params = metric["type_params"]
+        inputs = tuple((m["name"], m.get("alias") or m["name"]) for m in params.get("metrics") or [])
+        measure = (params.get("measure") or {}).get("name")
+        metrics[metric["name"]] = MetricDefinition(
+            name=metric["name"],
+            label=metric.get("label") or metric["name"],
+            description=metric.get("description") or "",
+            metric_type=metric["type"],
+            meta=dict((metric.get("config") or {}).get("meta") or {}),
+            expr=params.get("expr"),
+            inputs=inputs,
+            measure=measure,
+        )
+    from finkpi.metrics.computed import COMPUTED_METRICS
+
+    for computed in COMPUTED_METRICS:
+        metrics[computed.name] = computed
+    return Catalog(metrics=metrics, measures=measures)

@@ -1,0 +1,58 @@
+"""Metrics finkpi computes from exported period totals rather than through MetricFlow.
+
+Year-on-year growth is one: MetricFlow's offset windows on these pins miscount around 29 February
+and at fiscal grains (TOOLCHAIN-NOTES), while comparing two exported period totals whose period
+starts are one year apart is exact at every grain. The SQL below is the definition itself: the
+export runs it over `metric_values`, and its normalized form is what the definition hash covers.
+"""
+
+from __future__ import annotations
+
+from finkpi.metrics.catalog import MetricDefinition
+
+YOY_GROWTH_SQL = """
+select
+    'revenue_growth_yoy' as metric_name,
+    current_period.grain,
+    current_period.period_start,
+    current_period.dimension,
+    current_period.dimension_value,
+    case
+        when current_period.is_complete and earlier_period.is_complete
+            then current_period.value / nullif(earlier_period.value, 0) - 1
+    end as value
+from metric_values as current_period
+inner join metric_values as earlier_period
+    on earlier_period.metric_name = current_period.metric_name
+    and earlier_period.grain = current_period.grain
+    and earlier_period.dimension = current_period.dimension
+    and earlier_period.dimension_value = current_period.dimension_value
+    and earlier_period.period_start = current_period.period_start - interval 1 year
+where current_period.metric_name = 'revenue'
+"""
+
+COMPUTED_METRICS = [
+    MetricDefinition(
+        name="revenue_growth_yoy",
+        label="Revenue growth year on year",
+        description=(
+            "Revenue / revenue of the same period one year earlier - 1, from the exported period totals "
+            "(the period starting one year earlier at the same grain; not a day-level offset, so 29 February "
+            "and fiscal grains are exact). NULL when either period is incomplete or the earlier revenue is zero."
+        ),
+        metric_type="computed",
+        meta={
+            "owner": "CFO",
+            "department": "Sales",
+            "perspective": "financial",
+            "unit": "ratio",
+            "direction": "higher_is_better",
+            "drivers": ["revenue"],
+            "driver_formula": None,
+            "certified": True,
+            "published": True,
+        },
+        computed_sql=YOY_GROWTH_SQL,
+        base_metric="revenue",
+    )
+]

@@ -1,0 +1,347 @@
+"""Local exports: every published metric at every grain and dimension into `metric_values`.
+
+What dbt's hosted "exports" do, here on one machine: MetricFlow compiles each query and runs it on
+the build warehouse, in this one process. Grains are month, fiscal quarter and fiscal year; the
+dimensions are the company total and the slices each metric can reach (department, region,
+product_category, customer_segment, company_code, source_system).
+
+Balances at fiscal grains. MetricFlow (on these pins) cannot group a semi-additive measure (a
+month-end balance) by a custom granularity such as fiscal_quarter. For the few metrics that use a
+balance (dso, dpo, dio, cash_conversion_cycle, inventory_turnover, ar_collection_rate,
+overdue_ar_ratio), the fiscal periods are rolled up from MetricFlow's month results of their
+inputs, the way finance defines them: flows are summed over the period's months, closing balances
+are taken at the period's last month end and opening balances at its first, and then the metric's
+own expression from the semantic manifest is evaluated. No formula is written twice.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from finkpi.metrics.catalog import Catalog, MetricDefinition
+from finkpi.metrics.engine import MetricEngine
+
+# grain name in metric_values -> MetricFlow time granularity of metric_time
+GRAINS = {"month": "month", "quarter": "fiscal_quarter", "year": "fiscal_year"}
+DIMENSIONS = ("department", "region", "product_category", "customer_segment", "company_code", "source_system")
+UNASSIGNED = "(unassigned)"
+VALUE_COLUMNS = [
+    "metric_name", "grain", "period_start", "period_label", "is_complete",
+    "dimension", "dimension_value", "value", "run_id",
+]  # fmt: skip
+
+
+@dataclass
+class ExportStats:
+    queries: int = 0
+    rollups: int = 0
+    seconds: float = 0.0
+    skipped: list[str] = field(default_factory=list)
+
+
+class MetricExporter:
+    def __init__(self, engine: MetricEngine, catalog: Catalog, calendar: pd.DataFrame, as_of: date):
+        self.engine = engine
+        self.catalog = catalog
+        self.calendar = calendar  # dim_dates: one row per day with month_start, fiscal starts, labels
+        self.as_of = as_of
+        self.stats = ExportStats()
+        self._dimension_cache: dict[str, dict[str, str]] = {}
+
+    # -- which dimensions a metric reaches ---------------------------------------------------
+    def dimension_names(self, metric: str) -> dict[str, str]:
+        """dimension -> MetricFlow qualified name (the shortest join path) for one metric."""
+        if metric not in self._dimension_cache:
+            found: dict[str, str] = {}
+            for dimension in self.engine.dimensions([metric]):
+                if dimension.name in DIMENSIONS:
+                    current = found.get(dimension.name)
+                    if current is None or dimension.qualified_name.count("__") < current.count("__"):
+                        found[dimension.name] = dimension.qualified_name
+            self._dimension_cache[metric] = found
+        return self._dimension_cache[metric]
+
+    # -- queries ---------------------------------------------------------------------------
+    def _query(self, metric: str, grain: str, qualified_dimension: str | None) -> pd.DataFrame:
+        """One metric at one MetricFlow grain, optionally by one dimension: period_start, dimension_value, value."""
+        time_column = f"metric_time__{grain}"
+        group_by = [time_column] + ([qualified_dimension] if qualified_dimension else [])
+        frame = self.engine.query([metric], group_by)
+        self.stats.queries += 1
+        out = pd.DataFrame(
+            {
+                "period_start": pd.to_datetime(frame[time_column]).dt.date,
+                "dimension_value": frame[qualified_dimension] if qualified_dimension else "all",
+                "value": frame[metric],
+            }
+        )
+        out["dimension_value"] = out["dimension_value"].fillna(UNASSIGNED).astype(str)
+        # nothing after as_of_date is reported (a period starting later has no business yet)
+        return out[out["period_start"] <= self.as_of]
+
+    def _rolled_up(self, metric: str, grain: str, qualified_dimension: str | None) -> pd.DataFrame:
+        """A balance-based metric at a fiscal grain, from month results of its inputs."""
+        self.stats.rollups += 1
+        period_of_month = self._period_of_month(grain)
+        leaves = self.catalog.leaves(metric)
+        values: dict[str, pd.DataFrame] = {}
+        keys = ["period_start", "dimension_value"]
+        for leaf, measure in leaves.items():
+            monthly = self._query(leaf, "month", qualified_dimension)
+            monthly["month"] = monthly["period_start"]
+            monthly["period_start"] = monthly["month"].map(period_of_month)
+            # months in order inside each period: the last is the period end, the first its start
+            monthly = monthly.sort_values([*keys, "month"], kind="stable")
+            grouped = monthly.groupby(keys, as_index=False)["value"]
+            if measure.window_choice == "max":
+                rolled = grouped.last()
+            elif measure.window_choice == "min":
+                rolled = grouped.first()
+            elif measure.agg in ("sum", "count"):
+                rolled = grouped.sum(min_count=1)
+            else:
+                raise ValueError(f"cannot roll {leaf} ({measure.agg}) up from months for {metric}")
+            values[leaf] = rolled.rename(columns={"value": leaf})
+        return self._evaluate(metric, values)
+
+    def _evaluate(self, metric: str, leaf_values: dict[str, pd.DataFrame]) -> pd.DataFrame:
+        """The metric's own expression, evaluated (recursively) on per-period input columns."""
+        definition = self.catalog[metric]
+        if definition.metric_type == "simple":
+            return leaf_values[metric].rename(columns={metric: "value"})
+        inputs = {name: self._evaluate(name, leaf_values) for name, _alias in definition.inputs}
+        table = None
+        for (name, alias), frame in zip(definition.inputs, inputs.values(), strict=True):
+            frame = frame.rename(columns={"value": alias})
+            table = (
+                frame
+                if table is None
+                else table.merge(frame, on=["period_start", "dimension_value"], how="outer")
+            )
+        expression = definition.expr if definition.metric_type == "derived" else None
+        if expression is None:
+            raise ValueError(f"{metric}: only derived metrics can be rolled up")
+        with duckdb.connect() as con:
+            con.register("inputs", table)
+            result = con.execute(
+                f"select period_start, dimension_value, cast({expression} as double) as value from inputs"
+            ).df()
+        result["period_start"] = pd.to_datetime(result["period_start"]).dt.date
+        return result
+
+    def _period_of_month(self, grain: str) -> dict[date, date]:
+        column = {"fiscal_quarter": "fiscal_quarter_start", "fiscal_year": "fiscal_year_start"}[grain]
+        months = self.calendar.drop_duplicates("month_start")
+        return dict(zip(months["month_start"], months[column], strict=True))
+
+    # -- the export ------------------------------------------------------------------------
+    def export(self, run_id: str, progress: Callable[[str], None] = lambda _m: None) -> pd.DataFrame:
+        started = time.perf_counter()
+        frames = []
+        metrics = [m for m in self.catalog.published if not m.is_computed]
+        for grain_name, grain in GRAINS.items():
+            progress(f"  metric exports at grain {grain_name}: {len(metrics)} metrics")
+            for metric in metrics:
+                frames.extend(self._export_metric(metric, grain_name, grain))
+        values = self._densified(pd.concat(frames, ignore_index=True))
+        values = self._with_computed(values)
+        values = self._label(values)
+        values["run_id"] = run_id
+        self.stats.seconds = time.perf_counter() - started
+        return values[VALUE_COLUMNS].sort_values(
+            ["metric_name", "grain", "dimension", "dimension_value", "period_start"], ignore_index=True
+        )
+
+    def _export_metric(self, metric: MetricDefinition, grain_name: str, grain: str) -> list[pd.DataFrame]:
+        frames = []
+        rollup = grain != "month" and self.catalog.depends_on_balances(metric.name)
+        slices = {"total": None, **self.dimension_names(metric.name)}
+        for dimension, qualified in slices.items():
+            if rollup:
+                frame = self._rolled_up(metric.name, grain, qualified)
+            else:
+                frame = self._query(metric.name, grain, qualified)
+            frame = frame.assign(metric_name=metric.name, grain=grain_name, dimension=dimension)
+            if dimension == "total":
+                frame["dimension_value"] = "all"
+            frames.append(frame)
+        return frames
+
+    def _with_computed(self, values: pd.DataFrame) -> pd.DataFrame:
+        """Metrics computed from exported totals (their SQL is their definition)."""
+        values = self._with_completeness(values)
+        computed = []
+        for definition in self.catalog.published:
+            if not definition.is_computed:
+                continue
+            with duckdb.connect() as con:
+                con.register("metric_values", values)
+                frame = con.execute(definition.computed_sql).df()
+            frame["period_start"] = pd.to_datetime(frame["period_start"]).dt.date
+            computed.append(self._densified(frame))
+        return pd.concat([values, *computed], ignore_index=True)
+
+    def _densified(self, values: pd.DataFrame) -> pd.DataFrame:
+        """One row per period from a series' first value to the period containing as_of_date.
+
+        A series is one metric at one grain for one dimension value. Periods before its first
+        non-null value are dropped (a calendar-based input alone, such as elapsed days, does not
+        make a period exist); gaps inside are filled with NULL rows, so a missing period is always
+        visible as NULL rather than absent.
+        """
+        periods = self._periods_through_as_of()
+        keys = ["metric_name", "grain", "dimension", "dimension_value"]
+        out = []
+        for key, series in values.groupby(keys, sort=False):
+            known = series[series["value"].notna()]
+            if known.empty:
+                continue
+            first = known["period_start"].min()
+            wanted = [p for p in periods[key[1]] if p >= first]
+            series = series.drop_duplicates("period_start").set_index("period_start").reindex(wanted)
+            series[keys] = list(key)
+            out.append(series.rename_axis("period_start").reset_index())
+        return pd.concat(out, ignore_index=True)[[*keys, "period_start", "value"]]
+
+    def _periods_through_as_of(self) -> dict[str, list[date]]:
+        upto = self.calendar[self.calendar["date_day"] <= self.as_of]
+        return {
+            "month": sorted(upto["month_start"].unique()),
+            "quarter": sorted(upto["fiscal_quarter_start"].unique()),
+            "year": sorted(upto["fiscal_year_start"].unique()),
+        }
+
+    def _with_completeness(self, values: pd.DataFrame) -> pd.DataFrame:
+        ends = self._period_ends()
+        values = values.copy()
+        values["is_complete"] = [
+            ends[(grain, start)] <= self.as_of
+            for grain, start in zip(values["grain"], values["period_start"], strict=True)
+        ]
+        return values
+
+    def _period_ends(self) -> dict[tuple[str, date], date]:
+        ends = {}
+        for grain, column in (
+            ("month", "month_start"),
+            ("quarter", "fiscal_quarter_start"),
+            ("year", "fiscal_year_start"),
+        ):
+            for start, end in self.calendar.groupby(column)["date_day"].max().items():
+                ends[(grain, start)] = end
+        return ends
+
+    def _label(self, values: pd.DataFrame) -> pd.DataFrame:
+        labels = {}
+        for grain, start_column, label_column in (
+            ("month", "month_start", "month_label"),
+            ("quarter", "fiscal_quarter_start", "fiscal_quarter_label"),
+            ("year", "fiscal_year_start", "fiscal_year_label"),
+        ):
+            firsts = self.calendar.drop_duplicates(start_column)
+            labels.update(
+                {
+                    (grain, s): label
+                    for s, label in zip(firsts[start_column], firsts[label_column], strict=True)
+                }
+            )
+        values = self._with_completeness(values.drop(columns=["is_complete"], errors="ignore"))
+        values["period_label"] = [
+            labels[(g, s)] for g, s in zip(values["grain"], values["period_start"], strict=True)
+        ]
+        values["value"] = [
+            None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+            for v in values["value"]
+        ]
+        return values
+
+
+CATALOG_COLUMNS = [
+    "metric_name", "label", "description", "perspective", "metric_type", "unit", "direction", "owner",
+    "department", "certified", "drivers", "driver_formula", "definition_sql", "definition_hash", "run_id",
+]  # fmt: skip
+
+
+@dataclass
+class ExportResult:
+    values: pd.DataFrame
+    catalog: pd.DataFrame
+    stats: ExportStats
+
+
+def catalog_frame(engine: MetricEngine, catalog: Catalog, run_id: str) -> pd.DataFrame:
+    """metric_catalog: one row per published metric with its compiled SQL and definition hash."""
+    from finkpi.metrics.governance import definition_hash
+
+    rows = []
+    for metric in sorted(catalog.published, key=lambda m: m.name):
+        sql = (
+            metric.computed_sql
+            if metric.is_computed
+            else engine.explain([metric.name], ["metric_time__month"])
+        )
+        rows.append(
+            {
+                "metric_name": metric.name,
+                "label": metric.label,
+                "description": metric.description,
+                "perspective": metric.meta["perspective"],
+                "metric_type": metric.metric_type,
+                "unit": metric.meta["unit"],
+                "direction": metric.meta["direction"],
+                "owner": metric.meta["owner"],
+                "department": metric.meta["department"],
+                "certified": bool(metric.meta["certified"]),
+                "drivers": list(metric.meta.get("drivers") or []),
+                "driver_formula": metric.meta.get("driver_formula"),
+                "definition_sql": sql.strip(),
+                "definition_hash": definition_hash(sql, metric.name),
+                "run_id": run_id,
+            }
+        )
+    return pd.DataFrame(rows, columns=CATALOG_COLUMNS)
+
+
+def read_calendar(database) -> pd.DataFrame:
+    with duckdb.connect(str(database), read_only=True) as con:
+        calendar = con.execute(
+            "select date_day, month_start, fiscal_quarter_start, fiscal_year_start, month_label,"
+            " fiscal_quarter_label, fiscal_year_label from marts.dim_dates"
+        ).df()
+    for column in ("date_day", "month_start", "fiscal_quarter_start", "fiscal_year_start"):
+        calendar[column] = pd.to_datetime(calendar[column]).dt.date
+    return calendar
+
+
+def export_metrics(settings, run_id: str, progress: Callable[[str], None] = lambda _m: None) -> ExportResult:
+    """Export every published metric of the built warehouse of `settings` and write `metrics.*`."""
+    from finkpi.metrics.catalog import load_catalog
+
+    as_of = date.fromisoformat(settings.dbt_vars()["as_of_date"])
+    calendar = read_calendar(settings.build_database)
+    catalog = load_catalog(settings.project_dir)
+    with MetricEngine(settings) as engine:
+        exporter = MetricExporter(engine, catalog, calendar, as_of)
+        values = exporter.export(run_id, progress)
+        catalog_rows = catalog_frame(engine, catalog, run_id)
+    write_tables(settings.build_database, {"metric_values": values, "metric_catalog": catalog_rows})
+    return ExportResult(values=values, catalog=catalog_rows, stats=exporter.stats)
+
+
+def write_tables(database, tables: dict[str, pd.DataFrame]) -> None:
+    """Replace tables in schema `metrics` of the build warehouse, in one transaction."""
+    with duckdb.connect(str(database)) as con:
+        con.execute("begin transaction")
+        con.execute("create schema if not exists metrics")
+        for name, frame in tables.items():
+            con.register("incoming", frame)
+            con.execute(f"create or replace table metrics.{name} as select * from incoming")
+            con.unregister("incoming")
+        con.execute("commit")
