@@ -56,3 +56,15 @@
         - round((sum({{ signed_amount }}) {{ window }} - {{ signed_amount }}) * {{ rate }}, 2)
     ) as decimal(18, 2))
 {%- endmacro %}
+
+{#- round(amount x part / whole, 2) computed exactly in integer cents, half away from zero.
+    DuckDB divides decimals in floating point, which rounds some half cents the wrong way. -#}
+{% macro prorated_cents(amount, part, whole) -%}
+    cast(
+        sign({{ amount }} * {{ part }} * {{ whole }})
+        * ((2 * abs(cast({{ amount }} * 100 as hugeint) * cast({{ part }} * 100 as hugeint))
+            + abs(cast({{ whole }} * 100 as hugeint)))
+            // (2 * abs(cast({{ whole }} * 100 as hugeint))))
+        / 100 as decimal(18, 2)
+    )
+{%- endmacro %}

@@ -25,8 +25,14 @@ def sample_settings(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def built(sample_settings):
-    """The sample company built once by the real pipeline (dbt build, every model and test)."""
+    """The sample company built once by the real pipeline (dbt build, every model and test, metric
+    exports). dbt's artifacts are read right away: later tests run other builds in subprocesses,
+    which rewrite target/."""
     summary = pipeline.run(sample_settings, progress=lambda message: None)
+    summary.artifacts = {
+        name: json.loads((PROJECT_DIR / "target" / f"{name}.json").read_text())
+        for name in ("manifest", "run_results", "semantic_manifest")
+    }
     return summary
 
 
@@ -40,12 +46,20 @@ def warehouse(built, sample_settings):
 
 @pytest.fixture(scope="session")
 def manifest(built) -> dict:
-    return json.loads((PROJECT_DIR / "target" / "manifest.json").read_text())
+    return built.artifacts["manifest"]
 
 
 @pytest.fixture(scope="session")
 def run_results(built) -> dict:
-    return json.loads((PROJECT_DIR / "target" / "run_results.json").read_text())
+    return built.artifacts["run_results"]
+
+
+@pytest.fixture(scope="session")
+def metric_values(built, warehouse):
+    """The exported metric_values of the session's build, as pandas."""
+    frame = warehouse.execute("select * from metrics.metric_values").df()
+    frame["period_start"] = frame["period_start"].dt.date
+    return frame
 
 
 def read_raw(source: str, table: str):

@@ -22,7 +22,7 @@ select
             then current_period.value / nullif(earlier_period.value, 0) - 1
     end as value
 from metric_values as current_period
-inner join metric_values as earlier_period
+left join metric_values as earlier_period
     on earlier_period.metric_name = current_period.metric_name
     and earlier_period.grain = current_period.grain
     and earlier_period.dimension = current_period.dimension
@@ -38,7 +38,8 @@ COMPUTED_METRICS = [
         description=(
             "Revenue / revenue of the same period one year earlier - 1, from the exported period totals "
             "(the period starting one year earlier at the same grain; not a day-level offset, so 29 February "
-            "and fiscal grains are exact). NULL when either period is incomplete or the earlier revenue is zero."
+            "and fiscal grains are exact). NULL when either period is incomplete or the earlier revenue "
+            "is zero."
         ),
         metric_type="computed",
         meta={

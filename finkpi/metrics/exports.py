@@ -70,7 +70,9 @@ class MetricExporter:
 
     # -- queries ---------------------------------------------------------------------------
     def _query(self, metric: str, grain: str, qualified_dimension: str | None) -> pd.DataFrame:
-        """One metric at one MetricFlow grain, optionally by one dimension: period_start, dimension_value, value."""
+        """One metric at one MetricFlow grain, optionally by one dimension.
+
+        Returns period_start, dimension_value, value."""
         time_column = f"metric_time__{grain}"
         group_by = [time_column] + ([qualified_dimension] if qualified_dimension else [])
         frame = self.engine.query([metric], group_by)
@@ -118,7 +120,7 @@ class MetricExporter:
             return leaf_values[metric].rename(columns={metric: "value"})
         inputs = {name: self._evaluate(name, leaf_values) for name, _alias in definition.inputs}
         table = None
-        for (name, alias), frame in zip(definition.inputs, inputs.values(), strict=True):
+        for (_name, alias), frame in zip(definition.inputs, inputs.values(), strict=True):
             frame = frame.rename(columns={"value": alias})
             table = (
                 frame
@@ -185,30 +187,41 @@ class MetricExporter:
                 con.register("metric_values", values)
                 frame = con.execute(definition.computed_sql).df()
             frame["period_start"] = pd.to_datetime(frame["period_start"]).dt.date
-            computed.append(self._densified(frame))
+            computed.append(self._densified(frame, trim_leading=False))
         return pd.concat([values, *computed], ignore_index=True)
 
-    def _densified(self, values: pd.DataFrame) -> pd.DataFrame:
+    def _densified(self, values: pd.DataFrame, trim_leading: bool = True) -> pd.DataFrame:
         """One row per period from a series' first value to the period containing as_of_date.
 
         A series is one metric at one grain for one dimension value. Periods before its first
         non-null value are dropped (a calendar-based input alone, such as elapsed days, does not
-        make a period exist); gaps inside are filled with NULL rows, so a missing period is always
-        visible as NULL rather than absent.
+        make a period exist). Gaps inside are filled: with 0 for a sum or count (nothing happened),
+        with NULL for anything else (a ratio or average over nothing is undefined), so a period is
+        never silently absent. Computed metrics keep their leading NULLs (`trim_leading=False`):
+        growth in the first year of data is not computable, and says so.
         """
         periods = self._periods_through_as_of()
         keys = ["metric_name", "grain", "dimension", "dimension_value"]
         out = []
         for key, series in values.groupby(keys, sort=False):
-            known = series[series["value"].notna()]
+            known = series[series["value"].notna()] if trim_leading else series
             if known.empty:
                 continue
             first = known["period_start"].min()
             wanted = [p for p in periods[key[1]] if p >= first]
             series = series.drop_duplicates("period_start").set_index("period_start").reindex(wanted)
+            if self._is_additive_flow(key[0]):
+                series["value"] = series["value"].fillna(0.0)
             series[keys] = list(key)
             out.append(series.rename_axis("period_start").reset_index())
         return pd.concat(out, ignore_index=True)[[*keys, "period_start", "value"]]
+
+    def _is_additive_flow(self, metric: str) -> bool:
+        definition = self.catalog.metrics.get(metric)
+        if definition is None or definition.metric_type != "simple":
+            return False
+        measure = self.catalog.measures[definition.measure]
+        return measure.window_choice is None and measure.agg in ("sum", "count", "count_distinct")
 
     def _periods_through_as_of(self) -> dict[str, list[date]]:
         upto = self.calendar[self.calendar["date_day"] <= self.as_of]

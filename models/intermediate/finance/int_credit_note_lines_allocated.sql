@@ -35,9 +35,8 @@ shares as (
         ) }}
             as credit_tax_reporting,
         invoice_lines.*,
-        invoice_lines.net_amount / nullif(
-            sum(invoice_lines.net_amount) over (partition by credit_notes.credit_note_id), 0
-        ) as line_share,
+        sum(invoice_lines.net_amount) over (partition by credit_notes.credit_note_id)
+            as invoice_net_amount,
         row_number() over (
             partition by credit_notes.credit_note_id order by invoice_lines.line_number desc
         ) = 1 as is_last_line,
@@ -54,11 +53,12 @@ rounded as (
 
     select
         *,
-        cast(round(credit_net * line_share, 2) as decimal(18, 2)) as rounded_net,
-        cast(round(credit_tax * line_share, 2) as decimal(18, 2)) as rounded_tax,
-        cast(round(credit_net_reporting * line_share, 2) as decimal(18, 2))
+        {{ prorated_cents('credit_net', 'net_amount', 'invoice_net_amount') }} as rounded_net,
+        {{ prorated_cents('credit_tax', 'net_amount', 'invoice_net_amount') }} as rounded_tax,
+        {{ prorated_cents('credit_net_reporting', 'net_amount', 'invoice_net_amount') }}
             as rounded_net_reporting,
-        cast(round(credit_tax_reporting * line_share, 2) as decimal(18, 2)) as rounded_tax_reporting
+        {{ prorated_cents('credit_tax_reporting', 'net_amount', 'invoice_net_amount') }}
+            as rounded_tax_reporting
     from shares
 
 ),
