@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from datetime import date
 from pathlib import Path
@@ -54,6 +55,69 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_query(args) -> int:
+    from finkpi.metrics.engine import MetricEngine
+    from finkpi.metrics.query import render, run_query
+
+    settings = _settings(args)
+    with MetricEngine(settings) as engine:
+        frame = run_query(
+            engine,
+            metrics=_split(args.metrics),
+            group_by=_split(args.group_by),
+            where=args.where,
+            order_by=_split(args.order_by) if args.order_by else None,
+            limit=args.limit,
+        )
+    print(render(frame, args.format))
+    return 0
+
+
+def cmd_metrics_check(args) -> int:
+    from finkpi.metrics.catalog import load_catalog
+    from finkpi.metrics.engine import MetricEngine
+    from finkpi.metrics.exports import definition_sql
+    from finkpi.metrics.governance import check_catalog, definition_hash
+
+    settings = _settings(args)
+    catalog = load_catalog(settings.project_dir)
+    with MetricEngine(settings) as engine:
+        hashes = {m.name: definition_hash(definition_sql(engine, m), m.name) for m in catalog.published}
+    result = check_catalog(catalog, hashes)
+    for problem in result.problems:
+        print(f"PROBLEM {problem}")
+    print(
+        f"{len(catalog.metrics)} metrics ({len(catalog.published)} published): "
+        + ("ok" if result.ok else f"{len(result.problems)} problem(s)")
+    )
+    return 0 if result.ok else 1
+
+
+def cmd_metrics_certify(args) -> int:
+    from finkpi.metrics.catalog import load_catalog
+    from finkpi.metrics.certification import append_certification
+    from finkpi.metrics.engine import MetricEngine
+    from finkpi.metrics.exports import definition_sql
+    from finkpi.metrics.governance import definition_hash
+
+    settings = _settings(args)
+    catalog = load_catalog(settings.project_dir)
+    names = [m.name for m in catalog.published] if args.all else _split(",".join(args.metric or []))
+    unknown = [name for name in names if name not in catalog.metrics]
+    if unknown or not names:
+        raise ValueError(f"name metrics to certify (--metric NAME or --all); unknown: {unknown}")
+    with MetricEngine(settings) as engine:
+        for name in names:
+            digest = definition_hash(definition_sql(engine, catalog[name]), name)
+            row = append_certification(settings.project_dir, name, digest, args.by, args.note)
+            print(f"certified {name} {digest[:12]} by {row['certified_by']} at {row['certified_at']}")
+    return 0
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
 def cmd_dbt(args) -> int:
     from finkpi import dbt_runner
 
@@ -88,6 +152,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(p)
     p.set_defaults(func=cmd_run)
 
+    p = sub.add_parser("query", help="query the metric layer (MetricFlow, one process)")
+    _add_run_options(p)
+    p.add_argument("--metrics", required=True, help="comma-separated metric names")
+    p.add_argument("--group-by", default="metric_time__month", help="comma-separated; short names allowed")
+    p.add_argument("--where", help="a filter over dimension names, e.g. \"region = 'DACH'\"")
+    p.add_argument("--order-by", help="comma-separated; default: the group-by")
+    p.add_argument("--limit", type=int)
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.set_defaults(func=cmd_query)
+
+    metrics = sub.add_parser("metrics", help="govern the metric definitions").add_subparsers(
+        dest="metrics_command", required=True
+    )
+    p = metrics.add_parser("check", help="meta, descriptions, unique names and definitions, driver graph")
+    _add_run_options(p)
+    p.set_defaults(func=cmd_metrics_check)
+    p = metrics.add_parser("certify", help="sign off the current definition of metrics")
+    _add_run_options(p)
+    p.add_argument("--metric", action="append", help="metric to certify (repeatable, or comma-separated)")
+    p.add_argument("--all", action="store_true", help="every published metric")
+    p.add_argument("--by", required=True, help="who certifies (name and role)")
+    p.add_argument("--note", required=True, help="what changed and why")
+    p.set_defaults(func=cmd_metrics_certify)
+
     p = sub.add_parser("dbt", help="any dbt command, in-process, with finkpi's paths and vars")
     _add_run_options(p)
     p.add_argument("dbt_args", nargs=argparse.REMAINDER)
@@ -96,14 +184,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # `finkpi query ... | head` should stop quietly, not with a BrokenPipeError
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = build_parser().parse_args(argv)
     from finkpi.dbt_runner import DbtBuildError
+    from finkpi.metrics.exports import MetricGovernanceError
+    from finkpi.metrics.query import QueryError
 
     try:
         return args.func(args)
-    except DbtBuildError as exc:
+    except (DbtBuildError, MetricGovernanceError) as exc:
         print(f"\n{exc}", file=sys.stderr)
         return 1
+    except QueryError as exc:
+        print(f"finkpi: {exc}", file=sys.stderr)
+        return 2
     except (FileNotFoundError, ValueError) as exc:
         print(f"finkpi: {exc}", file=sys.stderr)
         return 2

@@ -20,7 +20,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 import duckdb
 import pandas as pd
@@ -197,15 +197,17 @@ class MetricExporter:
         non-null value are dropped (a calendar-based input alone, such as elapsed days, does not
         make a period exist). Gaps inside are filled: with 0 for a sum or count (nothing happened),
         with NULL for anything else (a ratio or average over nothing is undefined), so a period is
-        never silently absent. Computed metrics keep their leading NULLs (`trim_leading=False`):
-        growth in the first year of data is not computable, and says so.
+        never silently absent. A series that is NULL throughout keeps the rows MetricFlow returned
+        (its inputs exist; the metric is undefined there). Computed metrics keep their leading
+        NULLs (`trim_leading=False`): growth in the first year of data is not computable, and says so.
         """
         periods = self._periods_through_as_of()
         keys = ["metric_name", "grain", "dimension", "dimension_value"]
         out = []
         for key, series in values.groupby(keys, sort=False):
             known = series[series["value"].notna()] if trim_leading else series
-            if known.empty:
+            if known.empty:  # undefined throughout (e.g. a zero denominator): keep its rows, as NULL
+                out.append(series)
                 continue
             first = known["period_start"].min()
             wanted = [p for p in periods[key[1]] if p >= first]
@@ -289,17 +291,25 @@ class ExportResult:
     stats: ExportStats
 
 
-def catalog_frame(engine: MetricEngine, catalog: Catalog, run_id: str) -> pd.DataFrame:
-    """metric_catalog: one row per published metric with its compiled SQL and definition hash."""
+def definition_sql(engine: MetricEngine, metric: MetricDefinition) -> str:
+    """What a metric means, as SQL: MetricFlow's compiled query at month grain (DuckDB dialect),
+    or for a computed metric the SQL finkpi runs."""
+    return (
+        metric.computed_sql if metric.is_computed else engine.explain([metric.name], ["metric_time__month"])
+    )
+
+
+def catalog_frame(
+    engine: MetricEngine, catalog: Catalog, run_id: str, certified: set[tuple[str, str]]
+) -> pd.DataFrame:
+    """metric_catalog: one row per published metric with its compiled SQL and definition hash.
+    `certified` is true only while the current definition hash has a certification."""
     from finkpi.metrics.governance import definition_hash
 
     rows = []
     for metric in sorted(catalog.published, key=lambda m: m.name):
-        sql = (
-            metric.computed_sql
-            if metric.is_computed
-            else engine.explain([metric.name], ["metric_time__month"])
-        )
+        sql = definition_sql(engine, metric)
+        digest = definition_hash(sql, metric.name)
         rows.append(
             {
                 "metric_name": metric.name,
@@ -311,11 +321,11 @@ def catalog_frame(engine: MetricEngine, catalog: Catalog, run_id: str) -> pd.Dat
                 "direction": metric.meta["direction"],
                 "owner": metric.meta["owner"],
                 "department": metric.meta["department"],
-                "certified": bool(metric.meta["certified"]),
+                "certified": bool(metric.meta["certified"]) and (metric.name, digest) in certified,
                 "drivers": list(metric.meta.get("drivers") or []),
                 "driver_formula": metric.meta.get("driver_formula"),
                 "definition_sql": sql.strip(),
-                "definition_hash": definition_hash(sql, metric.name),
+                "definition_hash": digest,
                 "run_id": run_id,
             }
         )
@@ -333,19 +343,54 @@ def read_calendar(database) -> pd.DataFrame:
     return calendar
 
 
+class MetricGovernanceError(RuntimeError):
+    """`finkpi metrics check` found problems: nothing is exported."""
+
+
 def export_metrics(settings, run_id: str, progress: Callable[[str], None] = lambda _m: None) -> ExportResult:
-    """Export every published metric of the built warehouse of `settings` and write `metrics.*`."""
+    """Check the metric definitions, then export every published metric of the built warehouse
+    of `settings` into `metrics.metric_values`, `metric_catalog` and `metric_definition_history`."""
     from finkpi.metrics.catalog import load_catalog
+    from finkpi.metrics.certification import certified_hashes, definition_history, load_certifications
+    from finkpi.metrics.governance import check_catalog
 
     as_of = date.fromisoformat(settings.dbt_vars()["as_of_date"])
     calendar = read_calendar(settings.build_database)
     catalog = load_catalog(settings.project_dir)
+    certifications = load_certifications(settings.project_dir)
     with MetricEngine(settings) as engine:
+        catalog_rows = catalog_frame(engine, catalog, run_id, certified_hashes(certifications))
+        check = check_catalog(
+            catalog, dict(zip(catalog_rows["metric_name"], catalog_rows["definition_hash"], strict=True))
+        )
+        if not check.ok:
+            raise MetricGovernanceError("metrics check failed:\n  " + "\n  ".join(check.problems))
+        for warning in uncertified_warnings(catalog, catalog_rows):
+            progress(f"  warning: {warning}")
         exporter = MetricExporter(engine, catalog, calendar, as_of)
         values = exporter.export(run_id, progress)
-        catalog_rows = catalog_frame(engine, catalog, run_id)
-    write_tables(settings.build_database, {"metric_values": values, "metric_catalog": catalog_rows})
+    history = definition_history(catalog_rows, certifications, datetime.now(UTC))
+    history["run_id"] = run_id
+    write_tables(
+        settings.build_database,
+        {"metric_values": values, "metric_catalog": catalog_rows, "metric_definition_history": history},
+    )
     return ExportResult(values=values, catalog=catalog_rows, stats=exporter.stats)
+
+
+def uncertified_warnings(catalog: Catalog, catalog_rows: pd.DataFrame) -> list[str]:
+    """Metrics declared certified whose current definition nobody has signed off."""
+    return [
+        f"{name} is declared certified, but its definition {digest[:12]} has no certification"
+        " (finkpi metrics certify): published as uncertified"
+        for name, digest, certified in zip(
+            catalog_rows["metric_name"],
+            catalog_rows["definition_hash"],
+            catalog_rows["certified"],
+            strict=True,
+        )
+        if catalog[name].meta.get("certified") and not certified
+    ]
 
 
 def write_tables(database, tables: dict[str, pd.DataFrame]) -> None:

@@ -1,0 +1,209 @@
+"""Metric governance: MetricFlow's own validation, `metrics check`, definition hashes, certification
+and definition history, and the published catalog."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from finkpi.metrics.catalog import Catalog, MetricDefinition, load_catalog
+from finkpi.metrics.certification import definition_history
+from finkpi.metrics.governance import canonical_sql, check_catalog, definition_hash
+from finkpi.settings import PROJECT_DIR
+
+CONTRACT_COLUMNS = [
+    "metric_name", "label", "description", "perspective", "metric_type", "unit", "direction", "owner",
+    "department", "certified", "definition_sql", "definition_hash",
+]  # fmt: skip
+LIBRARY = set(
+    [
+        "revenue",
+        "order_intake",
+        "orders_booked",
+        "cogs",
+        "gross_profit",
+        "gross_margin_pct",
+        "operating_expense",
+        "cost_ratio",
+        "operating_margin_pct",
+        "revenue_growth_yoy",
+        "net_operating_cash_flow",
+        "dso",
+        "dpo",
+        "dio",
+        "cash_conversion_cycle",
+        "inventory_turnover",
+        "ar_collection_rate",
+        "overdue_ar_ratio",
+        "unit_production_cost",
+        "purchase_price_variance",
+        "purchase_volume",
+        "new_customers",
+        "active_customers",
+        "repeat_purchase_rate",
+        "active_suppliers",
+        "average_order_value",
+        "win_rate",
+        "sales_cycle_days",
+        "on_time_delivery_rate",
+        "otif_rate",
+        "complaint_rate",
+        "avg_first_response_hours",
+        "avg_resolution_hours",
+        "supplier_on_time_rate",
+        "scrap_rate",
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def catalog_table(warehouse) -> pd.DataFrame:
+    return warehouse.execute("select * from metrics.metric_catalog").df()
+
+
+def test_semantic_manifest_passes_metricflow_validation(built):
+    from metricflow_semantic_interfaces.implementations.semantic_manifest import PydanticSemanticManifest
+    from metricflow_semantic_interfaces.validations.semantic_manifest_validator import (
+        SemanticManifestValidator,
+    )
+
+    manifest = PydanticSemanticManifest.parse_obj(built.artifacts["semantic_manifest"])
+    results = SemanticManifestValidator[PydanticSemanticManifest]().validate_semantic_manifest(manifest)
+    assert not results.has_blocking_issues, [str(issue) for issue in results.all_issues]
+
+
+def test_the_published_catalog_is_the_library_with_the_contract_columns(catalog_table):
+    assert set(catalog_table["metric_name"]) >= LIBRARY
+    assert set(CONTRACT_COLUMNS) <= set(catalog_table.columns)
+    assert catalog_table["definition_sql"].str.len().min() > 50
+    assert catalog_table["definition_hash"].str.fullmatch(r"[0-9a-f]{64}").all()
+
+
+def test_every_library_metric_is_certified_for_its_current_definition(catalog_table):
+    """The session built into a temporary warehouse, yet every hash matches the committed
+    certifications: hashes do not depend on paths or the warehouse location."""
+    uncertified = catalog_table.loc[~catalog_table["certified"], "metric_name"].tolist()
+    assert not uncertified, uncertified
+
+
+def test_metrics_check_passes_on_the_project(built, catalog_table):
+    catalog = load_catalog(PROJECT_DIR)
+    hashes = dict(zip(catalog_table["metric_name"], catalog_table["definition_hash"], strict=True))
+    result = check_catalog(catalog, hashes)
+    assert result.ok, result.problems
+
+
+def _metric(name, **meta_changes):
+    meta = {
+        "owner": "CFO", "department": "Finance", "perspective": "financial", "unit": "currency",
+        "direction": "higher_is_better", "drivers": [], "driver_formula": None, "certified": True,
+    }  # fmt: skip
+    meta.update(meta_changes)
+    return MetricDefinition(
+        name=name, label=name, description=f"{name} described", metric_type="simple", meta=meta
+    )
+
+
+def test_check_names_each_kind_of_problem():
+    catalog = Catalog(
+        metrics={
+            "a": _metric("a", drivers=["b"]),
+            "b": _metric("b", drivers=["a"]),  # a cycle
+            "c": _metric("c", drivers=["nope"], unit="furlongs"),
+            "d": MetricDefinition(
+                name="d", label="d", description=" ", metric_type="simple", meta={"owner": "x"}
+            ),
+            "e": _metric("e", driver_formula="a * z", drivers=["a"]),
+            "E": _metric("E"),
+        }
+    )
+    problems = "\n".join(check_catalog(catalog, {"a": "h1", "c": "h1", "b": "h2"}).problems)
+    assert "driver cycle: a -> b -> a" in problems or "driver cycle: b -> a -> b" in problems
+    assert "c: driver 'nope' is not a metric" in problems
+    assert "c: unit 'furlongs'" in problems
+    assert "d: no description" in problems and "d: meta lacks department" in problems
+    assert "e: driver_formula uses ['z']" in problems
+    assert "name not unique" in problems
+    assert "one canonical definition under several names: a, c" in problems
+
+
+SQL = """
+SELECT metric_time__month, SUM(revenue_amount) AS revenue
+FROM (SELECT DATE_TRUNC('month', revenue_date) AS metric_time__month, net_amount_reporting AS revenue_amount
+      FROM "finkpi"."marts"."fct_invoice_lines" invoice_lines_src_1) subq_2
+GROUP BY metric_time__month
+"""
+
+
+def test_definition_hash_ignores_formatting_paths_and_targets_but_not_meaning():
+    base = definition_hash(SQL, "revenue")
+    reformatted = "  ".join(SQL.lower().split())
+    other_target = SQL.replace('"finkpi"."marts"', '"prod_db"."analytics"')
+    assert definition_hash(reformatted, "revenue") == base
+    assert definition_hash(other_target, "revenue") == base
+    assert definition_hash(SQL.replace("net_amount_reporting", "gross_amount_reporting"), "revenue") != base
+    assert definition_hash(SQL.replace("SUM(", "AVG("), "revenue") != base
+    # the same definition under another name is the same canonical definition
+    assert definition_hash(SQL.replace("AS revenue\n", "AS sales\n"), "sales") == base
+    assert "fct_invoice_lines" in canonical_sql(SQL, "revenue") and "marts" not in canonical_sql(
+        SQL, "revenue"
+    )
+
+
+def test_definition_history_keeps_every_certified_version_and_an_uncertified_current_one():
+    t1, t2, now = (
+        datetime(2025, 1, 1, tzinfo=UTC),
+        datetime(2025, 6, 1, tzinfo=UTC),
+        datetime(2025, 9, 1, tzinfo=UTC),
+    )
+    certifications = pd.DataFrame(
+        {
+            "metric_name": ["revenue", "revenue", "cogs"],
+            "definition_hash": ["h1", "h2", "c1"],
+            "certified_by": ["CFO", "Controller", "CFO"],
+            "certified_at": [t1, t2, t1],
+            "change_note": ["initial", "credit notes by credit date", "initial"],
+        }
+    )
+    catalog_rows = pd.DataFrame({"metric_name": ["revenue", "cogs"], "definition_hash": ["h2", "c9"]})
+    history = definition_history(catalog_rows, certifications, now)
+    revenue = history[history["metric_name"] == "revenue"].reset_index(drop=True)
+    assert list(revenue["definition_hash"]) == ["h1", "h2"]
+    assert revenue.loc[0, "valid_to"] == t2 and pd.isna(revenue.loc[1, "valid_to"])
+    assert list(revenue["is_current"]) == [False, True]
+    cogs = history[history["metric_name"] == "cogs"].reset_index(drop=True)
+    assert list(cogs["definition_hash"]) == ["c1", "c9"]
+    assert cogs.loc[0, "valid_to"] == now and pd.isna(cogs.loc[1, "certified_by"])
+
+
+def test_published_definition_history_has_a_current_certified_version_per_metric(warehouse):
+    rows = warehouse.execute(
+        "select metric_name, count(*) filter (where is_current and certified_by is not null) as current"
+        " from metrics.metric_definition_history group by 1"
+    ).fetchall()
+    assert rows and all(current == 1 for _name, current in rows), rows
+
+
+def test_zero_denominator_gives_null_not_zero_or_infinity(warehouse):
+    """Complaints from CRM accounts without an ERP customer have no region, and no order lines
+    were delivered to that (unassigned) region: the rate is undefined, so NULL."""
+    rows = warehouse.execute(
+        """
+        select value from metrics.metric_values
+        where metric_name = 'complaint_rate' and dimension = 'region' and dimension_value = '(unassigned)'
+        """
+    ).fetchall()
+    assert rows, "expected complaint_rate rows for the unassigned region"
+    assert all(value is None for (value,) in rows)
+    infinite = warehouse.execute(
+        "select count(*) from metrics.metric_values where isinf(value) or isnan(value)"
+    ).fetchone()[0]
+    assert infinite == 0
+
+
+def test_catalog_meta_is_json_serializable_for_api_consumers(catalog_table):
+    json.dumps(catalog_table.drop(columns=["drivers"]).astype(str).to_dict("records"))
+    assert all(isinstance(list(drivers), list) for drivers in catalog_table["drivers"])
