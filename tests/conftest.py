@@ -36,12 +36,44 @@ def built(sample_settings):
     return summary
 
 
+class ReadOnlyWarehouse:
+    """Runs each query on its own short read-only connection and returns the materialized result.
+
+    A connection held open for the whole session would stop other code in this process (the
+    MetricFlow engine, another build) from opening the file: DuckDB allows one configuration per
+    file per process.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def execute(self, sql: str, parameters=None) -> _Result:
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            cursor = con.execute(sql, parameters or [])
+            columns = [column[0] for column in cursor.description]
+            return _Result(columns, cursor.fetchall())
+
+
+class _Result:
+    def __init__(self, columns, rows):
+        self.columns, self.rows = columns, rows
+
+    def fetchall(self):
+        return self.rows
+
+    def fetchone(self):
+        return self.rows[0] if self.rows else None
+
+    def df(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.rows, columns=self.columns)
+
+
 @pytest.fixture(scope="session")
-def warehouse(built, sample_settings):
-    """A read-only connection to the built warehouse."""
-    con = duckdb.connect(str(sample_settings.build_database), read_only=True)
-    yield con
-    con.close()
+def warehouse(built, sample_settings) -> ReadOnlyWarehouse:
+    """Read-only queries against the built warehouse."""
+    return ReadOnlyWarehouse(sample_settings.build_database)
 
 
 @pytest.fixture(scope="session")
@@ -57,9 +89,7 @@ def run_results(built) -> dict:
 @pytest.fixture(scope="session")
 def metric_values(built, warehouse):
     """The exported metric_values of the session's build, as pandas."""
-    frame = warehouse.execute("select * from metrics.metric_values").df()
-    frame["period_start"] = frame["period_start"].dt.date
-    return frame
+    return warehouse.execute("select * from metrics.metric_values").df()
 
 
 def read_raw(source: str, table: str):
