@@ -114,6 +114,37 @@ def cmd_metrics_certify(args) -> int:
     return 0
 
 
+def cmd_lineage(args) -> int:
+    import json
+
+    from finkpi.metrics.catalog import load_catalog
+    from finkpi.metrics.engine import MetricEngine
+    from finkpi.metrics.exports import definition_sql
+
+    settings = _settings(args)
+    catalog = load_catalog(settings.project_dir)
+    if args.metric not in catalog.metrics:
+        from finkpi.metrics.query import _suggest
+
+        raise ValueError(f"unknown metric {args.metric!r}{_suggest(args.metric, sorted(catalog.metrics))}")
+    metric = catalog[args.metric]
+    if metric.is_computed:
+        print(
+            f"{metric.name} is computed from exported {metric.base_metric} (metric_catalog.definition_sql):"
+        )
+        args.metric = metric.base_metric
+        metric = catalog[args.metric]
+    with MetricEngine(settings) as engine:
+        sql = definition_sql(engine, metric)
+    from finkpi.lineage.columns import ColumnLineage
+
+    tree = ColumnLineage.for_project(settings.project_dir, settings.build_database).of_metric(
+        metric.name, sql
+    )
+    print(json.dumps(tree.to_dict(), indent=2) if args.format == "json" else tree.render())
+    return 0
+
+
 def _split(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
@@ -175,6 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", required=True, help="who certifies (name and role)")
     p.add_argument("--note", required=True, help="what changed and why")
     p.set_defaults(func=cmd_metrics_certify)
+
+    p = sub.add_parser("lineage", help="column lineage of a metric down to the raw source columns")
+    _add_run_options(p)
+    p.add_argument("metric")
+    p.add_argument("--format", choices=["tree", "json"], default="tree")
+    p.set_defaults(func=cmd_lineage)
 
     p = sub.add_parser("dbt", help="any dbt command, in-process, with finkpi's paths and vars")
     _add_run_options(p)

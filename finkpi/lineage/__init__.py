@@ -1,0 +1,1 @@
+"""Lineage for auditors: where every published number comes from."""

@@ -1,0 +1,174 @@
+"""Column-level lineage with sqlglot over the compiled dbt SQL and the SQL MetricFlow generates.
+
+For a column of a model, sqlglot's lineage walks the model's compiled SELECT to the columns of the
+relations it reads; repeating that relation by relation ends at the raw source columns (the
+extract files) or at seeds (hand-kept reference data). A metric starts one step earlier: its
+compiled MetricFlow query, whose output column leads to mart columns.
+
+What counts is projection lineage: the columns whose values flow into a column. Columns used only
+to join or filter (a join key, a WHERE condition) are not listed; the compiled SQL in the catalog
+shows those.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import duckdb
+from sqlglot import exp
+from sqlglot.lineage import lineage as sqlglot_lineage
+
+# A staging model reads its extract through raw_source(): `(select * from read_csv('.../erp/x.csv', ...)
+# with ordinality)`. For lineage that subquery is the raw table `src_erp.x`.
+_RAW_READ = re.compile(
+    r"\(select \* from read_(?:csv|parquet)\('[^']*/(\w+)/(\w+)\.(?:csv|parquet)'[^)]*\) with ordinality\)",
+    re.IGNORECASE,
+)
+SOURCE_SCHEMA_PREFIX = "src_"
+
+
+@dataclass
+class LineageNode:
+    relation: str  # e.g. marts.fct_invoice_lines, erp.invoices (a source), metric revenue
+    column: str
+    kind: str  # metric | model | source | seed
+    upstream: list[LineageNode] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.relation}.{self.column}" if self.kind != "metric" else f"metric {self.relation}"
+
+    def sources(self) -> set[tuple[str, str]]:
+        """The raw (source, seed) columns at the end of every chain: {(relation, column)}."""
+        if self.kind in ("source", "seed"):
+            return {(self.relation, self.column)}
+        found: set[tuple[str, str]] = set()
+        for node in self.upstream:
+            found |= node.sources()
+        return found
+
+    def to_dict(self) -> dict:
+        return {
+            "relation": self.relation,
+            "column": self.column,
+            "kind": self.kind,
+            "upstream": [node.to_dict() for node in self.upstream],
+        }
+
+    def render(self) -> str:
+        lines = [self.label]
+
+        def walk(node: LineageNode, prefix: str) -> None:
+            for index, child in enumerate(node.upstream):
+                last = index == len(node.upstream) - 1
+                tag = f"  [{child.kind}]" if child.kind in ("source", "seed") else ""
+                lines.append(f"{prefix}{'└── ' if last else '├── '}{child.label}{tag}")
+                walk(child, prefix + ("    " if last else "│   "))
+
+        walk(self, "")
+        return "\n".join(lines)
+
+
+class ColumnLineage:
+    """Lineage over one built project: dbt's manifest plus the warehouse's column lists."""
+
+    def __init__(self, manifest: dict, database: Path, source_columns: dict[str, dict[str, list[str]]]):
+        self.manifest = manifest
+        self.models = {
+            (node["schema"], node["name"]): node
+            for node in manifest["nodes"].values()
+            if node["resource_type"] == "model"
+        }
+        self.seeds = {
+            (node["schema"], node["name"])
+            for node in manifest["nodes"].values()
+            if node["resource_type"] == "seed"
+        }
+        self.database_name = next(iter(self.models.values()))["database"] if self.models else "finkpi"
+        self.schema = self._schema(database, source_columns)
+
+    @classmethod
+    def for_project(cls, project_dir: Path, database: Path) -> ColumnLineage:
+        from finkpi.generate.schema import SOURCES
+
+        manifest = json.loads((project_dir / "target" / "manifest.json").read_text())
+        sources = {
+            name: {table: [c for c, _t, _d in cols] for table, cols in tables.items()}
+            for name, tables in SOURCES.items()
+        }
+        return cls(manifest, database, sources)
+
+    def _schema(self, database: Path, source_columns) -> dict:
+        tables: dict[str, dict[str, dict[str, str]]] = {}
+        with duckdb.connect(str(database), read_only=True) as con:
+            rows = con.execute(
+                "select table_schema, table_name, column_name, data_type from information_schema.columns"
+            ).fetchall()
+        for schema_name, table, column, data_type in rows:
+            tables.setdefault(schema_name, {}).setdefault(table, {})[column] = data_type
+        for source, source_tables in source_columns.items():
+            for table, columns in source_tables.items():
+                raw = {column: "varchar" for column in columns}
+                tables.setdefault(SOURCE_SCHEMA_PREFIX + source, {})[table] = {
+                    **raw,
+                    "filename": "varchar",
+                    "ordinality": "bigint",
+                }
+        return {self.database_name: tables}
+
+    # -- one step ----------------------------------------------------------------------------
+    def _sql(self, schema_name: str, model: str) -> str:
+        code = self.models[(schema_name, model)].get("compiled_code")
+        if not code:
+            raise ValueError(f"{schema_name}.{model} has no compiled SQL: build the project first")
+        return _RAW_READ.sub(
+            lambda match: (
+                f'"{self.database_name}"."{SOURCE_SCHEMA_PREFIX}{match.group(1)}"."{match.group(2)}"'
+            ),
+            code,
+        )
+
+    def _inputs(self, sql: str, column: str) -> list[tuple[str, str, str]]:
+        """(schema, table, column) of the relations' columns a query's output column comes from."""
+        root = sqlglot_lineage(column, sql, schema=self.schema, dialect="duckdb")
+        found = []
+        for node in root.walk():
+            if isinstance(node.source, exp.Table) and not node.downstream:
+                table = node.source
+                if table.db and table.name:  # not a table function or a constant
+                    found.append((table.db, table.name, node.name.split(".")[-1]))
+        return sorted(set(found))
+
+    # -- whole chains -------------------------------------------------------------------------
+    def of_column(self, schema_name: str, relation: str, column: str) -> LineageNode:
+        return self._node(schema_name, relation, column)
+
+    @cache  # noqa: B019 - one instance per built project; chains share subtrees
+    def _node(self, schema_name: str, relation: str, column: str) -> LineageNode:
+        if schema_name.startswith(SOURCE_SCHEMA_PREFIX):
+            # sqlglot lower-cases unquoted names; report the extract's own spelling (CRM: `Case.Type`)
+            table, name = self._spelled(schema_name, relation, column)
+            return LineageNode(f"{schema_name[len(SOURCE_SCHEMA_PREFIX) :]}.{table}", name, "source")
+        if (schema_name, relation) in self.seeds:
+            return LineageNode(f"{schema_name}.{relation}", column, "seed")
+        node = LineageNode(f"{schema_name}.{relation}", column, "model")
+        for upstream in self._inputs(self._sql(schema_name, relation), column):
+            node.upstream.append(self._node(*upstream))
+        return node
+
+    def _spelled(self, schema_name: str, relation: str, column: str) -> tuple[str, str]:
+        tables = self.schema[self.database_name].get(schema_name, {})
+        table = next((name for name in tables if name.lower() == relation.lower()), relation)
+        name = next((c for c in tables.get(table, {}) if c.lower() == column.lower()), column)
+        return table, name
+
+    def of_metric(self, metric: str, metric_sql: str) -> LineageNode:
+        """A metric's chain: its compiled MetricFlow query's output column down to the sources."""
+        node = LineageNode(metric, metric, "metric")
+        for upstream in self._inputs(metric_sql, metric):
+            node.upstream.append(self._node(*upstream))
+        return node
