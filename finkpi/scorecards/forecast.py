@@ -8,8 +8,9 @@ For one metric series at month grain:
 - an open period's months are: complete ones (their actual), the running month (additive flows:
   actual so far + level x factor x the part of the month still to come; other metrics: the actual
   so far and the expectation blended by elapsed days), and months still to come (level x factor);
-- the period value is their sum for additive flows, their day-weighted mean otherwise (an
-  approximation for ratios and balances, whose exact period value needs day-level inputs).
+- the period value is their sum for additive flows; for other metrics (ratios, balances, averages)
+  the period's own value so far, scaled by the ratio of the day-weighted monthly model over the whole
+  period to the same over the elapsed part (without a value so far: the day-weighted model itself).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ def project(
     as_of: date,
     additive: bool,
     factors: dict[int, float] | None = None,
+    period_to_date: float | None = None,
 ) -> Projection:
     """Projected value at the end of the open period [period_start, + period_months) for a series
     of month values (complete months, and the running month's value so far)."""
@@ -77,7 +79,7 @@ def project(
         if recent and all(factors[m.month] != 0 for m in recent)
         else None
     )
-    values, weights, so_far = [], [], []
+    values, weights, so_far, elapsed_values, elapsed_weights = [], [], [], [], []
     for offset in range(period_months):
         month = add_months(period_start, offset)
         days = days_in_month(month)
@@ -87,10 +89,14 @@ def project(
             value = float(actual) if _known(actual) else expected
             if _known(actual):
                 so_far.append(float(actual))
+                elapsed_values.append(float(actual))
+                elapsed_weights.append(days)
         elif month == running:
             elapsed = min(as_of.day, days) / days
             if _known(actual):
                 so_far.append(float(actual))
+                elapsed_values.append(float(actual))
+                elapsed_weights.append(min(as_of.day, days))
             if expected is None:
                 value = float(actual) if _known(actual) and not additive else None
             elif additive:
@@ -104,10 +110,21 @@ def project(
         values.append(value)
         weights.append(days)
     if additive:
-        projected = math.fsum(values)
-    else:
-        projected = math.fsum(v * w for v, w in zip(values, weights, strict=True)) / math.fsum(weights)
+        return Projection(_to_date(so_far, additive), math.fsum(values))
+    projected = _mean(values, weights)
+    if _known(period_to_date) and elapsed_values:
+        # the period's own value so far, moved by what the monthly model expects of the rest: ratios
+        # whose monthly level differs from their period level (collection rates, turnover) stay right
+        so_far_model = _mean(elapsed_values, elapsed_weights)
+        if so_far_model > 0 and projected > 0 and period_to_date > 0:
+            projected = float(period_to_date) * projected / so_far_model
+        else:
+            projected = float(period_to_date)
     return Projection(_to_date(so_far, additive), projected)
+
+
+def _mean(values: list[float], weights: list[float]) -> float:
+    return math.fsum(v * w for v, w in zip(values, weights, strict=True)) / math.fsum(weights)
 
 
 def _to_date(values: list[float], additive: bool) -> float | None:

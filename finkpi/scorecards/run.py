@@ -110,6 +110,11 @@ class MetricValues:
 
 def _catalog_maps(catalog: pd.DataFrame):
     rows = catalog.to_dict("records")
+    for row in rows:
+        formula = row.get("driver_formula")
+        row["driver_formula"] = formula if isinstance(formula, str) and formula.strip() else None
+        drivers = row.get("drivers")
+        row["drivers"] = [] if drivers is None or isinstance(drivers, float) else list(drivers)
     return {r["metric_name"]: r for r in rows}
 
 
@@ -263,7 +268,7 @@ def _associations(mv: MetricValues, meta, run_id) -> pd.DataFrame:
     for name, info in sorted(meta.items()):
         if info.get("driver_formula"):
             continue  # arithmetic: attributed exactly, not associated
-        for driver in list(info.get("drivers") if info.get("drivers") is not None else []):
+        for driver in info["drivers"]:
             if driver not in meta:
                 continue
             for grain in ("month", "quarter"):
@@ -319,7 +324,14 @@ def _forecast(
                     direction = meta[w.metric_name]["direction"]
                     monthly = mv.series(w.metric_name, "month", unit)
                     additive = w.metric_name in additive_metrics
-                    projection = forecast.project(monthly, start, MONTHS_PER[grain], as_of, additive)
+                    projection = forecast.project(
+                        monthly,
+                        start,
+                        MONTHS_PER[grain],
+                        as_of,
+                        additive,
+                        period_to_date=mv.actual(w.metric_name, unit, grain, start),
+                    )
                     target = seeds.target_for(w.metric_name, unit, grain, start, end)
                     projected = projection.projected_value
                     at_risk = None
