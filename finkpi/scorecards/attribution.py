@@ -109,10 +109,15 @@ class Attribution:
     method: str
 
 
+def _log_ratio(new: float, old: float) -> float:
+    """ln(new / old), accurate also when new and old are close (log1p of the relative change)."""
+    return math.log1p((new - old) / old)
+
+
 def _log_mean(a: float, b: float) -> float:
     if a == b:
         return a
-    return (a - b) / (math.log(a) - math.log(b))
+    return (a - b) / _log_ratio(a, b)
 
 
 def attribute(formula: Formula, old: dict[str, float], new: dict[str, float]) -> Attribution | None:
@@ -132,7 +137,12 @@ def attribute(formula: Formula, old: dict[str, float], new: dict[str, float]) ->
         v > 0 for v in [y0, y1, *(old[d] for d in formula.drivers), *(new[d] for d in formula.drivers)]
     ):
         weight = _log_mean(y1, y0)
-        contributions = {d: weight * e * math.log(new[d] / old[d]) for d, e in formula.coefficients.items()}
+        contributions = {d: weight * e * _log_ratio(new[d], old[d]) for d, e in formula.coefficients.items()}
+        # the LMDI identity sum = change holds exactly; rescaling by their ratio (1 up to rounding)
+        # removes only the floating-point residue of the logarithms
+        total = math.fsum(contributions.values())
+        if total != 0 and change != 0:
+            contributions = {d: c * (change / total) for d, c in contributions.items()}
         return Attribution(change, contributions, LMDI)
     contributions = shapley(formula, old, new)
     if contributions is None:

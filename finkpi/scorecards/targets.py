@@ -109,7 +109,18 @@ def _read(path: Path, columns: list[str], problems: list[str]) -> list[tuple[str
             problems.append(f"{path}:1: missing column(s) {missing}")
             return []
         # the header is line 1, so the first data row is line 2 (as in _source_row)
-        return [(f"{path.name}:{reader.line_num}", row) for row in reader]
+        shown = _shown(path)
+        return [(f"{shown}:{reader.line_num}", row) for row in reader]
+
+
+def _shown(path: Path) -> str:
+    """The path relative to the project (seeds/targets/...) when it is inside it, else in full."""
+    from finkpi.settings import PROJECT_DIR
+
+    try:
+        return str(path.resolve().relative_to(PROJECT_DIR))
+    except ValueError:
+        return str(path)
 
 
 def _parse(where: str, row: dict, field: str, kind, problems: list[str]):
