@@ -123,35 +123,27 @@ def draft(database: Path, out: Path) -> None:
                     sign = -1 if lower else 1
                     floor, stretch = target - sign * 0.10 * band, target + sign * 0.05 * band
                     fy = start.year
-                    rows.append([metric, unit, grain, start.isoformat(), _round(floor), _round(target),
-                                 _round(stretch), 1, f"CFO (budget FY{fy})", f"{fy - 1}-12-10"])  # fmt: skip
+                    thresholds = [_round(floor), _round(target), _round(stretch)]
+                    budget = [1, f"CFO (budget FY{fy})", f"{fy - 1}-12-10", 1]
+                    rows.append([metric, unit, grain, start.isoformat(), *thresholds, *budget])
                     start = add_months(start, months)
     with (out / "scorecard_targets.csv").open("w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["metric_name", "org_unit", "grain", "period_start", "floor", "target", "stretch",
-                         "version", "approved_by", "approved_at"])  # fmt: skip
+                         "version", "approved_by", "approved_at", "fiscal_year_start_month"])  # fmt: skip
         writer.writerows(rows)
         # a mid-year reforecast (in force for 2025-Q3 and Q4) and a revision approved after its period
         # ended (not in force: FY2024-Q4 stays scored against the budget)
         for row in rows:
-            if (
-                row[0] == "revenue"
-                and row[1] == "Sales"
-                and row[2] == "quarter"
-                and row[3]
-                in (
-                    "2025-07-01",
-                    "2025-10-01",
-                )
-            ):
+            if row[:3] == ["revenue", "Sales", "quarter"] and row[3] in ("2025-07-01", "2025-10-01"):
                 scaled = [_round(v * 0.95) for v in row[4:7]]
                 writer.writerow(
-                    [*row[:4], *scaled, 2, "Management board (mid-year reforecast)", "2025-06-30"]
+                    [*row[:4], *scaled, 2, "Management board (mid-year reforecast)", "2025-06-30", 1]
                 )
-            if row[0] == "revenue" and row[1] == "Sales" and row[2] == "quarter" and row[3] == "2024-10-01":
+            if row[:3] == ["revenue", "Sales", "quarter"] and row[3] == "2024-10-01":
                 scaled = [_round(v * 0.9) for v in row[4:7]]
                 writer.writerow(
-                    [*row[:4], *scaled, 2, "CFO (late revision, after the quarter closed)", "2025-02-10"]
+                    [*row[:4], *scaled, 2, "CFO (late revision, after the quarter closed)", "2025-02-10", 1]
                 )
 
 

@@ -385,6 +385,23 @@ def additive_flows(project_dir: Path) -> set[str]:
     return found
 
 
+TABLES = (
+    "scorecard_lines",
+    "scorecard_summary",
+    "driver_attribution",
+    "driver_associations",
+    "metric_forecast",
+)
+
+
+def _drop_tables(database) -> None:
+    import duckdb
+
+    with duckdb.connect(str(database)) as con:
+        for name in TABLES:
+            con.execute(f"drop table if exists metrics.{name}")
+
+
 def _org_units(project_dir: Path) -> set[str] | None:
     path = project_dir / "seeds" / "org_units.csv"
     if not path.exists():
@@ -414,6 +431,18 @@ def run(
     except TargetsError as exc:
         raise ScorecardError(str(exc)) from None
     as_of = date.fromisoformat(settings.dbt_vars()["as_of_date"])
+    calendars = {t.fiscal_year_start_month for t in seeds.targets}
+    seeds = seeds.for_calendar(settings.fiscal_year_start_month)
+    if not seeds.targets:
+        # targets are set against one fiscal calendar; scoring another calendar's periods against
+        # them would be wrong, so nothing is scored (and no stale scores are left behind)
+        _drop_tables(settings.build_database)
+        progress(
+            f"  warning: scorecards skipped: the targets in seeds/targets are set for fiscal years starting"
+            f" in month(s) {sorted(calendars)}, this run's fiscal year starts in month"
+            f" {settings.fiscal_year_start_month}"
+        )
+        return ScorecardResult(tables={}, seconds=time.perf_counter() - started, notes=["skipped"])
     tables = compute(
         values,
         catalog,

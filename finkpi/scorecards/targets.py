@@ -23,7 +23,7 @@ TARGETS_FILE = "scorecard_targets.csv"
 WEIGHTS_FILE = "scorecard_weights.csv"
 TARGET_COLUMNS = [
     "metric_name", "org_unit", "grain", "period_start", "floor", "target", "stretch", "version",
-    "approved_by", "approved_at",
+    "approved_by", "approved_at", "fiscal_year_start_month",
 ]  # fmt: skip
 WEIGHT_COLUMNS = ["scorecard", "org_unit", "metric_name", "weight_pct", "effective_from", "effective_to"]
 GRAINS = ("month", "quarter", "year")
@@ -51,6 +51,7 @@ class Target:
     approved_by: str
     approved_at: date
     where: str  # file:line
+    fiscal_year_start_month: int = 1  # the fiscal calendar the periods belong to
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,13 @@ class Weight:
 class Seeds:
     targets: list[Target]
     weights: list[Weight]
+
+    def for_calendar(self, fiscal_year_start_month: int) -> Seeds:
+        """Only the targets set for this fiscal calendar (periods of another calendar do not exist here)."""
+        return Seeds(
+            targets=[t for t in self.targets if t.fiscal_year_start_month == fiscal_year_start_month],
+            weights=self.weights,
+        )
 
     def weights_on(self, day: date) -> dict[tuple[str, str], list[Weight]]:
         """(scorecard, org_unit) -> its weight rows in force on `day`, in file order."""
@@ -146,6 +154,7 @@ def load_seeds(seeds_dir: Path) -> Seeds:
             "period_start": _parse(where, row, "period_start", date, problems),
             "approved_at": _parse(where, row, "approved_at", date, problems),
             "version": _parse(where, row, "version", int, problems),
+            "fiscal_year_start_month": _parse(where, row, "fiscal_year_start_month", int, problems),
             **{f: _parse(where, row, f, float, problems) for f in ("floor", "target", "stretch")},
         }
         if row["grain"] not in GRAINS:

@@ -10,7 +10,8 @@ from finkpi.scorecards.targets import TargetsError, load_seeds, validate
 
 DIRECTIONS = {"revenue": "higher_is_better", "dso": "lower_is_better", "complaint_rate": "lower_is_better"}
 TARGET_HEADER = (
-    "metric_name,org_unit,grain,period_start,floor,target,stretch,version,approved_by,approved_at\n"
+    "metric_name,org_unit,grain,period_start,floor,target,stretch,version,approved_by,approved_at,"
+    "fiscal_year_start_month\n"
 )
 WEIGHT_HEADER = "scorecard,org_unit,metric_name,weight_pct,effective_from,effective_to\n"
 Q1 = {"quarter": [(date(2025, 1, 1), date(2025, 3, 31))]}
@@ -23,8 +24,8 @@ def _seeds(tmp_path, weights: str, targets: str):
 
 
 GOOD_TARGETS = (
-    "revenue,Sales,quarter,2025-01-01,90,100,110,1,CFO,2024-12-10\n"
-    "dso,Sales,quarter,2025-01-01,60,50,45,1,CFO,2024-12-10\n"
+    "revenue,Sales,quarter,2025-01-01,90,100,110,1,CFO,2024-12-10,1\n"
+    "dso,Sales,quarter,2025-01-01,60,50,45,1,CFO,2024-12-10,1\n"
 )
 
 
@@ -100,8 +101,8 @@ def test_a_target_approved_after_the_period_is_not_in_force(tmp_path):
     seeds = _seeds(
         tmp_path,
         "department,Sales,revenue,100,2025-01-01,9999-12-31\n",
-        "revenue,Sales,quarter,2025-01-01,90,100,110,1,CFO,2024-12-10\n"
-        "revenue,Sales,quarter,2025-01-01,80,90,100,2,CFO,2025-04-15\n",
+        "revenue,Sales,quarter,2025-01-01,90,100,110,1,CFO,2024-12-10,1\n"
+        "revenue,Sales,quarter,2025-01-01,80,90,100,2,CFO,2025-04-15,1\n",
     )
     assert seeds.target_for("revenue", "Sales", "quarter", date(2025, 1, 1), date(2025, 3, 31)).version == 1
     assert seeds.target_for("revenue", "Sales", "quarter", date(2025, 1, 1), date(2025, 6, 30)).version == 2
@@ -111,7 +112,7 @@ def test_thresholds_against_the_direction(tmp_path):
     seeds = _seeds(
         tmp_path,
         "department,Sales,dso,100,2025-01-01,9999-12-31\n",
-        "dso,Sales,quarter,2025-01-01,45,50,60,1,CFO,2024-12-10\n",
+        "dso,Sales,quarter,2025-01-01,45,50,60,1,CFO,2024-12-10,1\n",
     )
     problems = validate(seeds, DIRECTIONS, Q1)
     assert any("scorecard_targets.csv:2: dso is lower_is_better" in p for p in problems), problems
@@ -122,8 +123,8 @@ def test_unparseable_rows_are_named(tmp_path):
         _seeds(
             tmp_path,
             "department,Sales,revenue,100,2025-01-01,9999-12-31\n",
-            "revenue,Sales,quarter,2025-01-01,90,100,110,1,CFO,2024-12-10\n"
-            "revenue,Sales,month,2025-01-01,9,ten,11,1,CFO,2024-12-10\n",
+            "revenue,Sales,quarter,2025-01-01,90,100,110,1,CFO,2024-12-10,1\n"
+            "revenue,Sales,month,2025-01-01,9,ten,11,1,CFO,2024-12-10,1\n",
         )
 
 
@@ -134,3 +135,14 @@ def test_the_bundled_seeds_load():
     cards = {(w.scorecard, w.org_unit) for w in seeds.weights}
     assert len(cards) == 7  # six departments and the company
     assert {w.effective_from for w in seeds.weights} == {date(2023, 1, 1), date(2025, 1, 1)}
+
+
+def test_targets_belong_to_one_fiscal_calendar():
+    """The sample's targets are set for fiscal years starting in January: a run with an April fiscal
+    year has none of their periods, and the scorecard step skips (tests/metrics/test_fiscal_calendar.py
+    runs that pipeline end to end)."""
+    from finkpi.settings import PROJECT_DIR
+
+    seeds = load_seeds(PROJECT_DIR / "seeds" / "targets")
+    assert len(seeds.for_calendar(1).targets) == len(seeds.targets)
+    assert seeds.for_calendar(4).targets == []
