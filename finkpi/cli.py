@@ -145,6 +145,13 @@ def cmd_lineage(args) -> int:
     return 0
 
 
+def cmd_scorecard(args) -> int:
+    from finkpi.scorecards.report import render_scorecard
+
+    print(render_scorecard(_settings(args).build_database, args.org_unit, args.period, args.scorecard))
+    return 0
+
+
 def _split(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
@@ -213,6 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["tree", "json"], default="tree")
     p.set_defaults(func=cmd_lineage)
 
+    p = sub.add_parser("scorecard", help="an org unit's scorecard for one period, with the reasons")
+    _add_run_options(p)
+    p.add_argument("--org-unit", required=True, help="Company or a department, e.g. Sales")
+    p.add_argument("--period", required=True, help="a period label: FY2025-Q3, 2025-08 or FY2024")
+    p.add_argument("--scorecard", help="scorecard name when an org unit has several (default: its only one)")
+    p.set_defaults(func=cmd_scorecard)
+
     p = sub.add_parser("dbt", help="any dbt command, in-process, with finkpi's paths and vars")
     _add_run_options(p)
     p.add_argument("dbt_args", nargs=argparse.REMAINDER)
@@ -227,10 +241,11 @@ def main(argv: list[str] | None = None) -> int:
     from finkpi.dbt_runner import DbtBuildError
     from finkpi.metrics.exports import MetricGovernanceError
     from finkpi.metrics.query import QueryError
+    from finkpi.scorecards.run import ScorecardError
 
     try:
         return args.func(args)
-    except (DbtBuildError, MetricGovernanceError) as exc:
+    except (DbtBuildError, MetricGovernanceError, ScorecardError) as exc:
         print(f"\n{exc}", file=sys.stderr)
         return 1
     except QueryError as exc:

@@ -41,21 +41,27 @@ class RunSummary:
 
 def run(settings: Settings, progress=print) -> RunSummary:
     from finkpi.metrics.exports import export_metrics
+    from finkpi.scorecards.run import run as score
 
     as_of = settings.dbt_vars()["as_of_date"]
     summary = RunSummary(run_id=new_run_id(), warehouse=settings.build_database, as_of_date=as_of)
-    progress(f"[1/2] dbt build (as_of_date {as_of}, data {settings.data_dir})")
+    progress(f"[1/3] dbt build (as_of_date {as_of}, data {settings.data_dir})")
     started = time.perf_counter()
     dbt_runner.build(settings)
     summary.seconds["dbt build"] = time.perf_counter() - started
     summary.mart_rows = mart_row_counts(settings)
 
-    progress("[2/2] metric exports (MetricFlow, in-process)")
+    progress("[2/3] metric exports (MetricFlow, in-process)")
     started = time.perf_counter()
     exported = export_metrics(settings, summary.run_id, progress)
     summary.seconds["metric exports"] = time.perf_counter() - started
     summary.metric_rows = len(exported.values)
     summary.metric_queries = exported.stats.queries
+
+    progress("[3/3] scorecards, driver attribution, associations, forecasts")
+    started = time.perf_counter()
+    score(settings, summary.run_id, progress)
+    summary.seconds["scorecards"] = time.perf_counter() - started
     return summary
 
 
