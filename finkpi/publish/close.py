@@ -200,12 +200,14 @@ def published_metric_tables(settings: Settings, run_id: str, audit: AuditStore) 
         for c in closed.values()
     ]
     frozen_sql = " union all ".join(frozen) if frozen else None
-    periods = ", ".join(_sql_literal(p) for p in closed) or "null"
+    periods = ", ".join(_sql_literal(p) for p in closed)
     recomputed = (
         "select metric_name, grain, period_start, period_label, is_complete, dimension, dimension_value,"
         " value, run_id as value_run_id from build.metrics.metric_values"
     )
-    is_closed_month = f"(grain = 'month' and strftime(period_start, '%Y-%m') in ({periods}))"
+    is_closed_month = (
+        f"(grain = 'month' and strftime(period_start, '%Y-%m') in ({periods}))" if closed else "false"
+    )
     values_sql = (
         f"select * exclude (value_run_id), {run} as run_id, value_run_id, false as is_closed"
         f" from ({recomputed}) where not {is_closed_month}"
