@@ -6,9 +6,9 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from tests_publish_helpers import SAMPLE_DIR
 
 from finkpi.settings import load_settings
-from tests_publish_helpers import SAMPLE_DIR
 
 
 @pytest.fixture

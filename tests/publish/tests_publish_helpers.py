@@ -68,13 +68,17 @@ def start_cli(settings, args: list[str], log: Path, **env) -> subprocess.Popen:
     )
 
 
-def wait_for(log: Path, needle: str, process: subprocess.Popen, timeout: float = 240, count: int = 1) -> float:
+def wait_for(
+    log: Path, needle: str, process: subprocess.Popen, timeout: float = 240, count: int = 1
+) -> float:
     """Wait until `needle` occurs `count` times in the log; returns the seconds waited."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         if log.exists() and log.read_text(errors="replace").count(needle) >= count:
             return time.monotonic() - started
         if process.poll() is not None:
-            raise AssertionError(f"process ended ({process.returncode}) before {needle!r}:\n{log.read_text()}")
+            raise AssertionError(
+                f"process ended ({process.returncode}) before {needle!r}:\n{log.read_text()}"
+            )
         time.sleep(0.05)
     raise AssertionError(f"{needle!r} not seen within {timeout} s:\n{log.read_text()[-3000:]}")
