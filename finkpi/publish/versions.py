@@ -86,15 +86,29 @@ def list_versions(settings: Settings) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
+_held_locks: dict[Path, int] = {}
+
+
 @contextlib.contextmanager
 def state_lock(settings: Settings) -> Iterator[None]:
-    """One process at a time changes the published state (publish, rollback, close, reopen)."""
-    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.warehouse_dir / "publish.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    """One process at a time changes the published state (publish, rollback, close, reopen).
+    Re-entrant within a process (publish_run holds it around publish)."""
+    path = (settings.warehouse_dir / "publish.lock").resolve()
+    if _held_locks.get(path):
+        _held_locks[path] += 1
         try:
             yield
         finally:
+            _held_locks[path] -= 1
+        return
+    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        _held_locks[path] = 1
+        try:
+            yield
+        finally:
+            _held_locks[path] = 0
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 

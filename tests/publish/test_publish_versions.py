@@ -102,3 +102,28 @@ def test_a_failed_publish_leaves_the_current_version_byte_for_byte(fresh_warehou
     with pytest.raises(PublishError, match="exists already"):
         publish_run(settings, "20250101T000000Z-cccc0001")
     assert published_state(settings) == before
+
+
+@pytest.mark.skipif(
+    not os.environ.get("FINKPI_DUCKDB1_PATH"),
+    reason="set FINKPI_DUCKDB1_PATH to a folder holding duckdb 1.x (pip install --target DIR duckdb==1.1.3)",
+)
+def test_a_duckdb_1x_client_opens_the_published_file(fresh_warehouse):
+    import subprocess
+    import sys
+
+    publish_run(fresh_warehouse, "20250101T000000Z-aaaa0004")
+    script = (
+        "import duckdb, sys; assert duckdb.__version__.startswith('1.'), duckdb.__version__;"
+        " con = duckdb.connect(sys.argv[1], read_only=True);"
+        " print(con.execute('select count(*) from metric_values').fetchone()[0])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(fresh_warehouse.warehouse_dir / "published.duckdb")],
+        env={**os.environ, "PYTHONPATH": os.environ["FINKPI_DUCKDB1_PATH"]},
+        cwd="/",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert int(out.stdout) > 0
