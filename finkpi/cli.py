@@ -50,8 +50,56 @@ def cmd_build(args) -> int:
 def cmd_run(args) -> int:
     from finkpi import pipeline
 
-    summary = pipeline.run(_settings(args))
+    summary = pipeline.run(_settings(args), from_stage=args.from_stage)
     print(summary.describe())
+    return 0
+
+
+def cmd_publish(args) -> int:
+    from finkpi import pipeline
+    from finkpi.publish import rollback
+
+    settings = _settings(args)
+    if args.rollback:
+        before, after = rollback(settings)
+        print(f"rolled back: current is now {after} (was {before})")
+        return 0
+    summary = pipeline.run(settings, from_stage="publish")
+    print(f"published version {summary.published_version}")
+    return 0
+
+
+def cmd_audit_verify(args) -> int:
+    from finkpi.audit import AuditStore
+
+    result = AuditStore(_settings(args).warehouse_dir).verify()
+    if not result.ok:
+        print(f"audit store BROKEN at {result.broken} ({result.records} records)", file=sys.stderr)
+        return 1
+    print(f"audit store ok: {result.records} records, hash chain intact")
+    return 0
+
+
+def cmd_close(args) -> int:
+    from finkpi.publish.close import close_period
+
+    close = close_period(_settings(args), args.period, actor=args.by)
+    print(f"closed {close.period}: {close.rows} month values frozen from version {close.version}")
+    return 0
+
+
+def cmd_reopen(args) -> int:
+    from finkpi import pipeline
+    from finkpi.publish.close import reopen_period
+
+    settings = _settings(args)
+    close = reopen_period(settings, args.period, args.reason, actor=args.by)
+    print(f"reopened {close.period} (closed {close.closed_at}); as-reported values kept")
+    if args.no_run:
+        print("the next run publishes the recomputed values")
+        return 0
+    summary = pipeline.run(settings)
+    print(f"recomputed and published version {summary.published_version}")
     return 0
 
 
@@ -188,7 +236,38 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="the whole pipeline on the configured data")
     _add_run_options(p)
+    p.add_argument(
+        "--from-stage",
+        choices=["build", "export", "publish"],
+        default="build",
+        help="skip the stages before it and reuse the existing build warehouse (default: build)",
+    )
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("publish", help="publish the existing build again, or --rollback")
+    _add_run_options(p)
+    p.add_argument("--rollback", action="store_true", help="switch back to the previous version")
+    p.set_defaults(func=cmd_publish)
+
+    audit = sub.add_parser("audit", help="the audit store")
+    audit = audit.add_subparsers(dest="audit_command", required=True)
+    p = audit.add_parser("verify", help="check the hash chain; exit 1 naming the first broken record")
+    _add_run_options(p)
+    p.set_defaults(func=cmd_audit_verify)
+
+    p = sub.add_parser("close", help="freeze a month's published values")
+    _add_run_options(p)
+    p.add_argument("--period", required=True, help="the month, YYYY-MM")
+    p.add_argument("--by", help="who closes (default: the login name)")
+    p.set_defaults(func=cmd_close)
+
+    p = sub.add_parser("reopen", help="reopen a closed month and recompute it")
+    _add_run_options(p)
+    p.add_argument("--period", required=True, help="the month, YYYY-MM")
+    p.add_argument("--reason", required=True, help="why it is reopened (recorded in the audit store)")
+    p.add_argument("--by", help="who reopens (default: the login name)")
+    p.add_argument("--no-run", action="store_true", help="only record the reopen; the next run recomputes")
+    p.set_defaults(func=cmd_reopen)
 
     p = sub.add_parser("query", help="query the metric layer (MetricFlow, one process)")
     _add_run_options(p)
@@ -241,11 +320,12 @@ def main(argv: list[str] | None = None) -> int:
     from finkpi.dbt_runner import DbtBuildError
     from finkpi.metrics.exports import MetricGovernanceError
     from finkpi.metrics.query import QueryError
+    from finkpi.publish import PublishError
     from finkpi.scorecards.run import ScorecardError
 
     try:
         return args.func(args)
-    except (DbtBuildError, MetricGovernanceError, ScorecardError) as exc:
+    except (DbtBuildError, MetricGovernanceError, ScorecardError, PublishError) as exc:
         print(f"\n{exc}", file=sys.stderr)
         return 1
     except QueryError as exc:

@@ -1,5 +1,11 @@
 """One run of finkpi: build the canonical model (dbt), then the later steps as they arrive
-(metric exports, scorecards, validation, publish). The CLI, Dagster and the tests all call this."""
+(metric exports, scorecards, validation, publish). The CLI, Dagster and the tests all call this.
+
+Every run is recorded in the audit store, failed ones too: a start record before anything runs and
+an end record (status, definitions hash, error) in a `finally`. A run killed outright has a start
+and no end. `from_stage` skips the first stages and reuses the build warehouse as it is
+(`export`: re-export the metrics of the existing build; `publish`: publish its exports as they are).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from finkpi import dbt_runner
+from finkpi import dbt_runner, faults
 from finkpi.settings import Settings
+
+STAGES = ("build", "export", "publish")
 
 
 def new_run_id() -> str:
@@ -27,42 +35,110 @@ class RunSummary:
     mart_rows: dict[str, int] = field(default_factory=dict)
     metric_rows: int = 0
     metric_queries: int = 0
+    published_version: str | None = None
+    definitions_hash: str | None = None
 
     def describe(self) -> str:
         lines = [f"run {self.run_id}: as_of_date {self.as_of_date}; build warehouse {self.warehouse}"]
         lines += [f"  {step}: {seconds:.1f} s" for step, seconds in self.seconds.items()]
-        lines.append("marts (rows):")
-        lines += [f"  {name:<32} {rows:>9,}" for name, rows in self.mart_rows.items()]
-        lines.append(
-            f"metrics.metric_values: {self.metric_rows:,} rows from {self.metric_queries} MetricFlow queries"
-        )
+        if self.mart_rows:
+            lines.append("marts (rows):")
+            lines += [f"  {name:<32} {rows:>9,}" for name, rows in self.mart_rows.items()]
+        if self.metric_queries:
+            lines.append(
+                f"metrics.metric_values: {self.metric_rows:,} rows"
+                f" from {self.metric_queries} MetricFlow queries"
+            )
+        if self.published_version:
+            lines.append(f"published version {self.published_version} (warehouse/published.duckdb)")
         return "\n".join(lines)
 
 
-def run(settings: Settings, progress=print) -> RunSummary:
-    from finkpi.metrics.exports import export_metrics
-    from finkpi.scorecards.run import run as score
+def run(settings: Settings, progress=print, from_stage: str = "build") -> RunSummary:
+    from finkpi.audit.provenance import code_version, input_file_hashes
+    from finkpi.audit.store import AuditStore, now
 
+    if from_stage not in STAGES:
+        raise ValueError(f"from_stage must be one of {STAGES}, not {from_stage!r}")
     as_of = settings.dbt_vars()["as_of_date"]
     summary = RunSummary(run_id=new_run_id(), warehouse=settings.build_database, as_of_date=as_of)
-    progress(f"[1/3] dbt build (as_of_date {as_of}, data {settings.data_dir})")
-    started = time.perf_counter()
-    dbt_runner.build(settings)
-    summary.seconds["dbt build"] = time.perf_counter() - started
-    summary.mart_rows = mart_row_counts(settings)
-
-    progress("[2/3] metric exports (MetricFlow, in-process)")
-    started = time.perf_counter()
-    exported = export_metrics(settings, summary.run_id, progress)
-    summary.seconds["metric exports"] = time.perf_counter() - started
-    summary.metric_rows = len(exported.values)
-    summary.metric_queries = exported.stats.queries
-
-    progress("[3/3] scorecards, driver attribution, associations, forecasts")
-    started = time.perf_counter()
-    score(settings, summary.run_id, progress)
-    summary.seconds["scorecards"] = time.perf_counter() - started
+    audit = AuditStore(settings.warehouse_dir)
+    started_at, code = now(), code_version(settings.project_dir)
+    audit.record_run_start(summary.run_id, started_at, code, input_file_hashes(settings))
+    status, message = "failed", None
+    try:
+        _stages(settings, summary, progress, STAGES.index(from_stage))
+        status = "success"
+    except BaseException as exc:
+        message = f"{type(exc).__name__}: {exc}"[:4000]
+        raise
+    finally:
+        audit.record_run_end(summary.run_id, started_at, status, code, summary.definitions_hash, message)
     return summary
+
+
+def _stages(settings: Settings, summary: RunSummary, progress, first: int) -> None:
+    from finkpi.audit.provenance import definitions_hash
+    from finkpi.metrics.exports import export_metrics
+    from finkpi.publish import publish_run
+    from finkpi.scorecards.run import run as score
+
+    if first <= 0:
+        faults.pause_point("build")
+        progress(f"[1/4] dbt build (as_of_date {summary.as_of_date}, data {settings.data_dir})")
+        started = time.perf_counter()
+        dbt_runner.build(settings)
+        summary.seconds["dbt build"] = time.perf_counter() - started
+        summary.mart_rows = mart_row_counts(settings)
+
+    if first <= 1:
+        progress("[2/4] metric exports (MetricFlow, in-process)")
+        started = time.perf_counter()
+        exported = export_metrics(settings, summary.run_id, progress)
+        summary.seconds["metric exports"] = time.perf_counter() - started
+        summary.metric_rows = len(exported.values)
+        summary.metric_queries = exported.stats.queries
+
+        progress("[3/4] scorecards, driver attribution, associations, forecasts")
+        started = time.perf_counter()
+        score(settings, summary.run_id, progress)
+        summary.seconds["scorecards"] = time.perf_counter() - started
+    summary.definitions_hash = definitions_hash(settings.build_database)
+
+    # the quality gate runs here (before anything is published)
+    faults.pause_point("validate")
+
+    progress("[4/4] publish")
+    started = time.perf_counter()
+    result = publish_run(
+        settings, summary.run_id, extra_tables=scorecard_tables(settings, summary.run_id), progress=progress
+    )
+    summary.seconds["publish"] = time.perf_counter() - started
+    summary.published_version = result.run_id
+
+
+SCORECARD_TABLES = (
+    "scorecard_lines", "scorecard_summary", "driver_attribution", "driver_associations", "metric_forecast",
+)  # fmt: skip
+
+
+def scorecard_tables(settings: Settings, run_id: str) -> dict[str, str]:
+    """The scorecard step's tables to publish: those it wrote (it skips scoring for a fiscal
+    calendar its targets were not set for), stamped with the publishing run."""
+    import duckdb
+
+    with duckdb.connect(str(settings.build_database), read_only=True) as con:
+        present = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'metrics'"
+            ).fetchall()
+        }
+    return {
+        name: f"select * replace ('{run_id}' as run_id) from build.metrics.{name}"
+        for name in SCORECARD_TABLES
+        if name in present
+    }
 
 
 def mart_row_counts(settings: Settings) -> dict[str, int]:

@@ -34,6 +34,8 @@ class Settings:
     fiscal_year_start_month: int = 1
     reporting_currency: str = "EUR"
     dbt_threads: int = 2
+    # published versions kept for rollback (the current one is never deleted)
+    keep_versions: int = 5
     extra_vars: dict = field(default_factory=dict)
 
     @property
@@ -49,6 +51,17 @@ class Settings:
     def build_database(self) -> Path:
         """The build warehouse dbt writes (never read by BI tools)."""
         return self.warehouse_dir / "finkpi.duckdb"
+
+    @property
+    def closed_periods(self) -> list[str]:
+        """Closed months ("YYYY-MM"), as `finkpi close`/`reopen` last wrote them (the audit store
+        holds the record; `closed/periods.json` is its projection for dbt and the rules)."""
+        import json
+
+        path = self.warehouse_dir / "closed" / "periods.json"
+        if not path.exists():
+            return []
+        return sorted(json.loads(path.read_text())["closed_periods"])
 
     def source_path(self, source: str, table: str) -> Path:
         return self.data_dir / source / f"{table}.{self.raw_format}"
@@ -73,6 +86,7 @@ class Settings:
             "fiscal_year_start_month": self.fiscal_year_start_month,
             "reporting_currency": self.reporting_currency,
             "raw_format": self.raw_format,
+            "closed_periods": self.closed_periods,
             **self.extra_vars,
         }
 
@@ -95,12 +109,16 @@ def load_settings(**overrides) -> Settings:
         values["fiscal_year_start_month"] = int(env["FINKPI_FISCAL_YEAR_START_MONTH"])
     if "FINKPI_REPORTING_CURRENCY" in env:
         values["reporting_currency"] = env["FINKPI_REPORTING_CURRENCY"]
+    if "FINKPI_KEEP_VERSIONS" in env:
+        values["keep_versions"] = int(env["FINKPI_KEEP_VERSIONS"])
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)
     if settings.raw_format not in ("csv", "parquet"):
         raise ValueError(f"FINKPI_RAW_FORMAT must be csv or parquet, not {settings.raw_format!r}")
     if not 1 <= settings.fiscal_year_start_month <= 12:
         raise ValueError("FINKPI_FISCAL_YEAR_START_MONTH must be 1..12")
+    if settings.keep_versions < 1:
+        raise ValueError("FINKPI_KEEP_VERSIONS must be at least 1")
     settings.dbt_target  # noqa: B018 - validates env early, with a clear message
     return settings
 

@@ -1,0 +1,67 @@
+"""What a run's audit record says it ran on: code version, input files, metric definitions."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+import duckdb
+
+from finkpi.settings import Settings
+
+
+def code_version(project_dir: Path) -> str:
+    """The git commit (with `+dirty` when tracked files changed), else the package version."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=project_dir, capture_output=True, text=True, timeout=10
+        )
+        if commit.returncode == 0:
+            dirty = subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=project_dir,
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
+            return commit.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    from finkpi import __version__
+
+    return f"finkpi {__version__}"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def input_file_hashes(settings: Settings) -> dict[str, str]:
+    """SHA-256 of every raw file under the data folder (relative path -> hash)."""
+    root = settings.data_dir
+    if not root.exists():
+        return {}
+    return {
+        str(path.relative_to(root)): file_sha256(path)
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and not path.name.startswith(".")
+    }
+
+
+def definitions_hash(build_database: Path) -> str | None:
+    """One hash over the metric catalog's definition hashes (metric name and hash, sorted)."""
+    if not Path(build_database).exists():
+        return None
+    with duckdb.connect(str(build_database), read_only=True) as con:
+        try:
+            rows = con.execute(
+                "select metric_name, definition_hash from metrics.metric_catalog order by metric_name"
+            ).fetchall()
+        except duckdb.CatalogException:
+            return None
+    return hashlib.sha256("\n".join(f"{name}:{digest}" for name, digest in rows).encode()).hexdigest()
