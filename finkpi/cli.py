@@ -190,10 +190,12 @@ def main(argv: list[str] | None = None) -> int:
     from finkpi.dbt_runner import DbtBuildError
     from finkpi.metrics.exports import MetricGovernanceError
     from finkpi.metrics.query import QueryError
+    from finkpi.pipeline import QualityGateError
+    from finkpi.quality.preflight import PreflightError
 
     try:
         return args.func(args)
-    except (DbtBuildError, MetricGovernanceError) as exc:
+    except (DbtBuildError, MetricGovernanceError, PreflightError, QualityGateError) as exc:
         print(f"\n{exc}", file=sys.stderr)
         return 1
     except QueryError as exc:

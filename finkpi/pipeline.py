@@ -27,6 +27,8 @@ class RunSummary:
     mart_rows: dict[str, int] = field(default_factory=dict)
     metric_rows: int = 0
     metric_queries: int = 0
+    rule_outcomes: list = field(default_factory=list)
+    gate: object = None  # finkpi.quality.gx_runner.GateResult
 
     def describe(self) -> str:
         lines = [f"run {self.run_id}: as_of_date {self.as_of_date}; build warehouse {self.warehouse}"]
@@ -36,27 +38,59 @@ class RunSummary:
         lines.append(
             f"metrics.metric_values: {self.metric_rows:,} rows from {self.metric_queries} MetricFlow queries"
         )
+        lines += [f"rule {outcome.describe()}" for outcome in self.rule_outcomes]
+        if self.gate is not None:
+            lines.append(self.gate.describe())
         return "\n".join(lines)
 
 
-def run(settings: Settings, progress=print) -> RunSummary:
+class QualityGateError(RuntimeError):
+    """The validate step failed; the message names each failed rule or expectation."""
+
+    def __init__(self, message: str, gate=None):
+        super().__init__(message)
+        self.gate = gate
+
+
+def run(settings: Settings, progress=print, previous_counts: dict[str, int] | None = None) -> RunSummary:
     from finkpi.metrics.exports import export_metrics
+    from finkpi.quality import preflight
 
     as_of = settings.dbt_vars()["as_of_date"]
     summary = RunSummary(run_id=new_run_id(), warehouse=settings.build_database, as_of_date=as_of)
-    progress(f"[1/2] dbt build (as_of_date {as_of}, data {settings.data_dir})")
+    progress(f"[1/3] pre-flight of the raw files, dbt build (as_of_date {as_of}, data {settings.data_dir})")
     started = time.perf_counter()
+    preflight.check(settings)
     dbt_runner.build(settings)
     summary.seconds["dbt build"] = time.perf_counter() - started
     summary.mart_rows = mart_row_counts(settings)
 
-    progress("[2/2] metric exports (MetricFlow, in-process)")
+    progress("[2/3] metric exports (MetricFlow, in-process)")
     started = time.perf_counter()
     exported = export_metrics(settings, summary.run_id, progress)
     summary.seconds["metric exports"] = time.perf_counter() - started
     summary.metric_rows = len(exported.values)
     summary.metric_queries = exported.stats.queries
+
+    progress("[3/3] validate (quality rules, Great Expectations suites)")
+    started = time.perf_counter()
+    validate(settings, summary, previous_counts)
+    summary.seconds["validate"] = time.perf_counter() - started
     return summary
+
+
+def validate(settings: Settings, summary: RunSummary, previous_counts: dict[str, int] | None = None) -> None:
+    """The quality gate after the exports: rule outcomes (quarantined and warned rows; thresholds
+    and fail rules already stopped the build) and the Great Expectations suites. Raises
+    QualityGateError naming each failed or errored expectation."""
+    from finkpi.quality import gx_runner
+    from finkpi.quality.rules import rule_outcomes
+
+    summary.rule_outcomes = rule_outcomes(settings.build_database)
+    gate = gx_runner.validate(settings, previous_counts=previous_counts)
+    summary.gate = gate
+    if not gate.success:
+        raise QualityGateError(f"quality gate failed (run {summary.run_id})\n{gate.describe()}", gate)
 
 
 def mart_row_counts(settings: Settings) -> dict[str, int]:

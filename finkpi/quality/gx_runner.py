@@ -74,7 +74,10 @@ class GateResult:
 
     def to_records(self) -> list[dict]:
         """One plain dict per expectation, for the audit store and the publish step."""
-        return [{**asdict(o), "status": o.status, "observed_value": _short(o.observed_value)} for o in self.outcomes]
+        return [
+            {**asdict(o), "status": o.status, "observed_value": _short(o.observed_value)}
+            for o in self.outcomes
+        ]
 
 
 def load_suites(suites_dir: Path = SUITES_DIR) -> dict[str, dict]:
@@ -140,7 +143,8 @@ def validate(
     try:
         for name, spec in suites.items():
             # a query asset: GX's table asset drops the schema in some of its queries on DuckDB
-            asset = datasource.add_query_asset(name=name, query=f"select * from {spec['meta']['finkpi_table']}")
+            query = f"select * from {spec['meta']['finkpi_table']}"
+            asset = datasource.add_query_asset(name=name, query=query)
             batch_definition = asset.add_batch_definition_whole_table(name=f"{name}_whole")
             suite = ExpectationSuite(name=name, meta=spec.get("meta", {}))
             for entry in spec["expectations"]:
@@ -152,9 +156,7 @@ def validate(
             definition = context.validation_definitions.add_or_update(
                 gx.ValidationDefinition(name=f"{name}_validation", data=batch_definition, suite=suite)
             )
-            run = definition.run(
-                expectation_parameters=expectation_parameters, result_format="SUMMARY"
-            )
+            run = definition.run(expectation_parameters=expectation_parameters, result_format="SUMMARY")
             for item in run.results:
                 result.outcomes.append(_outcome(name, spec["meta"]["finkpi_table"], item))
     finally:
@@ -164,7 +166,8 @@ def validate(
             execution_engine.engine.dispose()
     if build_docs:
         context.build_data_docs()
-        index = settings.warehouse_dir / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+        site = settings.warehouse_dir / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site"
+        index = site / "index.html"
         result.data_docs = index if index.exists() else None
     result.seconds = time.perf_counter() - started
     return result
