@@ -87,7 +87,7 @@ def validate(settings: Settings, summary: RunSummary, previous_counts: dict[str,
     from finkpi.quality.rules import rule_outcomes
 
     summary.rule_outcomes = rule_outcomes(settings.build_database)
-    gate = gx_runner.validate(settings, previous_counts=previous_counts)
+    gate = gx_runner.validate_in_subprocess(settings, previous_counts=previous_counts)
     summary.gate = gate
     if not gate.success:
         raise QualityGateError(f"quality gate failed (run {summary.run_id})\n{gate.describe()}", gate)

@@ -173,6 +173,75 @@ def validate(
     return result
 
 
+def validate_in_subprocess(settings: Settings, previous_counts: dict[str, int] | None = None) -> GateResult:
+    """`validate` in a child process. GX (through duckdb-engine) keeps the DuckDB file open with
+    its own configuration until the process ends, and DuckDB then refuses any other connection to
+    that file from the same process (e.g. read-only ones): the pipeline validates out of process."""
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "gate.json"
+        request = {
+            "warehouse_dir": str(settings.warehouse_dir.resolve()),
+            "data_dir": str(settings.data_dir.resolve()),
+            "raw_format": settings.raw_format,
+            "as_of_date": settings.dbt_vars()["as_of_date"],
+            "previous_counts": previous_counts,
+            "out": str(out),
+        }
+        completed = subprocess.run(
+            [sys.executable, "-m", "finkpi.quality.gx_runner", json.dumps(request)],
+            cwd=str(PROJECT_DIR),
+            capture_output=True,
+            text=True,
+        )
+        if completed.returncode != 0 or not out.exists():
+            result = GateResult()
+            result.outcomes.append(
+                ExpectationOutcome(
+                    "(gate)",
+                    "",
+                    "run the Great Expectations suites",
+                    False,
+                    None,
+                    f"the validation process failed: {completed.stderr.strip()[-2000:]}",
+                )
+            )
+            return result
+        payload = json.loads(out.read_text())
+    result = GateResult(
+        outcomes=[ExpectationOutcome(**o) for o in payload["outcomes"]],
+        seconds=payload["seconds"],
+        data_docs=Path(payload["data_docs"]) if payload["data_docs"] else None,
+    )
+    return result
+
+
+def _main(argv: list[str]) -> int:
+    from finkpi.settings import load_settings
+
+    request = json.loads(argv[0])
+    settings = load_settings(
+        warehouse_dir=Path(request["warehouse_dir"]),
+        data_dir=Path(request["data_dir"]),
+        raw_format=request["raw_format"],
+        as_of_date=date.fromisoformat(request["as_of_date"]),
+    )
+    result = validate(settings, previous_counts=request["previous_counts"])
+    payload = {
+        "outcomes": [
+            {**asdict(o), "observed_value": json.loads(json.dumps(o.observed_value, default=str))}
+            for o in result.outcomes
+        ],
+        "seconds": result.seconds,
+        "data_docs": str(result.data_docs) if result.data_docs else None,
+    }
+    Path(request["out"]).write_text(json.dumps(payload))
+    return 0
+
+
 def _outcome(suite: str, table: str, item) -> ExpectationOutcome:
     config = item.expectation_config
     kwargs = config.kwargs
@@ -201,3 +270,9 @@ def _outcome(suite: str, table: str, item) -> ExpectationOutcome:
 def _short(value, limit: int = 300) -> str:
     text = json.dumps(value, default=str) if not isinstance(value, str) else value
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main(sys.argv[1:]))
