@@ -320,12 +320,21 @@ def main(argv: list[str] | None = None) -> int:
     from finkpi.dbt_runner import DbtBuildError
     from finkpi.metrics.exports import MetricGovernanceError
     from finkpi.metrics.query import QueryError
+    from finkpi.pipeline import QualityGateError
     from finkpi.publish import PublishError
+    from finkpi.quality.preflight import PreflightError
     from finkpi.scorecards.run import ScorecardError
 
     try:
         return args.func(args)
-    except (DbtBuildError, MetricGovernanceError, ScorecardError, PublishError) as exc:
+    except (
+        DbtBuildError,
+        MetricGovernanceError,
+        ScorecardError,
+        PublishError,
+        PreflightError,
+        QualityGateError,
+    ) as exc:
         print(f"\n{exc}", file=sys.stderr)
         return 1
     except QueryError as exc:

@@ -62,6 +62,8 @@ def invoke(settings: Settings, args: list[str]):
     """Run one dbt command in this process against the project of `settings`."""
     from dbt.cli.main import dbtRunner
 
+    from finkpi.quality.rules import dbt_var
+
     os.environ.update(settings.dbt_environment())
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     full_args = [
@@ -73,7 +75,7 @@ def invoke(settings: Settings, args: list[str]):
         "--target",
         settings.dbt_target,
         "--vars",
-        json.dumps(settings.dbt_vars()),
+        json.dumps({"quality_rules": dbt_var(), **settings.dbt_vars()}),
     ]
     try:
         return dbtRunner().invoke(full_args)
@@ -98,11 +100,21 @@ def release_duckdb() -> None:
         DuckDBConnectionManager.close_all_connections()
 
 
-def build(settings: Settings, select: list[str] | None = None, quiet: bool = False):
-    """`dbt build` (seeds, models, tests in dependency order); raises DbtBuildError on failure."""
+def build(
+    settings: Settings,
+    select: list[str] | None = None,
+    quiet: bool = False,
+    indirect_selection: str | None = None,
+):
+    """`dbt build` (seeds, models, tests in dependency order); raises DbtBuildError on failure.
+
+    `indirect_selection="buildable"` runs only the tests whose every parent is selected (a
+    partial build, e.g. staging and validated models only)."""
     args = ["build"]
     if select:
         args += ["--select", *select]
+    if indirect_selection:
+        args += ["--indirect-selection", indirect_selection]
     if quiet:
         args = ["--quiet", *args]
     result = invoke(settings, args)

@@ -35,6 +35,8 @@ class RunSummary:
     mart_rows: dict[str, int] = field(default_factory=dict)
     metric_rows: int = 0
     metric_queries: int = 0
+    rule_outcomes: list = field(default_factory=list)
+    gate: object = None  # finkpi.quality.gx_runner.GateResult
     published_version: str | None = None
     definitions_hash: str | None = None
 
@@ -51,7 +53,18 @@ class RunSummary:
             )
         if self.published_version:
             lines.append(f"published version {self.published_version} (warehouse/published.duckdb)")
+        lines += [f"rule {outcome.describe()}" for outcome in self.rule_outcomes]
+        if self.gate is not None:
+            lines.append(self.gate.describe())
         return "\n".join(lines)
+
+
+class QualityGateError(RuntimeError):
+    """The validate step failed; the message names each failed rule or expectation."""
+
+    def __init__(self, message: str, gate=None):
+        super().__init__(message)
+        self.gate = gate
 
 
 def run(settings: Settings, progress=print, from_stage: str = "build") -> RunSummary:
@@ -81,40 +94,119 @@ def _stages(settings: Settings, summary: RunSummary, progress, first: int) -> No
     from finkpi.audit.provenance import definitions_hash
     from finkpi.metrics.exports import export_metrics
     from finkpi.publish import publish_run
+    from finkpi.quality import preflight
     from finkpi.scorecards.run import run as score
 
     if first <= 0:
         faults.pause_point("build")
-        progress(f"[1/4] dbt build (as_of_date {summary.as_of_date}, data {settings.data_dir})")
+        progress(
+            f"[1/5] pre-flight of the raw files, dbt build (as_of_date {summary.as_of_date},"
+            f" data {settings.data_dir})"
+        )
         started = time.perf_counter()
+        preflight.check(settings)
         dbt_runner.build(settings)
         summary.seconds["dbt build"] = time.perf_counter() - started
         summary.mart_rows = mart_row_counts(settings)
 
     if first <= 1:
-        progress("[2/4] metric exports (MetricFlow, in-process)")
+        progress("[2/5] metric exports (MetricFlow, in-process)")
         started = time.perf_counter()
         exported = export_metrics(settings, summary.run_id, progress)
         summary.seconds["metric exports"] = time.perf_counter() - started
         summary.metric_rows = len(exported.values)
         summary.metric_queries = exported.stats.queries
 
-        progress("[3/4] scorecards, driver attribution, associations, forecasts")
+        progress("[3/5] scorecards, driver attribution, associations, forecasts")
         started = time.perf_counter()
         score(settings, summary.run_id, progress)
         summary.seconds["scorecards"] = time.perf_counter() - started
     summary.definitions_hash = definitions_hash(settings.build_database)
 
-    # the quality gate runs here (before anything is published)
+    # the quality gate: nothing is published unless it passes
     faults.pause_point("validate")
+    progress("[4/5] validate (quality rules, Great Expectations suites)")
+    started = time.perf_counter()
+    validate(settings, summary)
+    summary.seconds["validate"] = time.perf_counter() - started
 
-    progress("[4/4] publish")
+    progress("[5/5] publish")
     started = time.perf_counter()
     result = publish_run(
         settings, summary.run_id, extra_tables=scorecard_tables(settings, summary.run_id), progress=progress
     )
     summary.seconds["publish"] = time.perf_counter() - started
     summary.published_version = result.run_id
+
+
+def validate(settings: Settings, summary: RunSummary) -> None:
+    """The quality gate after the exports: rule outcomes (quarantined and warned rows; thresholds
+    and fail rules already stopped the build) and the Great Expectations suites, whose volume
+    check compares with the row counts of the version published now. Every result goes to the
+    audit store, pass or fail; a failure raises QualityGateError naming each failed or errored
+    expectation."""
+    from finkpi.audit.store import AuditStore
+    from finkpi.publish import published_path
+    from finkpi.quality import gx_runner
+    from finkpi.quality.rules import rule_outcomes
+
+    summary.rule_outcomes = rule_outcomes(settings.build_database)
+    gate = gx_runner.validate_in_subprocess(
+        settings, previous_counts=published_counts(published_path(settings))
+    )
+    summary.gate = gate
+    audit = AuditStore(settings.warehouse_dir)
+    audit.record_validations(
+        summary.run_id,
+        [
+            {
+                "check_id": f"{record['suite']}: {record['expectation']}",
+                "check_type": "expectation",
+                "target": record["table"],
+                "status": record["status"],
+                "observed": record["observed_value"],
+                "message": record["error"],
+            }
+            for record in gate.to_records()
+        ],
+    )
+    audit.record_quarantine(
+        summary.run_id,
+        [
+            {
+                "source": outcome.source_model,
+                "model": outcome.model,
+                "rule_id": outcome.rule_id,
+                "rows_quarantined": outcome.rows,
+                "rows_total": outcome.model_rows,
+                "severity": outcome.severity,
+                "examples": outcome.examples,
+            }
+            for outcome in summary.rule_outcomes
+        ],
+    )
+    if not gate.success:
+        raise QualityGateError(f"quality gate failed (run {summary.run_id})\n{gate.describe()}", gate)
+
+
+def published_counts(published) -> dict[str, int] | None:
+    """Row counts of the currently published tables that the suites also validate (for their
+    volume check: a new run may change a table's size by at most +/-50%)."""
+    import duckdb
+
+    from finkpi.quality import gx_runner
+
+    if not published.exists():
+        return None
+    with duckdb.connect(str(published), read_only=True) as con:
+        present = {
+            name for (name,) in con.execute("select table_name from information_schema.tables").fetchall()
+        }
+        return {
+            suite: con.execute(f'select count(*) from "{table}"').fetchone()[0]
+            for suite, spec in gx_runner.load_suites().items()
+            if (table := spec["meta"]["finkpi_table"].split(".")[-1]) in present
+        }
 
 
 SCORECARD_TABLES = (

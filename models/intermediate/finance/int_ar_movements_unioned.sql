@@ -15,7 +15,7 @@ invoices as (
             when invoices.currency = '{{ var("reporting_currency") }}' then 1
             else rate.rate
         end as invoice_rate
-    from {{ ref('stg_erp__invoices') }} as invoices
+    from ({{ accepted('int_invoices_validated') }}) as invoices
     {{ join_rate('rate', 'invoices.currency', 'invoices.invoice_date') }}
 
 ),

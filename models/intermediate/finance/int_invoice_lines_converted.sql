@@ -5,13 +5,13 @@ with
 
 lines as (
 
-    select * from {{ ref('stg_erp__invoice_lines') }}
+    {{ accepted('int_invoice_lines_validated') }}
 
 ),
 
 invoices as (
 
-    select * from {{ ref('stg_erp__invoices') }}
+    {{ accepted('int_invoices_validated') }}
 
 ),
 

@@ -28,6 +28,18 @@ renamed as (
 
     from source
 
+),
+
+-- row-level rules (expectations/rules.yml); int_invoice_lines_validated applies them
+flagged as (
+
+    select
+        *,
+        {{ rule_failures([
+            rule('negative_quantity', 'quantity < 0'),
+        ]) }} as _rule_failures
+    from renamed
+
 )
 
-select * from renamed
+select * from flagged

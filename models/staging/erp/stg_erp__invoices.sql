@@ -31,6 +31,21 @@ renamed as (
 
     from source
 
+),
+
+-- row-level rules (expectations/rules.yml); int_invoices_validated decides what leaves the flow
+flagged as (
+
+    select
+        *,
+        {{ rule_failures([
+            rule('unknown_currency', "currency is null or currency not in ("
+                ~ "'" ~ var('known_currencies') | join("', '") ~ "')"),
+            rule('future_date', 'invoice_date > ' ~ as_of_date()),
+            rule('closed_period_row', in_closed_period('invoice_date')),
+        ]) }} as _rule_failures
+    from renamed
+
 )
 
-select * from renamed
+select * from flagged

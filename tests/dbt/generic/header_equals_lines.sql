@@ -4,7 +4,13 @@
 -#}
 {% test header_equals_lines(model, column_name, key, lines_model, lines_column, lines_key=none) %}
 
-with line_totals as (
+with headers as (
+
+    select * from {{ model }}
+
+),
+
+line_totals as (
 
     select
         {{ lines_key or key }} as header_key,
@@ -18,7 +24,7 @@ select
     header.{{ key }} as header_key,
     header.{{ column_name }} as header_total,
     coalesce(line_totals.lines_total, 0) as lines_total
-from {{ model }} as header
+from headers as header
 left join line_totals
     on header.{{ key }} = line_totals.header_key
 where header.{{ column_name }} <> coalesce(line_totals.lines_total, 0)

@@ -1,0 +1,278 @@
+"""The Great Expectations suites (expectations/suites/*.json) run against the build warehouse.
+
+Each suite file is a GX 1.x expectation suite with the table it validates in `meta.finkpi_table`.
+Parameters (`{"$PARAMETER": ...}`) are filled per run: `as_of_date`, `as_of_month_start`, and
+for each table with a volume check `min_rows__<table>`/`max_rows__<table>` (+/-50% of the row
+counts of the previous run, passed in; without them only "not empty").
+
+An expectation that raised (GX reports `exception_info` and success=False) is an ERROR of the
+gate, not a data failure and never a pass. Results are stored in a file context under
+`<warehouse>/gx/` and rendered as Data Docs there for every run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+from finkpi.settings import PROJECT_DIR, Settings
+
+SUITES_DIR = PROJECT_DIR / "expectations" / "suites"
+VOLUME_TOLERANCE = 0.5
+
+
+@dataclass
+class ExpectationOutcome:
+    suite: str
+    table: str
+    expectation: str  # type, with the column or the notes that say what it checks
+    success: bool
+    observed_value: object = None
+    error: str | None = None  # the exception, when the expectation could not be evaluated
+
+    @property
+    def status(self) -> str:
+        return "error" if self.error else ("passed" if self.success else "failed")
+
+
+@dataclass
+class GateResult:
+    outcomes: list[ExpectationOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+    data_docs: Path | None = None
+
+    @property
+    def errors(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if o.error]
+
+    @property
+    def failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.error and not o.success]
+
+    @property
+    def success(self) -> bool:
+        return bool(self.outcomes) and not self.errors and not self.failures
+
+    def describe(self) -> str:
+        passed = len(self.outcomes) - len(self.errors) - len(self.failures)
+        lines = [
+            f"Great Expectations: {len(self.outcomes)} expectation(s) in "
+            f"{len({o.suite for o in self.outcomes})} suite(s): {passed} passed, "
+            f"{len(self.failures)} failed, {len(self.errors)} error(s) ({self.seconds:.1f} s)"
+        ]
+        for outcome in self.errors:
+            lines.append(f"ERROR {outcome.suite}: {outcome.expectation}: could not run: {outcome.error}")
+        for outcome in self.failures:
+            observed = _short(outcome.observed_value)
+            lines.append(f"FAILED {outcome.suite}: {outcome.expectation} (observed: {observed})")
+        if self.data_docs:
+            lines.append(f"Data Docs: {self.data_docs}")
+        return "\n".join(lines)
+
+    def to_records(self) -> list[dict]:
+        """One plain dict per expectation, for the audit store and the publish step."""
+        return [
+            {**asdict(o), "status": o.status, "observed_value": _short(o.observed_value)}
+            for o in self.outcomes
+        ]
+
+
+def load_suites(suites_dir: Path = SUITES_DIR) -> dict[str, dict]:
+    return {path.stem: json.loads(path.read_text()) for path in sorted(suites_dir.glob("*.json"))}
+
+
+def parameters(as_of: date, previous_counts: dict[str, int] | None, suites: dict[str, dict]) -> dict:
+    values: dict = {"as_of_date": as_of.isoformat(), "as_of_month_start": as_of.replace(day=1).isoformat()}
+    for name in suites:
+        previous = (previous_counts or {}).get(name)
+        if previous:
+            values[f"min_rows__{name}"] = int(previous * (1 - VOLUME_TOLERANCE))
+            values[f"max_rows__{name}"] = int(previous * (1 + VOLUME_TOLERANCE))
+        else:
+            values[f"min_rows__{name}"] = 1
+            values[f"max_rows__{name}"] = None
+    return values
+
+
+def row_counts(database: Path, suites: dict[str, dict] | None = None) -> dict[str, int]:
+    """Row counts of the validated tables (pass them to the next run as previous_counts)."""
+    import duckdb
+
+    suites = suites or load_suites()
+    with duckdb.connect(str(database), read_only=True) as con:
+        return {
+            name: con.execute(f"select count(*) from {suite['meta']['finkpi_table']}").fetchone()[0]
+            for name, suite in suites.items()
+        }
+
+
+def validate(
+    settings: Settings,
+    previous_counts: dict[str, int] | None = None,
+    suites: dict[str, dict] | None = None,
+    build_docs: bool = True,
+    patch: bool = True,
+) -> GateResult:
+    """Run every suite against the build warehouse (read-only) and return each expectation's result."""
+    import great_expectations as gx
+    from great_expectations.core.expectation_suite import ExpectationSuite
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    from finkpi.quality import gx_duckdb
+
+    if patch:
+        gx_duckdb.apply()
+    started = time.perf_counter()
+    suites = suites if suites is not None else load_suites()
+    as_of = date.fromisoformat(settings.dbt_vars()["as_of_date"])
+    expectation_parameters = parameters(as_of, previous_counts, suites)
+
+    context = gx.get_context(mode="file", project_root_dir=str(settings.warehouse_dir / "gx"))
+    datasource_name = "finkpi_build"
+    if datasource_name in [d.name for d in context.data_sources.all().values()]:
+        context.data_sources.delete(datasource_name)
+    datasource = context.data_sources.add_sql(
+        name=datasource_name,
+        connection_string=f"duckdb:///{settings.build_database.resolve()}",
+        kwargs={"connect_args": {"read_only": True}},
+    )
+    result = GateResult()
+    try:
+        for name, spec in suites.items():
+            # a query asset: GX's table asset drops the schema in some of its queries on DuckDB
+            query = f"select * from {spec['meta']['finkpi_table']}"
+            asset = datasource.add_query_asset(name=name, query=query)
+            batch_definition = asset.add_batch_definition_whole_table(name=f"{name}_whole")
+            suite = ExpectationSuite(name=name, meta=spec.get("meta", {}))
+            for entry in spec["expectations"]:
+                config = ExpectationConfiguration(
+                    type=entry["type"], kwargs=entry["kwargs"], meta=entry.get("meta", {})
+                )
+                suite.add_expectation(config.to_domain_obj())
+            suite = context.suites.add_or_update(suite)
+            definition = context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=f"{name}_validation", data=batch_definition, suite=suite)
+            )
+            run = definition.run(expectation_parameters=expectation_parameters, result_format="SUMMARY")
+            for item in run.results:
+                result.outcomes.append(_outcome(name, spec["meta"]["finkpi_table"], item))
+    finally:
+        execution_engine = getattr(datasource, "_execution_engine", None) or None
+        if execution_engine is not None:
+            execution_engine.close()
+            execution_engine.engine.dispose()
+    if build_docs:
+        context.build_data_docs()
+        site = settings.warehouse_dir / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site"
+        index = site / "index.html"
+        result.data_docs = index if index.exists() else None
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def validate_in_subprocess(settings: Settings, previous_counts: dict[str, int] | None = None) -> GateResult:
+    """`validate` in a child process. GX (through duckdb-engine) keeps the DuckDB file open with
+    its own configuration until the process ends, and DuckDB then refuses any other connection to
+    that file from the same process (e.g. read-only ones): the pipeline validates out of process."""
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "gate.json"
+        request = {
+            "warehouse_dir": str(settings.warehouse_dir.resolve()),
+            "data_dir": str(settings.data_dir.resolve()),
+            "raw_format": settings.raw_format,
+            "as_of_date": settings.dbt_vars()["as_of_date"],
+            "previous_counts": previous_counts,
+            "out": str(out),
+        }
+        completed = subprocess.run(
+            [sys.executable, "-m", "finkpi.quality.gx_runner", json.dumps(request)],
+            cwd=str(PROJECT_DIR),
+            capture_output=True,
+            text=True,
+        )
+        if completed.returncode != 0 or not out.exists():
+            result = GateResult()
+            result.outcomes.append(
+                ExpectationOutcome(
+                    "(gate)",
+                    "",
+                    "run the Great Expectations suites",
+                    False,
+                    None,
+                    f"the validation process failed: {completed.stderr.strip()[-2000:]}",
+                )
+            )
+            return result
+        payload = json.loads(out.read_text())
+    result = GateResult(
+        outcomes=[ExpectationOutcome(**o) for o in payload["outcomes"]],
+        seconds=payload["seconds"],
+        data_docs=Path(payload["data_docs"]) if payload["data_docs"] else None,
+    )
+    return result
+
+
+def _main(argv: list[str]) -> int:
+    from finkpi.settings import load_settings
+
+    request = json.loads(argv[0])
+    settings = load_settings(
+        warehouse_dir=Path(request["warehouse_dir"]),
+        data_dir=Path(request["data_dir"]),
+        raw_format=request["raw_format"],
+        as_of_date=date.fromisoformat(request["as_of_date"]),
+    )
+    result = validate(settings, previous_counts=request["previous_counts"])
+    payload = {
+        "outcomes": [
+            {**asdict(o), "observed_value": json.loads(json.dumps(o.observed_value, default=str))}
+            for o in result.outcomes
+        ],
+        "seconds": result.seconds,
+        "data_docs": str(result.data_docs) if result.data_docs else None,
+    }
+    Path(request["out"]).write_text(json.dumps(payload))
+    return 0
+
+
+def _outcome(suite: str, table: str, item) -> ExpectationOutcome:
+    config = item.expectation_config
+    kwargs = config.kwargs
+    label = config.type
+    detail = kwargs.get("column") or kwargs.get("column_list") or (config.meta or {}).get("notes")
+    if detail:
+        label += f" [{', '.join(detail) if isinstance(detail, list) else detail}]"
+    error = None
+    info = item.exception_info or {}
+    if info.get("raised_exception") or any(
+        isinstance(value, dict) and value.get("raised_exception") for value in info.values()
+    ):
+        messages = [info.get("exception_message")] + [
+            value.get("exception_message") for value in info.values() if isinstance(value, dict)
+        ]
+        error = "; ".join(m for m in messages if m) or "the expectation raised an exception"
+    res = item.result or {}
+    observed = res.get("observed_value")
+    if observed is None and "unexpected_count" in res:
+        observed = {"unexpected_count": res.get("unexpected_count")}
+    if observed is None and res.get("details"):
+        observed = res.get("details")
+    return ExpectationOutcome(suite, table, label, bool(item.success), observed, error)
+
+
+def _short(value, limit: int = 300) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else value
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main(sys.argv[1:]))

@@ -1,0 +1,105 @@
+{#-
+    The quality rules' building blocks. The rules themselves are listed in expectations/rules.yml;
+    finkpi passes their severities, thresholds and descriptions as the var `quality_rules`
+    (finkpi/quality/rules.py), so a rule's severity is changed in one place.
+
+    A model flags each row with the rules it breaks (`_rule_failures`, a list of rule ids) and
+    `_quarantined` (it breaks at least one rule of severity quarantine). Downstream models read
+    only `accepted(...)` rows; quarantine.rule_violations keeps the others, with file and line.
+-#}
+
+{#- One rule: its id when the condition holds, else null. -#}
+{% macro rule(rule_id, condition) -%}
+    case when {{ condition }} then '{{ rule_id }}' end
+{%- endmacro %}
+
+{#- The ids of the rules (expressions made with `rule`) that a row breaks, nulls dropped. -#}
+{% macro rule_failures(rules) -%}
+    list_sort(list_distinct(cast([{{ rules | join(', ') }}] as varchar[])))
+{%- endmacro %}
+
+{#- A SQL list literal of the rule ids of one severity. -#}
+{% macro rules_of_severity(severity) -%}
+    {%- set ids = [] -%}
+    {%- for rule_id, settings in var('quality_rules', {}).items() -%}
+        {%- if settings.get('severity') == severity -%}{%- do ids.append("'" ~ rule_id ~ "'") -%}{%- endif -%}
+    {%- endfor -%}
+    cast([{{ ids | join(', ') }}] as varchar[])
+{%- endmacro %}
+
+{#- True when the failures include a rule of severity quarantine. -#}
+{% macro is_quarantined(failures) -%}
+    list_has_any({{ failures }}, {{ rules_of_severity('quarantine') }})
+{%- endmacro %}
+
+{#- The accepted rows of a validated model, without the quality columns. -#}
+{% macro accepted(model_name) -%}
+    select * exclude (_rule_failures, _quarantined)
+    from {{ ref(model_name) }}
+    where not _quarantined
+{%- endmacro %}
+
+{#- A column expression giving one setting (severity, threshold, description) of `rule_id`. -#}
+{% macro rule_setting(rule_id_column, setting, cast_to='varchar') -%}
+    case {{ rule_id_column }}
+    {%- for rule_id, settings in var('quality_rules', {}).items() %}
+        when '{{ rule_id }}' then cast(
+            {%- if settings.get(setting) is none %} null
+            {%- elif setting == 'threshold' %} {{ settings.get(setting) }}
+            {%- else %} '{{ settings.get(setting) | replace("'", "''") }}'
+            {%- endif %} as {{ cast_to }})
+    {%- endfor %}
+    end
+{%- endmacro %}
+
+{#-
+    The rows of one validated model that break a rule (one row per row and rule), for the long
+    table quarantine.rule_violations. `pii` columns are replaced by their SHA-256 in row_values.
+-#}
+{% macro rule_violations(model_name, source_model, key, pii=[]) -%}
+    select
+        violations.rule_id,
+        {{ rule_setting('violations.rule_id', 'severity') }} as severity,
+        {{ rule_setting('violations.rule_id', 'threshold', 'double') }} as threshold,
+        {{ rule_setting('violations.rule_id', 'description') }} as reason,
+        '{{ model_name }}' as model,
+        '{{ source_model }}' as source_model,
+        (select count(*) from {{ ref(source_model) }}) as model_rows,
+        cast(violations.record_key as varchar) as record_key,
+        violations._source_file as source_file,
+        violations._source_row as source_line,
+        violations._quarantined as quarantined,
+        violations.row_values
+    from (
+        select
+            unnest(flagged._rule_failures) as rule_id,
+            {{ key }} as record_key,
+            flagged._source_file,
+            flagged._source_row,
+            flagged._quarantined,
+            to_json(flagged) as row_values
+        from (
+            select
+                * exclude (_rule_failures, _quarantined)
+                {%- if pii %} replace (
+                    {%- for column in pii %}
+                    sha256(cast({{ column }} as varchar)) as {{ column }}{{ ',' if not loop.last }}
+                    {%- endfor %}
+                ){%- endif %},
+                _rule_failures,
+                _quarantined
+            from {{ ref(model_name) }}
+            where len(_rule_failures) > 0
+        ) as flagged
+    ) as violations
+{%- endmacro %}
+
+{#- True when a date falls in a closed month (var closed_periods: ['2025-06', ...]). -#}
+{% macro in_closed_period(date_expr) -%}
+    {%- set periods = var('closed_periods', []) -%}
+    {%- if periods -%}
+        strftime({{ date_expr }}, '%Y-%m') in ('{{ periods | join("', '") }}')
+    {%- else -%}
+        false
+    {%- endif -%}
+{%- endmacro %}

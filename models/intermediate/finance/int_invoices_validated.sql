@@ -1,0 +1,50 @@
+-- Every invoice with the quality rules it breaks (expectations/rules.yml): the row-level ones from
+-- staging, and here the ones that need a join or an aggregate. An invoice leaves the flow as a
+-- whole document: when one of its lines is quarantined, the header no longer equals its accepted
+-- lines. Downstream models read `accepted('int_invoices_validated')`.
+
+with
+
+invoices as (
+
+    select * from {{ ref('stg_erp__invoices') }}
+
+),
+
+line_totals as (
+
+    select
+        invoice_id,
+        sum(net_amount) filter (where not {{ is_quarantined('_rule_failures') }}) as net_amount,
+        sum(tax_amount) filter (where not {{ is_quarantined('_rule_failures') }}) as tax_amount,
+        bool_or({{ is_quarantined('_rule_failures') }}) as has_quarantined_line
+    from {{ ref('stg_erp__invoice_lines') }}
+    group by invoice_id
+
+),
+
+checked as (
+
+    select
+        invoices.* exclude (_rule_failures),
+        list_concat(invoices._rule_failures, {{ rule_failures([
+            rule('header_vs_lines',
+                'coalesce(line_totals.has_quarantined_line, false)'
+                ~ ' or invoices.net_amount <> coalesce(line_totals.net_amount, 0)'
+                ~ ' or invoices.tax_amount <> coalesce(line_totals.tax_amount, 0)'
+                ~ ' or invoices.gross_amount <> coalesce(line_totals.net_amount, 0)'
+                ~ ' + coalesce(line_totals.tax_amount, 0)'),
+            rule('missing_exchange_rate',
+                "invoices.currency <> '" ~ var('reporting_currency') ~ "' and rate.rate is null"),
+        ]) }}) as _rule_failures
+    from invoices
+    left join line_totals
+        on invoices.invoice_id = line_totals.invoice_id
+    {{ join_rate('rate', 'invoices.currency', 'invoices.invoice_date') }}
+
+)
+
+select
+    *,
+    {{ is_quarantined('_rule_failures') }} as _quarantined
+from checked

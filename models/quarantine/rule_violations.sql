@@ -1,0 +1,20 @@
+-- One row per row and rule it breaks, from every validated model: the rule, its severity and
+-- threshold, the model, the record's key, file and line, and the row's values (personal fields
+-- hashed). Quarantined rows are here and nowhere downstream; warned rows are here and downstream.
+-- Kept in the build warehouse only, never published.
+
+{{ rule_violations('int_invoices_validated', 'stg_erp__invoices', 'flagged.invoice_id') }}
+
+union all
+
+{{ rule_violations(
+    'int_invoice_lines_validated', 'stg_erp__invoice_lines',
+    "flagged.invoice_id || '/' || flagged.line_number",
+) }}
+
+union all
+
+{{ rule_violations(
+    'int_contacts_validated', 'stg_crm__contacts', 'flagged.contact_id',
+    pii=['first_name', 'last_name', 'email', 'phone'],
+) }}

@@ -1,0 +1,202 @@
+"""Row-level and join rules on damaged copies of the sample (fast: only the staging and validated
+models and the quarantine table are built, with the tests whose parents are all built).
+
+One build carries every quarantine and warn kind at once (each in its own records); a second one
+passes a rule's threshold and duplicates a key, which fail the run."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+
+import duckdb
+import pytest
+
+from finkpi import dbt_runner
+from finkpi.quality.rules import rule_outcomes
+from finkpi.settings import load_settings
+from tests.conftest import SAMPLE_DIR
+
+SELECT = ["+rule_violations"]
+
+
+def _read(path):
+    text = path.read_text()
+    rows = list(csv.reader(io.StringIO(text)))
+    return rows[0], rows[1:]
+
+
+def _write(path, header, rows):
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([header, *rows])
+    path.write_text(buffer.getvalue())
+
+
+def _copy(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLE_DIR, data)
+    return data
+
+
+def _settings(data, tmp_path, **extra):
+    return load_settings(
+        data_dir=data, warehouse_dir=tmp_path / "warehouse", as_of_date=None, extra_vars=extra
+    )
+
+
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory):
+    """Every quarantine/warn kind in its own records; returns settings and the expected positions."""
+    tmp_path = tmp_path_factory.mktemp("damaged")
+    data = _copy(tmp_path)
+    expected = {}
+
+    header, invoices = _read(data / "erp" / "invoices.csv")
+    col = {name: i for i, name in enumerate(header)}
+    usd = [i for i, row in enumerate(invoices) if row[col["currency"]] == "USD"]
+    eur = [i for i, row in enumerate(invoices) if row[col["currency"]] == "EUR"]
+    # unknown currency on an EUR invoice
+    invoices[eur[5]][col["currency"]] = "XEU"
+    expected["unknown_currency"] = (invoices[eur[5]][0], eur[5] + 2)
+    # an invoice dated after as_of_date
+    invoices[eur[6]][col["invoice_date"]] = "2099-01-01"
+    expected["future_date"] = (invoices[eur[6]][0], eur[6] + 2)
+    # a USD invoice whose day has no USD rate
+    missing = invoices[usd[10]]
+    expected["missing_exchange_rate"] = (missing[0], usd[10] + 2)
+    _write(data / "erp" / "invoices.csv", header, invoices)
+    rate_header, rates = _read(data / "erp" / "exchange_rates.csv")
+    rates = [r for r in rates if not (r[0] == missing[col["invoice_date"]] and r[1] == "USD")]
+    # keep the other USD invoices of that day out of the expectation: they are quarantined too
+    _write(data / "erp" / "exchange_rates.csv", rate_header, rates)
+
+    header, lines = _read(data / "erp" / "invoice_lines.csv")
+    lcol = {name: i for i, name in enumerate(header)}
+    negative = 100
+    lines[negative][lcol["quantity"]] = "-" + lines[negative][lcol["quantity"]]
+    expected["negative_quantity"] = (f"{lines[negative][0]}/{lines[negative][1]}", negative + 2)
+    expected["header_vs_lines"] = (lines[negative][0], None)
+    outlier = 200
+    lines[outlier][lcol["unit_price"]] = str(float(lines[outlier][lcol["unit_price"]]) * 100)
+    expected["extreme_outlier"] = (f"{lines[outlier][0]}/{lines[outlier][1]}", outlier + 2)
+    orphan = [*lines[300]]
+    orphan[0], orphan[1] = "IN999999", "1"
+    lines.append(orphan)
+    expected["orphan_invoice_line"] = ("IN999999/1", len(lines) + 1)
+    _write(data / "erp" / "invoice_lines.csv", header, lines)
+
+    header, contacts = _read(data / "crm" / "Contact.csv")
+    contacts[3][1] = "001NOSUCHACCOUNT"
+    expected["orphan_contact"] = (contacts[3][0], 5)
+    _write(data / "crm" / "Contact.csv", header, contacts)
+
+    settings = _settings(data, tmp_path, closed_periods=["2025-06"])
+    dbt_runner.build(settings, select=SELECT, quiet=True, indirect_selection="buildable")
+    return settings, expected
+
+
+def _violations(settings, rule_id):
+    with duckdb.connect(str(settings.build_database), read_only=True) as con:
+        return con.execute(
+            "select record_key, source_file, source_line, severity, quarantined, row_values"
+            " from quarantine.rule_violations where rule_id = ? order by source_line",
+            [rule_id],
+        ).fetchall()
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "file", "severity"),
+    [
+        ("unknown_currency", "erp/invoices.csv", "quarantine"),
+        ("future_date", "erp/invoices.csv", "quarantine"),
+        ("missing_exchange_rate", "erp/invoices.csv", "quarantine"),
+        ("negative_quantity", "erp/invoice_lines.csv", "quarantine"),
+        ("orphan_invoice_line", "erp/invoice_lines.csv", "quarantine"),
+        ("extreme_outlier", "erp/invoice_lines.csv", "warn"),
+        ("orphan_contact", "crm/Contact.csv", "quarantine"),
+    ],
+)
+def test_rule_outcome_names_file_line_and_rule(damaged, rule_id, file, severity):
+    settings, expected = damaged
+    key, line = expected[rule_id]
+    rows = _violations(settings, rule_id)
+    found = {(record_key, source_line) for record_key, _, source_line, *_ in rows}
+    assert (key, line) in found, rows[:5]
+    assert all(row[1].endswith(file) and row[3] == severity for row in rows)
+    assert all(row[4] == (severity == "quarantine") for row in rows)
+    outcome = next(o for o in rule_outcomes(settings.build_database) if o.rule_id == rule_id)
+    message = outcome.describe()
+    verb = "quarantined" if severity == "quarantine" else "warned"
+    assert rule_id in message and file in message and verb in message, message
+
+
+def test_quarantined_invoice_leaves_the_flow_as_a_document(damaged):
+    settings, expected = damaged
+    invoice_id = expected["header_vs_lines"][0]
+    assert any(row[0] == invoice_id for row in _violations(settings, "header_vs_lines"))
+    with duckdb.connect(str(settings.build_database), read_only=True) as con:
+        accepted = con.execute(
+            "select count(*) from intermediate.int_invoice_lines_validated"
+            " where invoice_id = ? and not _quarantined",
+            [invoice_id],
+        ).fetchone()[0]
+        quarantined_ids = {
+            key
+            for (key,) in con.execute(
+                "select invoice_id from intermediate.int_invoices_validated where _quarantined"
+            ).fetchall()
+        }
+    assert accepted == 0
+    for rule_id in ("unknown_currency", "future_date", "missing_exchange_rate"):
+        assert expected[rule_id][0] in quarantined_ids
+
+
+def test_late_rows_for_a_closed_period_are_warned_not_removed(damaged):
+    settings, _ = damaged
+    rows = _violations(settings, "closed_period_row")
+    assert rows and all(row[3] == "warn" and not row[4] for row in rows)
+    assert all('"invoice_date":"2025-06' in row[5] for row in rows)
+
+
+def test_personal_fields_are_hashed_in_quarantine(damaged):
+    settings, expected = damaged
+    (row,) = [r for r in _violations(settings, "orphan_contact") if r[0] == expected["orphan_contact"][0]]
+    values = row[5]
+    _, contacts = _read(SAMPLE_DIR / "crm" / "Contact.csv")
+    first, last, email = contacts[3][2], contacts[3][3], contacts[3][4]
+    assert first not in values and last not in values and email not in values
+    import hashlib
+
+    assert hashlib.sha256(email.encode()).hexdigest() in values
+
+
+def test_quarantined_share_past_threshold_fails_naming_model_rule_keys_file_and_line(tmp_path):
+    data = _copy(tmp_path)
+    header, lines = _read(data / "erp" / "invoice_lines.csv")
+    for row in lines[:400]:  # ~1.6% of the lines: past the 1% threshold
+        row[5] = "-" + row[5]
+    _write(data / "erp" / "invoice_lines.csv", header, lines)
+    with pytest.raises(dbt_runner.DbtBuildError) as raised:
+        dbt_runner.build(_settings(data, tmp_path), select=SELECT, quiet=True, indirect_selection="buildable")
+    message = str(raised.value)
+    assert "FAILED rule quarantine_within_threshold on rule_violations" in message, message
+    assert "stg_erp__invoice_lines" in message and "negative_quantity" in message
+    assert "IN000001/1" in message and "invoice_lines.csv" in message
+
+
+def test_duplicate_key_fails_naming_model_rule_key_file_and_line(tmp_path):
+    data = _copy(tmp_path)
+    header, lines = _read(data / "erp" / "invoice_lines.csv")
+    lines.append(lines[1000])
+    _write(data / "erp" / "invoice_lines.csv", header, lines)
+    with pytest.raises(dbt_runner.DbtBuildError) as raised:
+        dbt_runner.build(
+            _settings(data, tmp_path),
+            select=["stg_erp__invoice_lines"],
+            quiet=True,
+            indirect_selection="buildable",
+        )
+    message = str(raised.value)
+    assert "FAILED rule unique_key on stg_erp__invoice_lines" in message, message
+    assert f"invoice_lines.csv  {len(lines) + 1}" in message and "invoice_lines.csv  1002" in message

@@ -1,0 +1,21 @@
+"""expectations/rules.yml and the models stay in step: every staging/validated rule has its SQL
+in the model it names, and every `rule('...')` in the models is listed."""
+
+from __future__ import annotations
+
+import re
+
+from finkpi.quality.rules import load_rules
+from finkpi.settings import PROJECT_DIR
+
+
+def test_rules_list_and_models_agree():
+    rules = load_rules()
+    in_models: dict[str, set[str]] = {}
+    for path in (PROJECT_DIR / "models").rglob("*.sql"):
+        for rule_id in re.findall(r"rule\('([a-z_]+)'", path.read_text()):
+            in_models.setdefault(rule_id, set()).add(path.stem)
+    sql_rules = {r.id: r for r in rules.values() if r.layer in ("staging", "validated")}
+    assert set(in_models) == set(sql_rules)
+    for rule_id, rule in sql_rules.items():
+        assert rule.model in in_models[rule_id], (rule_id, in_models[rule_id])
