@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# A DuckDB 1.x client, beside the venv, for the test that opens a published file the way older BI
+# tools do (published files are written with STORAGE_VERSION v1.0.0).
+DUCKDB1 := $(VENV)/duckdb1
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
@@ -17,6 +20,7 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3"
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --target $(DUCKDB1) "duckdb==1.1.3"
 	touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv with the pinned dependencies
@@ -25,9 +29,9 @@ demo: setup  ## run the whole pipeline on the bundled sample company
 	$(BIN)/finkpi run
 
 test: setup check  ## the CI gate: lint, then every test but the slow ones
-	$(BIN)/python -m pytest -m "not slow" -q
+	FINKPI_DUCKDB1_PATH=$(abspath $(DUCKDB1)) $(BIN)/python -m pytest -m "not slow" -q
 
-test-slow: setup  ## long runs: many full pipelines, soak, scale
+test-slow: setup  ## long runs: a full pipeline per bad-input kind, soak
 	$(BIN)/python -m pytest -m slow -q
 
 check: lint-python lint-sql  ## ruff and sqlfluff, clean
@@ -44,3 +48,7 @@ generate: setup  ## rewrite data/sample/ (deterministic: seed 42)
 
 clean:  ## remove the build warehouse and dbt's target/ (keeps .venv)
 	rm -rf target logs warehouse/*.duckdb warehouse/*.wal
+
+.PHONY: bench
+bench: setup  ## benchmarks (scale 1 and 10, ~5 min) into BENCHMARKS.md
+	$(BIN)/python benchmarks/bench_metric_layer.py --scales 1,10
