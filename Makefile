@@ -37,8 +37,8 @@ test-slow: setup  ## long runs: a full pipeline per bad-input kind, soak
 check: lint-python lint-sql  ## ruff and sqlfluff, clean
 
 lint-python: setup
-	$(BIN)/ruff check finkpi tests
-	$(BIN)/ruff format --check finkpi tests
+	$(BIN)/ruff check finkpi tests benchmarks
+	$(BIN)/ruff format --check finkpi tests benchmarks
 
 lint-sql: setup
 	$(BIN)/sqlfluff lint models macros tests/dbt --processes 2
