@@ -41,6 +41,7 @@ class ExpectationOutcome:
 @dataclass
 class GateResult:
     outcomes: list[ExpectationOutcome] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # suites whose optional table was not built
     seconds: float = 0.0
     data_docs: Path | None = None
 
@@ -63,6 +64,8 @@ class GateResult:
             f"{len({o.suite for o in self.outcomes})} suite(s): {passed} passed, "
             f"{len(self.failures)} failed, {len(self.errors)} error(s) ({self.seconds:.1f} s)"
         ]
+        if self.skipped:
+            lines.append(f"skipped (table not built in this run): {', '.join(self.skipped)}")
         for outcome in self.errors:
             lines.append(f"ERROR {outcome.suite}: {outcome.expectation}: could not run: {outcome.error}")
         for outcome in self.failures:
@@ -127,6 +130,8 @@ def validate(
         gx_duckdb.apply()
     started = time.perf_counter()
     suites = suites if suites is not None else load_suites()
+    # before GX connects: afterwards this process can only use GX's own connection configuration
+    present = _present_tables(settings.build_database)
     as_of = date.fromisoformat(settings.dbt_vars()["as_of_date"])
     expectation_parameters = parameters(as_of, previous_counts, suites)
 
@@ -142,6 +147,10 @@ def validate(
     result = GateResult()
     try:
         for name, spec in suites.items():
+            if spec["meta"].get("only_when_present") and spec["meta"]["finkpi_table"] not in present:
+                # e.g. scorecards, skipped by a run whose fiscal calendar has no targets
+                result.skipped.append(name)
+                continue
             # a query asset: GX's table asset drops the schema in some of its queries on DuckDB
             query = f"select * from {spec['meta']['finkpi_table']}"
             asset = datasource.add_query_asset(name=name, query=query)
@@ -171,6 +180,18 @@ def validate(
         result.data_docs = index if index.exists() else None
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _present_tables(database: Path) -> set[str]:
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        return {
+            f"{schema}.{table}"
+            for schema, table in con.execute(
+                "select table_schema, table_name from information_schema.tables"
+            ).fetchall()
+        }
 
 
 def validate_in_subprocess(settings: Settings, previous_counts: dict[str, int] | None = None) -> GateResult:
@@ -213,6 +234,7 @@ def validate_in_subprocess(settings: Settings, previous_counts: dict[str, int] |
         payload = json.loads(out.read_text())
     result = GateResult(
         outcomes=[ExpectationOutcome(**o) for o in payload["outcomes"]],
+        skipped=payload.get("skipped", []),
         seconds=payload["seconds"],
         data_docs=Path(payload["data_docs"]) if payload["data_docs"] else None,
     )
@@ -235,6 +257,7 @@ def _main(argv: list[str]) -> int:
             {**asdict(o), "observed_value": json.loads(json.dumps(o.observed_value, default=str))}
             for o in result.outcomes
         ],
+        "skipped": result.skipped,
         "seconds": result.seconds,
         "data_docs": str(result.data_docs) if result.data_docs else None,
     }
