@@ -131,7 +131,8 @@ def validate(
     started = time.perf_counter()
     suites = suites if suites is not None else load_suites()
     # before GX connects: afterwards this process can only use GX's own connection configuration
-    present = _present_tables(settings.build_database)
+    optional = any(spec["meta"].get("only_when_present") for spec in suites.values())
+    present = _present_tables(settings.build_database) if optional else set()
     as_of = date.fromisoformat(settings.dbt_vars()["as_of_date"])
     expectation_parameters = parameters(as_of, previous_counts, suites)
 
