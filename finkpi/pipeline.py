@@ -1,5 +1,5 @@
-"""One run of finkpi: build the canonical model (dbt), then the later steps as they arrive
-(metric exports, scorecards, validation, publish). The CLI, Dagster and the tests all call this.
+"""One run of finkpi: pre-flight and dbt build, metric exports, scorecards, the quality gate and
+publish (write-audit-publish). The CLI, the tests (and Dagster, later) all call this.
 
 Every run is recorded in the audit store, failed ones too: a start record before anything runs and
 an end record (status, definitions hash, error) in a `finally`. A run killed outright has a start
@@ -52,7 +52,9 @@ class RunSummary:
                 f" from {self.metric_queries} MetricFlow queries"
             )
         if self.published_version:
-            lines.append(f"published version {self.published_version} (warehouse/published.duckdb)")
+            lines.append(
+                f"published version {self.published_version}: {self.warehouse.parent / 'published.duckdb'}"
+            )
         lines += [f"rule {outcome.describe()}" for outcome in self.rule_outcomes]
         if self.gate is not None:
             lines.append(self.gate.describe())
