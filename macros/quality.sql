@@ -55,8 +55,9 @@
 {#-
     The rows of one validated model that break a rule (one row per row and rule), for the long
     table quarantine.rule_violations. `pii` columns are replaced by their SHA-256 in row_values.
+    `parent` is the key of the document the row depends on (a payment's invoice), if any.
 -#}
-{% macro rule_violations(model_name, source_model, key, pii=[]) -%}
+{% macro rule_violations(model_name, source_model, key, pii=[], parent=none) -%}
     select
         violations.rule_id,
         {{ rule_setting('violations.rule_id', 'severity') }} as severity,
@@ -66,6 +67,7 @@
         '{{ source_model }}' as source_model,
         (select count(*) from {{ ref(source_model) }}) as model_rows,
         cast(violations.record_key as varchar) as record_key,
+        cast(violations.parent_key as varchar) as parent_key,
         violations._source_file as source_file,
         violations._source_row as source_line,
         violations._quarantined as quarantined,
@@ -74,6 +76,7 @@
         select
             unnest(flagged._rule_failures) as rule_id,
             {{ key }} as record_key,
+            {{ parent if parent else 'null' }} as parent_key,
             flagged._source_file,
             flagged._source_row,
             flagged._quarantined,

@@ -89,7 +89,8 @@ def rule_outcomes(database: Path, examples: int = 3) -> list[RuleOutcome]:
         rows = con.execute(
             f"""
             select rule_id, severity, model, source_model, count(*), max(model_rows), max(threshold),
-                   list(record_key || ' (' || source_file || ':' || source_line || ')'
+                   list(record_key || coalesce(' of ' || parent_key, '')
+                        || ' (' || source_file || ':' || source_line || ')'
                         order by source_line)[1:{int(examples)}]
             from quarantine.rule_violations
             group by all

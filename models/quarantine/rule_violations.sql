@@ -15,6 +15,27 @@ union all
 union all
 
 {{ rule_violations(
+    'int_customer_payments_validated', 'stg_erp__customer_payments', 'flagged.payment_id',
+    parent='flagged.invoice_id',
+) }}
+
+union all
+
+{{ rule_violations(
+    'int_credit_notes_validated', 'stg_erp__credit_notes', 'flagged.credit_note_id',
+    parent='flagged.invoice_id',
+) }}
+
+union all
+
+{{ rule_violations(
+    'int_write_offs_validated', 'stg_erp__write_offs', 'flagged.write_off_id',
+    parent='flagged.invoice_id',
+) }}
+
+union all
+
+{{ rule_violations(
     'int_contacts_validated', 'stg_crm__contacts', 'flagged.contact_id',
     pii=['first_name', 'last_name', 'email', 'phone'],
 ) }}

@@ -2,17 +2,22 @@
 
 A clean run publishes first; then each damaged copy of the sample runs the whole pipeline against
 the same warehouse. A kind that fails the run exits 1 with a message naming the file, the line and
-the rule, and leaves the published version byte-for-byte as it was; a warned kind publishes."""
+the rule, and leaves the published version byte-for-byte as it was; a warned kind publishes; a
+quarantined kind publishes without the bad document and everything that depends on it (payments,
+credit notes, write-offs of a quarantined invoice), counted in the audit store."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 import sys
 
+import duckdb
 import pytest
 
+from finkpi.audit.store import AuditStore
 from finkpi.settings import PROJECT_DIR
 from tests.conftest import SAMPLE_DIR
 from tests.quality.test_rules_bad_input import _read, _write
@@ -106,7 +111,30 @@ def published_warehouse(tmp_path_factory):
     warehouse = tmp_path_factory.mktemp("bad-input-warehouse")
     result = _run(SAMPLE_DIR, warehouse)
     assert result.returncode == 0, result.stderr[-3000:]
+    _CLEAN.update(_revenue_by_invoice=_invoice_revenue(warehouse), revenue=_published_revenue(warehouse))
     return warehouse
+
+
+_CLEAN: dict = {}  # the clean run's revenue by invoice and month, and its published monthly revenue
+
+
+def _invoice_revenue(warehouse):
+    """Each invoice's contribution to revenue per month in the build (its lines and credit notes)."""
+    with duckdb.connect(str(warehouse / "finkpi.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "select invoice_id, date_trunc('month', revenue_date)::date, sum(net_amount_reporting)::double "
+            "from marts.fct_invoice_lines group by all"
+        ).fetchall()
+    return {(invoice, month): amount for invoice, month, amount in rows}
+
+
+def _published_revenue(warehouse):
+    with duckdb.connect(str(warehouse / "published.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "select period_start, value from metric_values "
+            "where metric_name = 'revenue' and grain = 'month' and dimension = 'total'"
+        ).fetchall()
+    return dict(rows)
 
 
 @pytest.mark.parametrize("damage", FAILING, ids=lambda f: f.__name__.strip("_"))
@@ -134,3 +162,121 @@ def test_a_warned_kind_publishes_and_counts_the_warning(published_warehouse, tmp
     assert result.returncode == 0, result.stderr[-3000:]
     assert "extreme_outlier on" in result.stdout and "warned 1 of" in result.stdout, result.stdout[-3000:]
     assert _published_fingerprint(published_warehouse)[0] != before
+
+
+def _set(data, table, key, column, value):
+    """Set one column of the record whose first column is `key`; returns its line (header = 1)."""
+    path = data / "erp" / f"{table}.csv"
+    header, rows = _read(path)
+    index = next(i for i, row in enumerate(rows) if row[0] == key)
+    rows[index][header.index(column)] = value
+    _write(path, header, rows)
+    return index + 2
+
+
+def _negative_quantity(data):
+    line = 102  # IN000030/2; IN000030 has a customer payment (CP000225, customer_payments.csv:226)
+    path = data / "erp" / "invoice_lines.csv"
+    header, rows = _read(path)
+    rows[line - 2][header.index("quantity")] = "-" + rows[line - 2][header.index("quantity")]
+    _write(path, header, rows)
+    return "negative_quantity", f"invoice_lines.csv:{line}", ["IN000030"], ["customer_payments.csv:226"]
+
+
+def _unknown_currency(data):
+    # IN000016 has a credit note (CN000001) and a payment (CP000005)
+    line = _set(data, "invoices", "IN000016", "currency", "XEU")
+    return (
+        "unknown_currency",
+        f"invoices.csv:{line}",
+        ["IN000016"],
+        ["credit_notes.csv:2", "customer_payments.csv:6"],
+    )
+
+
+def _future_date(data):
+    # IN000082 has a write-off (WO000001) and a payment (CP000165)
+    line = _set(data, "invoices", "IN000082", "invoice_date", "2099-01-01")
+    return (
+        "future_date",
+        f"invoices.csv:{line}",
+        ["IN000082"],
+        ["write_offs.csv:2", "customer_payments.csv:166"],
+    )
+
+
+def _missing_exchange_rate(data):
+    # GBP is a known currency without any rate in the extract
+    line = _set(data, "invoices", "IN000040", "currency", "GBP")
+    return "missing_exchange_rate", f"invoices.csv:{line}", ["IN000040"], []
+
+
+def _orphan_invoice_line(data):
+    path = data / "erp" / "invoice_lines.csv"
+    header, rows = _read(path)
+    rows.append(["IN999999", *rows[0][1:]])
+    _write(path, header, rows)
+    return "orphan_invoice_line", f"invoice_lines.csv:{len(rows) + 1}", [], []
+
+
+QUARANTINED = [
+    _negative_quantity,
+    _unknown_currency,
+    _future_date,
+    _missing_exchange_rate,
+    _orphan_invoice_line,
+]
+
+
+@pytest.mark.parametrize("damage", QUARANTINED, ids=lambda f: f.__name__.strip("_"))
+def test_a_quarantined_kind_publishes_without_the_document_and_what_depends_on_it(
+    published_warehouse, tmp_path, damage
+):
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLE_DIR, data)
+    rule, position, invoices, dependants = damage(data)
+    before, _files = _published_fingerprint(published_warehouse)
+    result = _run(data, published_warehouse)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    version = _published_fingerprint(published_warehouse)[0]
+    assert version != before
+
+    # the outcome names the rule, the file and the line; dependants leave as parent_quarantined
+    outcomes = [line for line in result.stdout.splitlines() if line.startswith("rule ")]
+    assert any(f"rule {rule} on" in line and position in line for line in outcomes), outcomes
+    for dependant in dependants:
+        assert any(
+            "rule parent_quarantined on" in line and dependant in line and " of IN" in line
+            for line in outcomes
+        ), (dependant, outcomes)
+
+    # the audit store counts what the run quarantined
+    with AuditStore(published_warehouse).reading() as con:
+        counts = dict(
+            con.execute(
+                "select rule_id, sum(rows_quarantined) from quarantine where run_id = ? group by 1", [version]
+            ).fetchall()
+        )
+    assert counts.get(rule, 0) >= 1, counts
+    if dependants:
+        assert counts.get("parent_quarantined") == len(dependants), counts
+
+    # revenue is lower by exactly the quarantined invoices' revenue, in their months
+    with duckdb.connect(str(published_warehouse / "finkpi.duckdb"), read_only=True) as con:
+        quarantined = {
+            key
+            for (key,) in con.execute(
+                "select record_key from quarantine.rule_violations "
+                "where quarantined and model = 'int_invoices_validated'"
+            ).fetchall()
+        }
+    assert quarantined == set(invoices), quarantined
+    expected = dict(_CLEAN["revenue"])
+    for (invoice, month), amount in _CLEAN["_revenue_by_invoice"].items():
+        if invoice in quarantined:
+            expected[month] -= amount
+    revenue = _published_revenue(published_warehouse)
+    assert revenue.keys() == expected.keys()
+    wrong = {m: (revenue[m], expected[m]) for m in revenue if abs(revenue[m] - expected[m]) > 0.005}
+    assert not wrong, wrong
+    assert re.search(r"Great Expectations: .* 0 failed, 0 error", result.stdout), result.stdout[-2000:]

@@ -4,6 +4,7 @@ in the model it names, and every `rule('...')` in the models is listed."""
 from __future__ import annotations
 
 import re
+from fnmatch import fnmatch
 
 from finkpi.quality.rules import load_rules
 from finkpi.settings import PROJECT_DIR
@@ -18,4 +19,4 @@ def test_rules_list_and_models_agree():
     sql_rules = {r.id: r for r in rules.values() if r.layer in ("staging", "validated")}
     assert set(in_models) == set(sql_rules)
     for rule_id, rule in sql_rules.items():
-        assert rule.model in in_models[rule_id], (rule_id, in_models[rule_id])
+        assert any(fnmatch(model, rule.model) for model in in_models[rule_id]), (rule_id, in_models[rule_id])

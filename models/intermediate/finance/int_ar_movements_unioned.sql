@@ -32,21 +32,21 @@ documents as (
     select
         invoice_id, 'collected' as movement_type, payment_id as document_id,
         payment_date as movement_date, amount
-    from {{ ref('stg_erp__customer_payments') }}
+    from ({{ accepted('int_customer_payments_validated') }}) as customer_payments
 
     union all
 
     select
         invoice_id, 'credited' as movement_type, credit_note_id as document_id,
         credit_date as movement_date, gross_amount as amount
-    from {{ ref('stg_erp__credit_notes') }}
+    from ({{ accepted('int_credit_notes_validated') }}) as credit_notes
 
     union all
 
     select
         invoice_id, 'written_off' as movement_type, write_off_id as document_id,
         write_off_date as movement_date, amount
-    from {{ ref('stg_erp__write_offs') }}
+    from ({{ accepted('int_write_offs_validated') }}) as write_offs
 
 ),
 

@@ -8,7 +8,7 @@ with
 
 credit_notes as (
 
-    select * from {{ ref('stg_erp__credit_notes') }}
+    {{ accepted('int_credit_notes_validated') }}
 
 ),
 

@@ -22,7 +22,8 @@ first_invoices as (
     select
         customer_id,
         min(invoice_date) as first_invoice_date
-    from {{ ref('stg_erp__invoices') }}
+    -- accepted invoices only: a quarantined one is not in the marts
+    from ({{ accepted('int_invoices_validated') }}) as invoices
     where invoice_date <= {{ as_of_date() }}
     group by customer_id
 

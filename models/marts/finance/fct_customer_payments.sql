@@ -1,17 +1,18 @@
 -- Incoming customer payments, each clearing one invoice: the amount received, its value at the
 -- payment-date rate (what reached the bank) and at the invoice-date rate (what left receivables).
+-- Payments of a quarantined invoice are in quarantine.rule_violations (parent_quarantined).
 
 with
 
 payments as (
 
-    select * from {{ ref('stg_erp__customer_payments') }}
+    {{ accepted('int_customer_payments_validated') }}
 
 ),
 
 invoices as (
 
-    select * from {{ ref('stg_erp__invoices') }}
+    {{ accepted('int_invoices_validated') }}
 
 ),
 

@@ -1,6 +1,13 @@
 -- General-ledger journal lines with their account and department. For lines on cash accounts,
 -- `cash_flow_category` says what the entry's counter-postings are (operating, investing,
 -- financing, or mixed), which is how net operating cash flow is defined.
+--
+-- Every journal line stays here, also those of a quarantined document (an invoice, or a payment,
+-- credit note or write-off of one; quarantine.rule_violations). The ledger is the book of record:
+-- its entries balance, and a quarantined invoice's payment really reached the bank. Dropping its
+-- lines would make the ledger disagree with the ERP's trial balance and with cash. Instead, the
+-- receivables reconciliation (expectations/suites/fct_ar_snapshots.json) leaves exactly those
+-- documents' lines out of the GL side, so any other difference still fails it.
 
 with
 

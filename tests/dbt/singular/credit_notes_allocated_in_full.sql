@@ -1,5 +1,6 @@
 -- Every credit note is spread over its invoice's lines in full, to the cent (the allocation's
--- remainder rule). Returns the credit notes that are not.
+-- remainder rule). Returns the accepted credit notes that are not (the quarantined ones are in
+-- quarantine.rule_violations).
 
 with
 
@@ -23,7 +24,7 @@ select
     allocated.allocated_tax,
     credit_notes._source_file,
     credit_notes._source_row
-from {{ ref('stg_erp__credit_notes') }} as credit_notes
+from ({{ accepted('int_credit_notes_validated') }}) as credit_notes
 left join allocated
     on credit_notes.credit_note_id = allocated.credit_note_id
 where allocated.credit_note_id is null
