@@ -200,3 +200,27 @@ def test_duplicate_key_fails_naming_model_rule_key_file_and_line(tmp_path):
     message = str(raised.value)
     assert "FAILED rule unique_key on stg_erp__invoice_lines" in message, message
     assert f"invoice_lines.csv  {len(lines) + 1}" in message and "invoice_lines.csv  1002" in message
+
+
+def test_documents_of_a_quarantined_invoice_leave_the_flow_with_their_own_file_and_line(damaged):
+    """The cascade: a payment of an invoice quarantined for its currency is quarantined too, as
+    `parent_quarantined`, naming its own record and its parent invoice."""
+    settings, expected = damaged
+    parent = expected["unknown_currency"][0]
+    with duckdb.connect(str(settings.build_database), read_only=True) as con:
+        rows = con.execute(
+            "select record_key, parent_key, source_file, source_line from quarantine.rule_violations"
+            " where rule_id = 'parent_quarantined' and parent_key = ?",
+            [parent],
+        ).fetchall()
+        payments = con.execute(
+            "select count(*) from staging.stg_erp__customer_payments where invoice_id = ?", [parent]
+        ).fetchone()[0]
+        accepted = con.execute(
+            "select count(*) from intermediate.int_customer_payments_validated"
+            " where invoice_id = ? and not _quarantined",
+            [parent],
+        ).fetchone()[0]
+    assert payments >= 1 and accepted == 0
+    assert len([r for r in rows if r[2].endswith("erp/customer_payments.csv")]) == payments
+    assert all(line > 1 for *_rest, line in rows)
