@@ -699,7 +699,7 @@ def _overdue_balance(moves: pd.DataFrame, ctx: _Context, dimension: str) -> _Com
 
 def _total_only(dimension: str) -> None:
     if dimension != "total":
-        raise NotImplementedError(f"balances are computed for the total only, not by {dimension}")
+        raise ValueError(f"the oracle computes balances for the total only, not by {dimension}")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1069,7 +1069,7 @@ def reference_values(
         raise ValueError("fiscal_year_start_month must be 1..12")
     metric = METRICS[metric_name]
     if dimension != "total" and dimension not in metric.dimensions:
-        raise NotImplementedError(f"{metric_name} has no reference by {dimension}")
+        raise ValueError(f"the oracle has no reference for {metric_name} by {dimension}")
     ctx = _Context(grain, as_of, fiscal_year_start_month, Path(data_dir).resolve())
     components = metric.components(ctx, dimension)
     if metric_name == "revenue_growth_yoy":
