@@ -106,3 +106,47 @@
         false
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    A document that moves an invoice's open balance (a payment, credit note or write-off), with
+    the rules it breaks: it leaves the flow when its invoice is quarantined (parent_quarantined),
+    since the invoice's balance is not in the marts. One definition for the three documents.
+-#}
+{% macro documents_of_validated_invoices(documents_relation) %}
+
+with
+
+documents as (
+
+    select * from {{ documents_relation }}
+
+),
+
+invoices as (
+
+    select
+        invoice_id,
+        _quarantined
+    from {{ ref('int_invoices_validated') }}
+
+),
+
+checked as (
+
+    select
+        documents.*,
+        {{ rule_failures([
+            rule('parent_quarantined', 'invoices._quarantined'),
+        ]) }} as _rule_failures
+    from documents
+    left join invoices
+        on documents.invoice_id = invoices.invoice_id
+
+)
+
+select
+    *,
+    {{ is_quarantined('_rule_failures') }} as _quarantined
+from checked
+
+{% endmacro %}
