@@ -97,7 +97,3 @@ def read_raw(source: str, table: str):
     import pandas as pd
 
     return pd.read_csv(SAMPLE_DIR / source / f"{table}.csv", dtype=str, keep_default_na=False)
-
-
-def raw_path(source: str, table: str) -> Path:
-    return SAMPLE_DIR / source / f"{table}.csv"

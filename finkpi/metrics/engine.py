@@ -48,9 +48,6 @@ class MetricEngine:
     def metric_names(self) -> list[str]:
         return sorted(metric.name for metric in self._engine.list_metrics(include_dimensions=False))
 
-    def semantic_manifest(self):
-        return self._config.semantic_manifest
-
     def dimensions(self, metric_names: list[str]) -> list[Dimension]:
         """Categorical dimensions every one of these metrics can be grouped by."""
         found = self._engine.simple_dimensions_for_metrics(metric_names)

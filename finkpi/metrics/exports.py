@@ -170,9 +170,8 @@ class MetricExporter:
                 frame = self._rolled_up(metric.name, grain, qualified)
             else:
                 frame = self._query(metric.name, grain, qualified)
+            # the total's dimension_value is already "all" (set by _query, kept by roll-ups)
             frame = frame.assign(metric_name=metric.name, grain=grain_name, dimension=dimension)
-            if dimension == "total":
-                frame["dimension_value"] = "all"
             frames.append(frame)
         return frames
 
