@@ -11,7 +11,10 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: help setup demo test test-slow check lint-python lint-sql generate clean
+# Debian's Chromium for the browser tests (Playwright drives it; its own download needs the internet).
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: help setup browser demo test test-slow check lint-python lint-sql generate clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,13 +28,19 @@ $(STAMP): pyproject.toml requirements.lock
 
 setup: $(STAMP)  ## create .venv with the pinned dependencies
 
+browser: $(CHROMIUM)  ## Debian's headless Chromium for the browser tests (needs root or sudo)
+
+$(CHROMIUM):
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q chromium chromium-driver
+
 demo: setup  ## run the whole pipeline on the bundled sample company
 	$(BIN)/finkpi run
 
-test: setup check  ## the CI gate: lint, then every test but the slow ones
+test: setup browser check  ## the CI gate: lint, then every test but the slow ones
 	FINKPI_DUCKDB1_PATH=$(abspath $(DUCKDB1)) $(BIN)/python -m pytest -m "not slow" -q
 
-test-slow: setup  ## long runs: a full pipeline per bad-input kind, soak
+test-slow: setup browser  ## long runs: a full pipeline per bad-input kind, soak
 	$(BIN)/python -m pytest -m slow -q
 
 check: lint-python lint-sql  ## ruff and sqlfluff, clean

@@ -97,3 +97,49 @@ def read_raw(source: str, table: str):
     import pandas as pd
 
     return pd.read_csv(SAMPLE_DIR / source / f"{table}.csv", dtype=str, keep_default_na=False)
+
+
+# --- A real browser: Debian's headless Chromium, driven by Playwright -------------------------------
+# Playwright's own browser download does not work offline; `make test` installs Debian's chromium.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # Without these, Chromium keeps trying to reach Google's hosts on a closed network.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium per test session (a fresh profile: Playwright creates its own)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (apt-get).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+class BrowserPage:
+    """A page with every console error and uncaught exception collected, for `assert not errors`."""
+
+    def __init__(self, page):
+        self.page = page
+        self.errors: list[str] = []
+        page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
+        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+
+
+@pytest.fixture
+def browser_page(browser):
+    """A new page in its own context; `.page` is Playwright's Page, `.errors` the console errors."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    yield BrowserPage(context.new_page())
+    context.close()
