@@ -36,6 +36,8 @@ class Settings:
     dbt_threads: int = 2
     # published versions kept for rollback (the current one is never deleted)
     keep_versions: int = 5
+    # the HTTP API's key file (keys as SHA-256 hashes mapped to roles; see finkpi/api/access.py)
+    api_keys: Path = PROJECT_DIR / "config" / "api_keys.yml"
     extra_vars: dict = field(default_factory=dict)
 
     @property
@@ -111,6 +113,8 @@ def load_settings(**overrides) -> Settings:
         values["reporting_currency"] = env["FINKPI_REPORTING_CURRENCY"]
     if "FINKPI_KEEP_VERSIONS" in env:
         values["keep_versions"] = int(env["FINKPI_KEEP_VERSIONS"])
+    if "FINKPI_API_KEYS" in env:
+        values["api_keys"] = Path(env["FINKPI_API_KEYS"]).resolve()
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)
     if settings.raw_format not in ("csv", "parquet"):
