@@ -200,6 +200,35 @@ def cmd_scorecard(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    from finkpi.api.access import KeyRing, departments
+    from finkpi.api.app import create_app
+
+    settings = _settings(args)
+    keyring = KeyRing.load(settings.api_keys, departments(settings.project_dir))
+    print(f"finkpi API on http://{args.host}:{args.port}/ (dashboard /dashboard/, spec /openapi.json)")
+    print(f"  reads {settings.warehouse_dir}/current; {len(keyring.entries)} key(s) from {keyring.source}")
+    uvicorn.run(create_app(settings, keyring), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def cmd_api_key(args) -> int:
+    from finkpi.api.access import departments, key_entry_yaml, new_key
+
+    scope = _split(args.departments)
+    known = departments(_settings(args).project_dir)
+    wrong = [d for d in scope if d not in known]
+    if wrong or (args.role == "viewer") != bool(scope):
+        raise ValueError(f"a viewer needs --departments from {known} (others none); got {scope}")
+    key = new_key()
+    print(f"key (shown once, give it to {args.name}): {key}")
+    print("entry for the key file (FINKPI_API_KEYS), under `keys:`:")
+    print(key_entry_yaml(args.name, key, args.role, scope), end="")
+    return 0
+
+
 def _split(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
@@ -305,6 +334,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--period", required=True, help="a period label: FY2025-Q3, 2025-08 or FY2024")
     p.add_argument("--scorecard", help="scorecard name when an org unit has several (default: its only one)")
     p.set_defaults(func=cmd_scorecard)
+
+    p = sub.add_parser("serve", help="the HTTP API and dashboard over the published version")
+    _add_run_options(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("api-key", help="make a new API key and print its entry for the key file")
+    p.add_argument("--name", required=True, help="who holds the key")
+    p.add_argument("--role", required=True, choices=["admin", "auditor", "viewer"])
+    p.add_argument("--departments", help="a viewer's departments, comma-separated (e.g. Sales,Finance)")
+    p.set_defaults(func=cmd_api_key)
 
     p = sub.add_parser("dbt", help="any dbt command, in-process, with finkpi's paths and vars")
     _add_run_options(p)
