@@ -10,6 +10,7 @@ does not hold (the message lists the valid ones), 422 a malformed parameter, 503
 (or lineage while a run holds the build warehouse).
 """
 
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
@@ -53,14 +54,21 @@ def _split(values: list[str] | None) -> list[str]:
 def create_app(settings: Settings, keyring: KeyRing) -> FastAPI:
     # No /docs or /redoc: their pages load Swagger UI from a CDN, and this API works offline.
     # The OpenAPI document itself is at /openapi.json.
+    reader = PublishedReader(settings.warehouse_dir)
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        yield
+        reader.close()  # the open read-only connection of the current version
+
     app = FastAPI(
+        lifespan=lifespan,
         title="finkpi",
         version="1",
         summary="The published metric layer: catalog, metric values, scorecards, forecasts, lineage",
         docs_url=None,
         redoc_url=None,
     )
-    reader = PublishedReader(settings.warehouse_dir)
     lineage = LineageService(settings)
     app.state.reader, app.state.keyring = reader, keyring
 
@@ -83,10 +91,6 @@ def create_app(settings: Settings, keyring: KeyRing) -> FastAPI:
     @app.exception_handler(LineageUnavailable)
     def _lineage_unavailable(_request, exc):
         return json_response({"detail": str(exc)}, {"Retry-After": "30"}, 503)
-
-    @app.on_event("shutdown")
-    def _close():
-        reader.close()
 
     def principal(
         x_api_key: Annotated[str | None, Header(description="the API key")] = None,
