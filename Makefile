@@ -61,3 +61,10 @@ clean:  ## remove the build warehouse and dbt's target/ (keeps .venv)
 .PHONY: bench
 bench: setup  ## benchmarks (scale 1 and 10, ~5 min) into BENCHMARKS.md
 	$(BIN)/python benchmarks/bench_metric_layer.py --scales 1,10
+
+.PHONY: serve bench-api
+serve: setup  ## the HTTP API and dashboard on 127.0.0.1:8000 (keys: FINKPI_API_KEYS or config/api_keys.yml)
+	$(BIN)/finkpi serve
+
+bench-api: setup  ## HTTP API throughput and latency at scale 10 beside DuckDB (~5 min) into BENCHMARKS.md
+	$(BIN)/python benchmarks/bench_api.py --scale 10
