@@ -122,7 +122,7 @@ def create_app(settings: Settings, keyring: KeyRing) -> FastAPI:
         with reader.version() as version:
             full = q.fully_visible_metrics(version, who)
             visible = q.visible_metrics(version, who)
-            units = q._distinct(version, "scorecard_summary", "org_unit")
+            units = q.distinct_values(version, "scorecard_summary", "org_unit")
             return json_response(
                 {
                     "name": who.name,
@@ -144,7 +144,7 @@ def create_app(settings: Settings, keyring: KeyRing) -> FastAPI:
                 name: info["rows"]
                 for name, info in version.manifest["tables"].items()
                 if name in {r.table for r in q.RESOURCES.values()}
-                and (who.full_access or not q.RESOURCES[name].full_access_only)
+                and (who.full_access or q.RESOURCES[name].scope != "none")
             }
             return json_response({"run_id": version.run_id, "tables": tables})
 
@@ -286,7 +286,7 @@ def create_app(settings: Settings, keyring: KeyRing) -> FastAPI:
         """Column lineage of a metric down to the raw source columns (JSON tree)."""
         with reader.version() as version:
             known = sorted(q.metric_departments(version))
-            q._check_known("metric", [metric], known)
+            q.check_known("metric", [metric], known)
             if metric not in q.visible_metrics(version, who):
                 raise q.Forbidden(f"{who.name} may not read metric {metric!r}")
             return json_response(lineage.of_metric(version, metric), {"X-Finkpi-Run-Id": version.run_id})

@@ -34,45 +34,49 @@ class Forbidden(PermissionError):
     """The caller's role or scope does not cover what it asked for (HTTP 403)."""
 
 
+# How a scoped viewer's rows are chosen, per resource (admins and auditors read every row):
+#   values       metric_values: the metrics of its departments, and the department rows of its
+#                departments for every other metric
+#   own_metrics  rows of the metrics of its departments (driver attribution and associations)
+#   catalog      catalog rows of every metric it can read some row of (see visible_metrics)
+#   org_unit     rows of its departments' org units (scorecards, forecasts)
+#   none         nothing: admins and auditors only (the audit copies)
 @dataclass(frozen=True)
 class Resource:
-    """A published table served by the API and how callers may filter it."""
+    """A published table served by the API: its name, row order and viewer scope."""
 
     table: str
     order_by: tuple[str, ...]
-    # `metric_name` of each row decides visibility (viewer: metrics of its departments, plus the
-    # department rows of its departments for metric_values)
-    metric_scoped: bool = False
-    # `org_unit` of each row decides visibility (viewer: its departments)
-    org_unit_scoped: bool = False
-    full_access_only: bool = False
+    scope: str
 
 
 RESOURCES = {
     "metric_values": Resource(
-        "metric_values", ("metric_name", "grain", "dimension", "dimension_value", "period_start"), True
+        "metric_values", ("metric_name", "grain", "dimension", "dimension_value", "period_start"), "values"
     ),
-    "metric_catalog": Resource("metric_catalog", ("metric_name",), True),
-    "metric_definition_history": Resource("metric_definition_history", ("metric_name", "valid_from"), True),
+    "metric_catalog": Resource("metric_catalog", ("metric_name",), "catalog"),
+    "metric_definition_history": Resource(
+        "metric_definition_history", ("metric_name", "valid_from"), "catalog"
+    ),
     "scorecard_summary": Resource(
-        "scorecard_summary", ("scorecard", "org_unit", "grain", "period_start"), org_unit_scoped=True
+        "scorecard_summary", ("scorecard", "org_unit", "grain", "period_start"), "org_unit"
     ),
     "scorecard_lines": Resource(
-        "scorecard_lines",
-        ("scorecard", "org_unit", "grain", "period_start", "metric_name"),
-        org_unit_scoped=True,
+        "scorecard_lines", ("scorecard", "org_unit", "grain", "period_start", "metric_name"), "org_unit"
     ),
     "metric_forecast": Resource(
-        "metric_forecast", ("org_unit", "metric_name", "grain", "period_start"), org_unit_scoped=True
+        "metric_forecast", ("org_unit", "metric_name", "grain", "period_start"), "org_unit"
     ),
     "driver_attribution": Resource(
-        "driver_attribution", ("metric_name", "grain", "period_start", "comparison", "driver_metric"), True
+        "driver_attribution",
+        ("metric_name", "grain", "period_start", "comparison", "driver_metric"),
+        "own_metrics",
     ),
     "driver_associations": Resource(
-        "driver_associations", ("metric_name", "driver_metric", "grain", "lag_periods"), True
+        "driver_associations", ("metric_name", "driver_metric", "grain", "lag_periods"), "own_metrics"
     ),
-    "audit_runs": Resource("audit_runs", ("run_id",), full_access_only=True),
-    "audit_validations": Resource("audit_validations", ("run_id",), full_access_only=True),
+    "audit_runs": Resource("audit_runs", ("run_id",), "none"),
+    "audit_validations": Resource("audit_validations", ("run_id",), "none"),
 }
 
 MAX_LIMIT = 200_000
@@ -111,7 +115,7 @@ def columns_of(version: Version, table: str) -> list[str]:
     return version.cache[key]
 
 
-def _distinct(version: Version, table: str, column: str) -> list[str]:
+def distinct_values(version: Version, table: str, column: str) -> list[str]:
     key = ("distinct", table, column)
     if key not in version.cache:
         if column not in columns_of(version, table):
@@ -178,7 +182,7 @@ def _in(column: exp.Expression, values: list) -> exp.Expression:
     return column.isin(*[exp.Placeholder() for _ in values])
 
 
-def _check_known(kind: str, requested: list[str], known: list[str]) -> None:
+def check_known(kind: str, requested: list[str], known: list[str]) -> None:
     for value in requested:
         if value not in known:
             close = difflib.get_close_matches(value, known, n=3)
@@ -198,7 +202,7 @@ def build_query(version: Version, resource_name: str, principal: Principal, filt
     if resource_name not in RESOURCES:
         raise BadRequest(f"unknown resource {resource_name!r}")
     resource = RESOURCES[resource_name]
-    if resource.full_access_only and not principal.full_access:
+    if resource.scope == "none" and not principal.full_access:
         raise Forbidden(
             f"{resource.table} is for admins and auditors; {principal.name} is a {principal.role}"
         )
@@ -218,27 +222,27 @@ def build_query(version: Version, resource_name: str, principal: Principal, filt
             raise BadRequest(f"{resource.table} has no column {name!r} to filter on")
         return exp.column(name, quoted=True)
 
+    def one_of_known(kind: str, name: str, requested: list[str]) -> None:
+        """`name` IN (the requested values), each of which must occur in this version."""
+        if requested:
+            known = (
+                sorted(metric_departments(version))
+                if name == "metric_name"
+                else distinct_values(version, resource.table, name)
+            )
+            check_known(kind, requested, known)
+            add(_in(column(name), requested), *requested)
+
     # identifiers a client names must exist in this version
-    if filters.metrics:
-        _check_known("metric", filters.metrics, sorted(metric_departments(version)))
-        add(_in(column("metric_name"), filters.metrics), *filters.metrics)
-    if filters.grain is not None:
-        _check_known("grain", [filters.grain], _distinct(version, resource.table, "grain"))
-        add(column("grain").eq(exp.Placeholder()), filters.grain)
-    if filters.dimension is not None:
-        _check_known("dimension", [filters.dimension], _distinct(version, resource.table, "dimension"))
-        add(column("dimension").eq(exp.Placeholder()), filters.dimension)
+    one_of_known("metric", "metric_name", filters.metrics)
+    one_of_known("grain", "grain", [filters.grain] if filters.grain is not None else [])
+    one_of_known("dimension", "dimension", [filters.dimension] if filters.dimension is not None else [])
+    one_of_known("org unit", "org_unit", filters.org_units)
+    one_of_known("scorecard", "scorecard", [filters.scorecard] if filters.scorecard is not None else [])
+    one_of_known("comparison", "comparison", [filters.comparison] if filters.comparison is not None else [])
+    # free values (any text): bound parameters, matching nothing when unknown
     if filters.dimension_values:
         add(_in(column("dimension_value"), filters.dimension_values), *filters.dimension_values)
-    if filters.org_units:
-        _check_known("org unit", filters.org_units, _distinct(version, resource.table, "org_unit"))
-        add(_in(column("org_unit"), filters.org_units), *filters.org_units)
-    if filters.scorecard is not None:
-        _check_known("scorecard", [filters.scorecard], _distinct(version, resource.table, "scorecard"))
-        add(column("scorecard").eq(exp.Placeholder()), filters.scorecard)
-    if filters.comparison is not None:
-        _check_known("comparison", [filters.comparison], _distinct(version, resource.table, "comparison"))
-        add(column("comparison").eq(exp.Placeholder()), filters.comparison)
     if filters.period_from is not None:
         add(column("period_start") >= exp.Placeholder(), filters.period_from)
     if filters.period_to is not None:
@@ -272,46 +276,48 @@ def _scope(version, resource: Resource, principal: Principal, filters: Filters, 
     if principal.full_access:
         return None
     scope = sorted(principal.departments)
-    if resource.org_unit_scoped:
+    if resource.scope == "org_unit":
         outside = [unit for unit in filters.org_units if unit not in principal.departments]
         if outside:
             raise Forbidden(f"{principal.name} may read the org units {scope}, not {outside}")
         return _in(column("org_unit"), scope), scope
-    if not resource.metric_scoped:
-        raise Forbidden(f"{resource.table} is for admins and auditors")
-    full = fully_visible_metrics(version, principal)
-    department_rows = resource.table == "metric_values"
-    if department_rows:
-        reachable = set(full) | metrics_with_department_rows(version, principal.departments)
+    if resource.scope == "values":
+        return _values_scope(version, principal, filters, column)
+    if resource.scope == "own_metrics":
+        allowed = fully_visible_metrics(version, principal)
+    elif resource.scope == "catalog":
+        allowed = visible_metrics(version, principal)
     else:
-        reachable = (
-            set(full) if resource.table.startswith("driver_") else set(visible_metrics(version, principal))
-        )
+        raise Forbidden(f"{resource.table} is for admins and auditors")
+    outside = [m for m in filters.metrics if m not in allowed]
+    if outside:
+        raise Forbidden(f"{principal.name} (departments {scope}) may not read metric(s) {outside}")
+    return _in(column("metric_name"), allowed), allowed
+
+
+def _values_scope(version, principal: Principal, filters: Filters, column):
+    """metric_values: all rows of the metrics of the viewer's departments, or a department row of
+    one of its departments."""
+    scope = sorted(principal.departments)
+    full = fully_visible_metrics(version, principal)
+    reachable = set(full) | metrics_with_department_rows(version, principal.departments)
     outside = [m for m in filters.metrics if m not in reachable]
     if outside:
         raise Forbidden(f"{principal.name} (departments {scope}) may not read metric(s) {outside}")
-    if department_rows:
-        partial = [m for m in filters.metrics if m not in full]
-        if partial and filters.dimension not in (None, "department"):
-            raise Forbidden(
-                f"{principal.name} may read only the department rows of {partial}, not dimension"
-                f" {filters.dimension!r}"
-            )
-        wrong = [v for v in filters.dimension_values if v not in principal.departments]
-        if partial and filters.dimension == "department" and wrong:
-            raise Forbidden(f"{principal.name} may read the department rows of {scope}, not {wrong}")
-        condition = exp.or_(
-            _in(column("metric_name"), full),
-            exp.and_(
-                column("dimension").eq(exp.Placeholder()),
-                _in(column("dimension_value"), scope),
-            ),
+    partial = [m for m in filters.metrics if m not in full]
+    if partial and filters.dimension not in (None, "department"):
+        raise Forbidden(
+            f"{principal.name} may read only the department rows of {partial},"
+            f" not dimension {filters.dimension!r}"
         )
-        return condition, [*full, "department", *scope]
-    if resource.table.startswith("driver_"):
-        return _in(column("metric_name"), full), full
-    shown = visible_metrics(version, principal)
-    return _in(column("metric_name"), shown), shown
+    wrong = [v for v in filters.dimension_values if v not in principal.departments]
+    if partial and filters.dimension == "department" and wrong:
+        raise Forbidden(f"{principal.name} may read the department rows of {scope}, not {wrong}")
+    condition = exp.or_(
+        _in(column("metric_name"), full),
+        exp.and_(column("dimension").eq(exp.Placeholder()), _in(column("dimension_value"), scope)),
+    )
+    return condition, [*full, "department", *scope]
 
 
 def run_query(version: Version, query: Query) -> pa.Table:
