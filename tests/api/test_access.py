@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 
 import api_scope as expected
 import pandas as pd
@@ -219,3 +222,16 @@ def test_the_example_key_file_loads():
     ring = KeyRing.load(PROJECT_DIR / "config" / "api_keys.example.yml", departments(PROJECT_DIR))
     assert ring.authenticate("example-sales-key").departments == {"Sales"}
     assert ring.authenticate("example-sales-key ") is None
+
+
+def test_serve_refuses_to_start_without_a_key_file(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "finkpi.cli", "serve", "--port", "1"],
+        cwd=PROJECT_DIR,
+        env={**os.environ, "FINKPI_API_KEYS": str(tmp_path / "absent.yml")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert f"API key file {tmp_path / 'absent.yml'} does not exist" in result.stderr
