@@ -336,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_scorecard)
 
     p = sub.add_parser("serve", help="the HTTP API and dashboard over the published version")
-    _add_run_options(p)
+    p.add_argument("--warehouse-dir", help="whose published versions to serve (default warehouse/)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.set_defaults(func=cmd_serve)
