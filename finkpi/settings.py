@@ -36,6 +36,10 @@ class Settings:
     dbt_threads: int = 2
     # published versions kept for rollback (the current one is never deleted)
     keep_versions: int = 5
+    # OpenLineage run events: to files under <warehouse>/openlineage/ unless a URL (Marquez) is set
+    openlineage_url: str | None = None
+    openlineage_endpoint: str = "api/v1/lineage"
+    openlineage_disabled: bool = False
     extra_vars: dict = field(default_factory=dict)
 
     @property
@@ -111,6 +115,12 @@ def load_settings(**overrides) -> Settings:
         values["reporting_currency"] = env["FINKPI_REPORTING_CURRENCY"]
     if "FINKPI_KEEP_VERSIONS" in env:
         values["keep_versions"] = int(env["FINKPI_KEEP_VERSIONS"])
+    if env.get("OPENLINEAGE_URL"):
+        values["openlineage_url"] = env["OPENLINEAGE_URL"]
+    if env.get("OPENLINEAGE_ENDPOINT"):
+        values["openlineage_endpoint"] = env["OPENLINEAGE_ENDPOINT"]
+    if env.get("OPENLINEAGE_DISABLED", "").strip().lower() == "true":
+        values["openlineage_disabled"] = True
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)
     if settings.raw_format not in ("csv", "parquet"):
