@@ -42,6 +42,7 @@ from openlineage.client.facet_v2 import (
     output_statistics_output_dataset,
     processing_engine_run,
     schema_dataset,
+    set_producer,
 )
 from openlineage.client.transport.file import FileConfig, FileTransport
 from openlineage.client.transport.http import HttpConfig, HttpTransport
@@ -54,6 +55,7 @@ JOB_NAME = "finkpi.run"
 PRODUCER = f"https://pypi.org/project/finkpi/{__version__}"
 FACET_SCHEMA = "https://finkpi.invalid/spec/facets/1-0-0/{}.json"  # finkpi's own facets
 _RUN_NAMESPACE = uuid.UUID("5c0f6f0e-8d7b-4c55-9a43-6b1f1a0e7d21")
+set_producer(PRODUCER)  # the facets' `_producer` (the client library's URL otherwise)
 
 
 @attr.define
@@ -200,9 +202,18 @@ def _column_lineage(settings, lineage, table: str, columns: list[str]):
             )
             for relation, name in sorted(node.sources())
         ]
+        # published columns it reads that end there (catalog definitions, the export's periods)
         inputs += [
-            column_lineage_dataset.InputField(namespace=namespace, name="main.metric_catalog", field=name)
-            for name in sorted({n.column for n in _walk(node) if n.kind == "definition"})
+            column_lineage_dataset.InputField(namespace=namespace, name=f"main.{table_name}", field=name)
+            for table_name, name in sorted(
+                {
+                    (n.relation.split(".")[-1], n.column)
+                    for n in _walk(node)
+                    if n.kind in ("definition", "model")
+                    and not n.upstream
+                    and n.relation.startswith("metrics.")
+                }
+            )
         ]
         if not inputs:
             continue  # stamped by the run (run_id) or a constant

@@ -66,6 +66,8 @@ class PublishedLineage:
                 node.upstream.append(LineageNode(METRIC_VALUES, "value", "model", chains))
             elif upstream.relation.startswith("seeds."):
                 node.upstream.append(LineageNode(upstream.relation, upstream.column, "seed"))
+            elif upstream.relation == METRIC_VALUES:  # grain, periods: the export's calendar
+                node.upstream.append(LineageNode(upstream.relation, upstream.column, "model"))
             else:  # metric_catalog columns: from the metric definitions in metrics/*.yml
                 node.upstream.append(LineageNode(upstream.relation, upstream.column, "definition"))
         return node

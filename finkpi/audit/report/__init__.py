@@ -250,7 +250,7 @@ def write_report(settings: Settings, run_id: str | None = None) -> Path:
         previous_catalog = _plain(previous_catalog) if previous_catalog is not None else None
     changes = definition_changes(previous_catalog, catalog or [])
 
-    lineage_pictures, lineage_note = _lineage(settings, run_id, catalog, out)
+    lineage_pictures, lineage_note = _lineage(settings, run, catalog, out)
     pictures = {name: lineage_svg(tree, f"lineage of {name}") for name, tree in lineage_pictures.items()}
 
     validations = [v for v in records["validations"] if v["run_id"] == run_id]
@@ -299,7 +299,7 @@ def _previous_run_end(runs: list[dict], run: dict) -> int:
     return max((r.get("end_seq") or r.get("start_seq") or 0 for r in earlier), default=0)
 
 
-def _lineage(settings: Settings, run_id: str, catalog, out: Path):
+def _lineage(settings: Settings, run: dict, catalog, out: Path):
     """Per metric: the lineage tree of this run (snapshot beside the report, else computed now
     from the build warehouse when it holds this run's exports)."""
     from finkpi.lineage.columns import LineageNode
@@ -310,13 +310,10 @@ def _lineage(settings: Settings, run_id: str, catalog, out: Path):
         return {name: LineageNode.from_dict(tree) for name, tree in data.items()}, None
     if catalog is None:
         return {}, "no metric catalog for this run (it stopped before the metric exports)"
-    try:
-        with duckdb.connect(str(settings.build_database), read_only=True) as con:
-            (exported_by,) = con.execute("select any_value(run_id) from metrics.metric_catalog").fetchone()
-    except duckdb.Error:
-        exported_by = None
-    if exported_by != run_id:
-        return {}, "the build warehouse holds a later run's exports; this run's lineage was not kept"
+    from finkpi.audit.provenance import definitions_hash
+
+    if definitions_hash(settings.build_database) != run.get("definitions_hash"):
+        return {}, "the build warehouse now holds other definitions; this run's lineage was not kept"
     from finkpi.lineage.published import published_lineage
 
     lineage = published_lineage(settings)
