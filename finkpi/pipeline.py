@@ -153,6 +153,7 @@ def validate(settings: Settings, summary: RunSummary) -> None:
     check compares with the row counts of the version published now. Every result goes to the
     audit store, pass or fail; a failure raises QualityGateError naming each failed or errored
     expectation."""
+    from finkpi.audit.report import reports_dir
     from finkpi.audit.store import AuditStore
     from finkpi.publish import published_path
     from finkpi.quality import gx_runner
@@ -160,7 +161,10 @@ def validate(settings: Settings, summary: RunSummary) -> None:
 
     summary.rule_outcomes = rule_outcomes(settings.build_database)
     gate = gx_runner.validate_in_subprocess(
-        settings, previous_counts=published_counts(published_path(settings))
+        settings,
+        previous_counts=published_counts(published_path(settings)),
+        run_id=summary.run_id,
+        docs_dir=reports_dir(settings) / summary.run_id / "gx",  # this run's Data Docs, for its report
     )
     summary.gate = gate
     audit = AuditStore(settings.warehouse_dir)
