@@ -9,10 +9,11 @@ Scorecard tables are written by Python, not dbt: their column lineage is declare
 that writes them (`finkpi.scorecards.run.COLUMN_LINEAGE`) and leads to `metric_values.value` of the
 metrics each table actually holds, then on through those metrics' chains.
 
-Walking every metric's chain costs seconds (sqlglot qualifies each model's SQL), so the result is
-cached under `<warehouse>/lineage/` by a key over everything it depends on: the metric definitions,
-every model's compiled SQL and the source columns. A run whose definitions and models did not
-change reads the cache.
+Walking every metric's chain costs about 4 s (sqlglot qualifies each model's SQL), so the result
+is cached in `target/finkpi-lineage/` (beside dbt's artifacts) under a key over everything it
+depends on: the metric definitions, every model's and seed's compiled SQL and the source columns.
+A run whose definitions and models did not change reads the cache (~0.15 s), whatever warehouse
+it writes.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def published_lineage(settings: Settings) -> PublishedLineage:
     manifest_path = settings.project_dir / "target" / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     key = _cache_key(catalog, manifest)
-    cache = settings.warehouse_dir / "lineage" / f"metrics-{key[:16]}.json"
+    cache = settings.project_dir / "target" / "finkpi-lineage" / f"metrics-{key[:16]}.json"
     if cache.exists():
         data = json.loads(cache.read_text())
         trees = {name: LineageNode.from_dict(tree) for name, tree in data.items()}
