@@ -51,7 +51,9 @@ def test_published_row_counts_are_those_of_the_published_tables(built, sample_se
 def test_catalog_lists_every_published_metric_with_owner_and_certification(built, sample_settings, report):
     published = sample_settings.warehouse_dir / "versions" / built.published_version / "published.duckdb"
     with duckdb.connect(str(published), read_only=True) as con:
-        catalog = con.execute("select metric_name, owner, certified from metric_catalog order by 1").fetchall()
+        catalog = con.execute(
+            "select metric_name, owner, certified from metric_catalog order by 1"
+        ).fetchall()
     rows = re.findall(r'<tr data-metric="([^"]+)">(.*?)</tr>', report, flags=re.S)
     assert [name for name, _cells in rows] == [name for name, _o, _c in catalog]
     for (_name, cells), (_n, owner, certified) in zip(rows, catalog, strict=True):
@@ -80,7 +82,9 @@ def test_the_gate_built_this_runs_data_docs_beside_the_report(built, sample_sett
 
 def test_quarantine_and_audit_chain_sections_follow_the_audit_store(built, sample_settings, report):
     with duckdb.connect(str(sample_settings.warehouse_dir / "audit.duckdb"), read_only=True) as con:
-        quarantined = con.execute("select count(*) from quarantine where run_id = ?", [built.run_id]).fetchone()
+        quarantined = con.execute(
+            "select count(*) from quarantine where run_id = ?", [built.run_id]
+        ).fetchone()
         (end_seq,) = con.execute(
             "select seq from runs where run_id = ? and event = 'end'", [built.run_id]
         ).fetchone()
