@@ -120,10 +120,13 @@ def published_lineage(settings: Settings) -> PublishedLineage:
         base = definitions[name].base_metric
         value = LineageNode(METRIC_VALUES, "value", "model", [trees[base]] if base in trees else [])
         trees[name] = LineageNode(name, name, "metric", [value])
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    temporary = cache.with_suffix(f".tmp-{os.getpid()}")
-    temporary.write_text(json.dumps({name: tree.to_dict() for name, tree in trees.items()}))
-    os.replace(temporary, cache)
+    try:  # a cache: a project folder that cannot be written only costs the next run the walk again
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cache.with_suffix(f".tmp-{os.getpid()}")
+        temporary.write_text(json.dumps({name: tree.to_dict() for name, tree in trees.items()}))
+        os.replace(temporary, cache)
+    except OSError:
+        cache = None
     return PublishedLineage(trees, metrics_in, cache, from_cache=False)
 
 
