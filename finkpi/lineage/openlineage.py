@@ -153,10 +153,21 @@ def _file_dataset(path: Path, fields, sha256: str | None) -> InputDataset:
 def output_datasets(settings: Settings, version: str) -> list[OutputDataset]:
     """The published tables of a version: schema and row counts from its manifest, column lineage
     from the published lineage."""
+    import duckdb
+
     from finkpi.lineage.published import published_lineage
     from finkpi.publish.versions import versions_dir
 
-    manifest = json.loads((versions_dir(settings) / version / "manifest.json").read_text())
+    version_dir = versions_dir(settings) / version
+    manifest = json.loads((version_dir / "manifest.json").read_text())
+    # columns in table order (the manifest's JSON is key-sorted)
+    with duckdb.connect(str(version_dir / "published.duckdb"), read_only=True) as con:
+        columns: dict[str, list[tuple[str, str]]] = {}
+        for table, column, data_type in con.execute(
+            "select table_name, column_name, data_type from duckdb_columns()"
+            " order by table_name, column_index"
+        ).fetchall():
+            columns.setdefault(table, []).append((column, data_type))
     lineage = published_lineage(settings)
     with_lineage = lineage.tables()
     namespace = published_namespace(settings)
@@ -164,7 +175,7 @@ def output_datasets(settings: Settings, version: str) -> list[OutputDataset]:
     for table, info in sorted(manifest["tables"].items()):
         facets: dict = {
             "schema": schema_dataset.SchemaDatasetFacet(
-                fields=[schema_dataset.SchemaDatasetFacetFields(n, t) for n, t in info["columns"].items()]
+                fields=[schema_dataset.SchemaDatasetFacetFields(n, t) for n, t in columns[table]]
             ),
             "version": dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=version),
         }
