@@ -280,7 +280,7 @@ def write_report(settings: Settings, run_id: str | None = None) -> Path:
             previous_version=published and published["previous_version"],
             previous_catalog_found=previous_catalog is not None,
             pictures=pictures,
-        sources={name: sorted(tree.sources()) for name, tree in lineage_pictures.items()},
+            sources={name: sorted(tree.sources()) for name, tree in lineage_pictures.items()},
             lineage_note=lineage_note,
             expectations=[v for v in validations if v["check_type"] == "expectation"],
             rules=[v for v in validations if v["check_type"] != "expectation"],
