@@ -170,6 +170,13 @@ def cmd_lineage(args) -> int:
     from finkpi.metrics.exports import definition_sql
 
     settings = _settings(args)
+    if "." in args.metric:  # a published column, e.g. scorecard_lines.actual
+        from finkpi.lineage.published import published_lineage
+
+        table, column = args.metric.split(".", 1)
+        tree = published_lineage(settings).of_column(table, column)
+        print(json.dumps(tree.to_dict(), indent=2) if args.format == "json" else tree.render())
+        return 0
     catalog = load_catalog(settings.project_dir)
     if args.metric not in catalog.metrics:
         from finkpi.metrics.query import _suggest
@@ -190,6 +197,14 @@ def cmd_lineage(args) -> int:
         metric.name, sql
     )
     print(json.dumps(tree.to_dict(), indent=2) if args.format == "json" else tree.render())
+    return 0
+
+
+def cmd_report(args) -> int:
+    from finkpi.audit.report import write_report
+
+    path = write_report(_settings(args), args.run_id)
+    print(f"audit report: {path}\nall runs: {path.parent.parent / 'index.html'}")
     return 0
 
 
@@ -322,11 +337,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note", required=True, help="what changed and why")
     p.set_defaults(func=cmd_metrics_certify)
 
-    p = sub.add_parser("lineage", help="column lineage of a metric down to the raw source columns")
+    p = sub.add_parser(
+        "lineage", help="column lineage of a metric or a scorecard column down to the raw source columns"
+    )
     _add_run_options(p)
-    p.add_argument("metric")
+    p.add_argument("metric", help="a metric (revenue) or a published column (scorecard_lines.actual)")
     p.add_argument("--format", choices=["tree", "json"], default="tree")
     p.set_defaults(func=cmd_lineage)
+
+    p = sub.add_parser("report", help="write the HTML audit report of a run and the index of all runs")
+    _add_run_options(p)
+    p.add_argument("--run-id", help="the run (default: the latest in the audit store)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("scorecard", help="an org unit's scorecard for one period, with the reasons")
     _add_run_options(p)

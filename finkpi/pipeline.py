@@ -71,7 +71,9 @@ class QualityGateError(RuntimeError):
 
 def run(settings: Settings, progress=print, from_stage: str = "build") -> RunSummary:
     from finkpi.audit.provenance import code_version, input_file_hashes
+    from finkpi.audit.report import write_run_report
     from finkpi.audit.store import AuditStore, now
+    from finkpi.lineage import openlineage
 
     if from_stage not in STAGES:
         raise ValueError(f"from_stage must be one of {STAGES}, not {from_stage!r}")
@@ -79,16 +81,20 @@ def run(settings: Settings, progress=print, from_stage: str = "build") -> RunSum
     summary = RunSummary(run_id=new_run_id(), warehouse=settings.build_database, as_of_date=as_of)
     audit = AuditStore(settings.warehouse_dir)
     started_at, code = now(), code_version(settings.project_dir)
-    audit.record_run_start(summary.run_id, started_at, code, input_file_hashes(settings))
-    status, message = "failed", None
+    inputs = input_file_hashes(settings)
+    audit.record_run_start(summary.run_id, started_at, code, inputs)
+    openlineage.emit_start(settings, summary, inputs, progress)  # lineage events never fail a run
+    status, message, error = "failed", None, None
     try:
         _stages(settings, summary, progress, STAGES.index(from_stage))
         status = "success"
     except BaseException as exc:
-        message = f"{type(exc).__name__}: {exc}"[:4000]
+        message, error = f"{type(exc).__name__}: {exc}"[:4000], exc
         raise
     finally:
         audit.record_run_end(summary.run_id, started_at, status, code, summary.definitions_hash, message)
+        openlineage.emit_end(settings, summary, status, error, inputs, progress)
+        write_run_report(settings, summary.run_id, progress)  # the audit report; never fails a run
     return summary
 
 
@@ -147,6 +153,7 @@ def validate(settings: Settings, summary: RunSummary) -> None:
     check compares with the row counts of the version published now. Every result goes to the
     audit store, pass or fail; a failure raises QualityGateError naming each failed or errored
     expectation."""
+    from finkpi.audit.report import reports_dir
     from finkpi.audit.store import AuditStore
     from finkpi.publish import published_path
     from finkpi.quality import gx_runner
@@ -154,7 +161,10 @@ def validate(settings: Settings, summary: RunSummary) -> None:
 
     summary.rule_outcomes = rule_outcomes(settings.build_database)
     gate = gx_runner.validate_in_subprocess(
-        settings, previous_counts=published_counts(published_path(settings))
+        settings,
+        previous_counts=published_counts(published_path(settings)),
+        run_id=summary.run_id,
+        docs_dir=reports_dir(settings) / summary.run_id / "gx",  # this run's Data Docs, for its report
     )
     summary.gate = gate
     audit = AuditStore(settings.warehouse_dir)

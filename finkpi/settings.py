@@ -38,6 +38,10 @@ class Settings:
     keep_versions: int = 5
     # the HTTP API's key file (keys as SHA-256 hashes mapped to roles; see finkpi/api/access.py)
     api_keys: Path = PROJECT_DIR / "config" / "api_keys.yml"
+    # OpenLineage run events: to files under <warehouse>/openlineage/ unless a URL (Marquez) is set
+    openlineage_url: str | None = None
+    openlineage_endpoint: str = "api/v1/lineage"
+    openlineage_disabled: bool = False
     extra_vars: dict = field(default_factory=dict)
 
     @property
@@ -115,6 +119,12 @@ def load_settings(**overrides) -> Settings:
         values["keep_versions"] = int(env["FINKPI_KEEP_VERSIONS"])
     if "FINKPI_API_KEYS" in env:
         values["api_keys"] = Path(env["FINKPI_API_KEYS"]).resolve()
+    if env.get("OPENLINEAGE_URL"):
+        values["openlineage_url"] = env["OPENLINEAGE_URL"]
+    if env.get("OPENLINEAGE_ENDPOINT"):
+        values["openlineage_endpoint"] = env["OPENLINEAGE_ENDPOINT"]
+    if env.get("OPENLINEAGE_DISABLED", "").strip().lower() == "true":
+        values["openlineage_disabled"] = True
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)
     if settings.raw_format not in ("csv", "parquet"):

@@ -35,7 +35,7 @@ SOURCE_SCHEMA_PREFIX = "src_"
 class LineageNode:
     relation: str  # e.g. marts.fct_invoice_lines, erp.invoices (a source), metric revenue
     column: str
-    kind: str  # metric | model | source | seed
+    kind: str  # metric | model | source | seed | table (published, written by Python) | definition
     upstream: list[LineageNode] = field(default_factory=list)
 
     @property
@@ -59,15 +59,36 @@ class LineageNode:
             "upstream": [node.to_dict() for node in self.upstream],
         }
 
+    @classmethod
+    def from_dict(cls, data: dict) -> LineageNode:
+        return cls(
+            data["relation"], data["column"], data["kind"], [cls.from_dict(d) for d in data["upstream"]]
+        )
+
+    def edges(self) -> set[tuple[str, str]]:
+        """Every (downstream label, upstream label) pair of the chain, each once."""
+        found: set[tuple[str, str]] = set()
+        for node in self.upstream:
+            found.add((self.label, node.label))
+            found |= node.edges()
+        return found
+
     def render(self) -> str:
+        """The chain as a tree; a subtree met again is shown once (`(as above)` the next times)."""
         lines = [self.label]
+        shown: set[str] = set()
 
         def walk(node: LineageNode, prefix: str) -> None:
             for index, child in enumerate(node.upstream):
                 last = index == len(node.upstream) - 1
                 tag = f"  [{child.kind}]" if child.kind in ("source", "seed") else ""
-                lines.append(f"{prefix}{'└── ' if last else '├── '}{child.label}{tag}")
-                walk(child, prefix + ("    " if last else "│   "))
+                again = child.upstream and child.label in shown
+                lines.append(
+                    f"{prefix}{'└── ' if last else '├── '}{child.label}{tag}{'  (as above)' if again else ''}"
+                )
+                if not again:
+                    shown.add(child.label)
+                    walk(child, prefix + ("    " if last else "│   "))
 
         walk(self, "")
         return "\n".join(lines)

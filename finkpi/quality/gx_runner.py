@@ -118,10 +118,17 @@ def validate(
     suites: dict[str, dict] | None = None,
     build_docs: bool = True,
     patch: bool = True,
+    run_id: str | None = None,
+    docs_dir: Path | None = None,
 ) -> GateResult:
-    """Run every suite against the build warehouse (read-only) and return each expectation's result."""
+    """Run every suite against the build warehouse (read-only) and return each expectation's result.
+
+    With `run_id`, the stored validation results carry finkpi's run id as their GX run name, and
+    with `docs_dir` too, that run's results alone are rendered as a Data Docs site in `docs_dir`
+    (the audit report links it)."""
     import great_expectations as gx
     from great_expectations.core.expectation_suite import ExpectationSuite
+    from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     from finkpi.quality import gx_duckdb
@@ -166,7 +173,11 @@ def validate(
             definition = context.validation_definitions.add_or_update(
                 gx.ValidationDefinition(name=f"{name}_validation", data=batch_definition, suite=suite)
             )
-            run = definition.run(expectation_parameters=expectation_parameters, result_format="SUMMARY")
+            run = definition.run(
+                expectation_parameters=expectation_parameters,
+                result_format="SUMMARY",
+                run_id=RunIdentifier(run_name=run_id) if run_id else None,
+            )
             for item in run.results:
                 result.outcomes.append(_outcome(name, spec["meta"]["finkpi_table"], item))
     finally:
@@ -175,12 +186,39 @@ def validate(
             execution_engine.close()
             execution_engine.engine.dispose()
     if build_docs:
-        context.build_data_docs()
+        context.build_data_docs(site_names=["local_site"])
         site = settings.warehouse_dir / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site"
         index = site / "index.html"
         result.data_docs = index if index.exists() else None
+        if run_id and docs_dir:
+            result.data_docs = _run_data_docs(context, run_id, Path(docs_dir)) or result.data_docs
     result.seconds = time.perf_counter() - started
     return result
+
+
+RUN_SITE = "finkpi_run"
+
+
+def _run_data_docs(context, run_id: str, docs_dir: Path) -> Path | None:
+    """A Data Docs site of one run's validation results only, in `docs_dir`. The site is added to
+    the context for the build and removed after it, so later builds never touch this folder."""
+    mine = [key for key in context.validation_results_store.list_keys() if key.run_id.run_name == run_id]
+    if not mine:
+        return None
+    config = {
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    }
+    if RUN_SITE in context.get_site_names():
+        context.delete_data_docs_site(RUN_SITE)
+    context.add_data_docs_site(RUN_SITE, config)
+    try:
+        context.build_data_docs(site_names=[RUN_SITE], resource_identifiers=mine)
+    finally:
+        context.delete_data_docs_site(RUN_SITE)
+    index = docs_dir / "index.html"
+    return index if index.exists() else None
 
 
 def _present_tables(database: Path) -> set[str]:
@@ -195,7 +233,12 @@ def _present_tables(database: Path) -> set[str]:
         }
 
 
-def validate_in_subprocess(settings: Settings, previous_counts: dict[str, int] | None = None) -> GateResult:
+def validate_in_subprocess(
+    settings: Settings,
+    previous_counts: dict[str, int] | None = None,
+    run_id: str | None = None,
+    docs_dir: Path | None = None,
+) -> GateResult:
     """`validate` in a child process. GX (through duckdb-engine) keeps the DuckDB file open with
     its own configuration until the process ends, and DuckDB then refuses any other connection to
     that file from the same process (e.g. read-only ones): the pipeline validates out of process."""
@@ -211,6 +254,8 @@ def validate_in_subprocess(settings: Settings, previous_counts: dict[str, int] |
             "raw_format": settings.raw_format,
             "as_of_date": settings.dbt_vars()["as_of_date"],
             "previous_counts": previous_counts,
+            "run_id": run_id,
+            "docs_dir": str(Path(docs_dir).resolve()) if docs_dir else None,
             "out": str(out),
         }
         completed = subprocess.run(
@@ -252,7 +297,12 @@ def _main(argv: list[str]) -> int:
         raw_format=request["raw_format"],
         as_of_date=date.fromisoformat(request["as_of_date"]),
     )
-    result = validate(settings, previous_counts=request["previous_counts"])
+    result = validate(
+        settings,
+        previous_counts=request["previous_counts"],
+        run_id=request.get("run_id"),
+        docs_dir=Path(request["docs_dir"]) if request.get("docs_dir") else None,
+    )
     payload = {
         "outcomes": [
             {**asdict(o), "observed_value": json.loads(json.dumps(o.observed_value, default=str))}
