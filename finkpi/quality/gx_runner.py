@@ -195,7 +195,9 @@ def _present_tables(database: Path) -> set[str]:
         }
 
 
-def validate_in_subprocess(settings: Settings, previous_counts: dict[str, int] | None = None) -> GateResult:
+def validate_in_subprocess(
+    settings: Settings, previous_counts: dict[str, int] | None = None, suite_names: list[str] | None = None
+) -> GateResult:
     """`validate` in a child process. GX (through duckdb-engine) keeps the DuckDB file open with
     its own configuration until the process ends, and DuckDB then refuses any other connection to
     that file from the same process (e.g. read-only ones): the pipeline validates out of process."""
@@ -211,6 +213,7 @@ def validate_in_subprocess(settings: Settings, previous_counts: dict[str, int] |
             "raw_format": settings.raw_format,
             "as_of_date": settings.dbt_vars()["as_of_date"],
             "previous_counts": previous_counts,
+            "suite_names": suite_names,  # None: every suite
             "out": str(out),
         }
         completed = subprocess.run(
@@ -252,7 +255,10 @@ def _main(argv: list[str]) -> int:
         raw_format=request["raw_format"],
         as_of_date=date.fromisoformat(request["as_of_date"]),
     )
-    result = validate(settings, previous_counts=request["previous_counts"])
+    suites = load_suites()
+    if request.get("suite_names") is not None:
+        suites = {name: suites[name] for name in request["suite_names"]}
+    result = validate(settings, previous_counts=request["previous_counts"], suites=suites)
     payload = {
         "outcomes": [
             {**asdict(o), "observed_value": json.loads(json.dumps(o.observed_value, default=str))}
