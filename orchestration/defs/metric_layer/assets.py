@@ -68,6 +68,7 @@ def _seed_keys(*names: str) -> list[dg.AssetKey]:
 
 
 METRIC_LIST, METRIC_OWNERS = _metric_metadata()
+SCORECARD_SEEDS = _seed_keys("scorecard_targets", "scorecard_weights")
 EXPORT_DESCRIPTIONS = {
     "metric_values": "Every published metric at month, fiscal quarter and fiscal year, for the company "
     "total and each slice, computed by MetricFlow (schema metrics of the build warehouse).\n\n" + METRIC_LIST,

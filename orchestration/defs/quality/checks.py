@@ -38,8 +38,8 @@ def check_specs(suites: dict[str, dg.AssetKey]) -> list[dg.AssetCheckSpec]:
             CHECK_NAME,
             asset=table,
             blocking=True,
-            description=f"Great Expectations suite {suite} ({len(SUITES[suite]['expectations'])} expectations,"
-            f" expectations/suites/{suite}.json)",
+            description=f"Great Expectations suite expectations/suites/{suite}.json"
+            f" ({len(SUITES[suite]['expectations'])} expectations)",
         )
         for suite, table in suites.items()
     ]
