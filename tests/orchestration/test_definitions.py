@@ -19,6 +19,7 @@ from finkpi.quality.gx_runner import load_suites
 from finkpi.settings import PROJECT_DIR
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_keys.json"
+DAGSTER = str(Path(sys.executable).parent / "dagster")
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +46,9 @@ def _shape(defs, graph) -> dict:
         "assets": sorted(key.to_user_string() for key in graph.materializable_asset_keys),
         "external": sorted(key.to_user_string() for key in graph.external_asset_keys),
         "checks": sorted(key.to_user_string() for key in graph.asset_check_keys),
-        "jobs": sorted(job.name for job in defs.jobs or []),
-        "schedules": sorted(schedule.name for schedule in defs.schedules or []),
-        "sensors": sorted(sensor.name for sensor in defs.sensors or []),
+        "jobs": sorted({job.name for job in defs.jobs or []}),
+        "schedules": sorted({schedule.name for schedule in defs.schedules or []}),
+        "sensors": sorted({sensor.name for sensor in defs.sensors or []}),
     }
 
 
