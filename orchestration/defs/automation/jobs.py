@@ -7,7 +7,7 @@ from orchestration.resources import FinkpiSettings
 
 refresh_job = dg.define_asset_job(
     "refresh",
-    selection=dg.AssetSelection.all(include_sources=False),
+    selection=dg.AssetSelection.all(),
     description="The whole pipeline: pre-flight and dbt build, metric exports, scorecards, the "
     "Great Expectations gates, publish (what `finkpi run` does).",
 )
