@@ -154,7 +154,7 @@ def test_dagster_cli_validates_the_definitions(tmp_path):
         timeout=300,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-    assert "Validation successful" in completed.stdout + completed.stderr
+    assert "Validation successful for code location finkpi" in completed.stdout + completed.stderr
 
 
 def test_instance_template_queues_one_run_at_a_time_without_telemetry(tmp_path, monkeypatch):
