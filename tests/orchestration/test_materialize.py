@@ -186,8 +186,12 @@ def test_a_failed_dbt_rule_fails_its_check_and_the_run_names_the_rows(defs, refr
     )
 
     assert not result.success
-    failed = {e.asset_check_key.name for e in result.get_asset_check_evaluations() if not e.passed}
-    assert any(name.startswith("unique_key_stg_erp__invoices_invoice_id") for name in failed), failed
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    [check] = [
+        e for e in failed if e.asset_check_key.name.startswith("unique_key_stg_erp__invoices_invoice_id")
+    ]
+    assert check.description == "FAILED rule unique_key on stg_erp__invoices (columns=['invoice_id'])"
+    assert invoice_id in check.metadata["explanation"].value
     [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     message = failure.event_specific_data.error.message
     assert "FAILED rule unique_key on stg_erp__invoices" in message

@@ -35,13 +35,15 @@ def dbt_build(context: dg.AssetExecutionContext, finkpi: FinkpiSettings):
             result = dbt_runner.build(settings, selection_args=selection, indirect_selection=indirect)
         except dbt_runner.DbtBuildError as exc:
             result, failure = exc.result, exc
-        yield from dbt_events(context, result)
+        explained = {f.node_name: f.describe() for f in failure.failures} if failure else {}
+        yield from dbt_events(context, result, explained)
         if failure is not None:
             raise dg.Failure(description=str(failure), metadata={"problems": len(failure.failures)})
 
 
-def dbt_events(context: dg.AssetExecutionContext, result):
-    """A materialization per built model or seed, an asset check result per dbt test."""
+def dbt_events(context: dg.AssetExecutionContext, result, explained: dict[str, str]):
+    """A materialization per built model or seed, an asset check result per dbt test (a failed
+    one with finkpi's explanation: the rule, the model and the offending rows' file and line)."""
     run_results = getattr(getattr(result, "result", None), "results", None) or []
     selected_assets = context.selected_asset_keys
     selected_checks = context.selected_asset_check_keys
@@ -62,14 +64,17 @@ def dbt_events(context: dg.AssetExecutionContext, result):
             check_key = get_asset_check_key_for_test(manifest(), TRANSLATOR, node.unique_id, None)
             if check_key is None or check_key not in selected_checks or status == "skipped":
                 continue
+            explanation = explained.get(node.name)
             yield dg.AssetCheckResult(
                 asset_key=check_key.asset_key,
                 check_name=check_key.name,
                 passed=status in ("pass", "warn"),
                 severity=dg.AssetCheckSeverity.WARN if status == "warn" else dg.AssetCheckSeverity.ERROR,
+                description=explanation.splitlines()[0] if explanation else None,
                 metadata={
                     **metadata,
                     "failures": int(run_result.failures or 0),
                     "message": run_result.message or "",
+                    "explanation": dg.MetadataValue.md(f"```\n{explanation}\n```") if explanation else "",
                 },
             )
