@@ -46,7 +46,7 @@ class FinkpiDbtTranslator(DagsterDbtTranslator):
     `owner` in each node's dbt `meta` (set per folder in dbt_project.yml) as a Dagster team."""
 
     def __init__(self):
-        # dbt tests become asset checks; source metadata off (the raw files have no Dagster asset)
+        # dbt tests become asset checks (on the model or seed they are attached to)
         super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:

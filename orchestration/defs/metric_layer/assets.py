@@ -112,12 +112,13 @@ def metric_exports(context: dg.AssetExecutionContext, finkpi: FinkpiSettings):
     settings = finkpi.settings()
     with audited_step(context, settings) as run_id:
         exported = export_metrics(settings, run_id, context.log.info)
+        checks = list(gate_results(context, settings, run_id, EXPORT_SUITES, rules=False))
     for name in EXPORT_TABLES:
         metadata = {"run_id": run_id}
         if name == "metric_values":
             metadata |= {"rows": len(exported.values), "metricflow_queries": exported.stats.queries}
         yield dg.MaterializeResult(asset_key=_key(name), metadata=metadata)
-    yield from gate_results(context, settings, run_id, EXPORT_SUITES, rules=False)
+    yield from checks
 
 
 @dg.multi_asset(

@@ -48,8 +48,8 @@ def check_specs(suites: dict[str, dg.AssetKey]) -> list[dg.AssetCheckSpec]:
 def _run_gate(context, finkpi: FinkpiSettings, suites: dict[str, dg.AssetKey], rules: bool):
     settings = finkpi.settings()
     with audited_step(context, settings, keys=set(suites.values())) as run_id:
-        pass  # the start record (if this is the run's first step); the gate itself never raises
-    yield from gate_results(context, settings, run_id, suites, rules)
+        results = list(gate_results(context, settings, run_id, suites, rules))
+    yield from results
 
 
 def gate_results(context, settings, run_id: str, suites: dict[str, dg.AssetKey], rules: bool):
