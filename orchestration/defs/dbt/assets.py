@@ -30,6 +30,11 @@ def dbt_build(context: dg.AssetExecutionContext, finkpi: FinkpiSettings):
             context, manifest(), select="fqn:*", exclude=None, selector=None,
             dagster_dbt_translator=TRANSLATOR, current_dbt_indirect_selection_env=None,
         )  # fmt: skip
+        assets_def = context.assets_def
+        if indirect is None and assets_def.keys_by_output_name != assets_def.node_keys_by_output_name:
+            # a subset: only the tests whose parents are built or upstream of the selection (dbt's
+            # default, eager, would also run a relationship test of an unbuilt model on a seed)
+            indirect = "buildable"
         failure = None
         try:
             result = dbt_runner.build(settings, selection_args=selection, indirect_selection=indirect)
