@@ -99,7 +99,7 @@ SCORECARD_DESCRIPTIONS = {
             owners=METRIC_OWNERS,
             deps=_semantic_model_deps(),
             kinds={"duckdb", "metricflow"},
-        )  # fmt: skip
+        )
         for name in EXPORT_TABLES
     ],
     check_specs=check_specs(EXPORT_SUITES),
@@ -129,14 +129,10 @@ def metric_exports(context: dg.AssetExecutionContext, finkpi: FinkpiSettings):
             group_name=GROUP,
             description=SCORECARD_DESCRIPTIONS[name],
             owners=METRIC_OWNERS,
-            deps=[
-                _key("metric_values"),
-                _key("metric_catalog"),
-                *_seed_keys("scorecard_targets", "scorecard_weights"),
-            ],
+            deps=[_key("metric_values"), _key("metric_catalog"), *SCORECARD_SEEDS],
             kinds={"duckdb"},
             skippable=True,
-        )  # fmt: skip
+        )
         for name in SCORECARD_TABLES
     ],
 )
