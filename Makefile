@@ -14,7 +14,7 @@ export GX_ANALYTICS_ENABLED := false
 # Debian's Chromium for the browser tests (Playwright drives it; its own download needs the internet).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help setup browser demo test test-slow check lint-python lint-sql generate clean
+.PHONY: help setup browser demo test test-slow check lint-python lint-sql generate clean dev
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,8 +46,8 @@ test-slow: setup browser  ## long runs: a full pipeline per bad-input kind, soak
 check: lint-python lint-sql  ## ruff and sqlfluff, clean
 
 lint-python: setup
-	$(BIN)/ruff check finkpi tests benchmarks
-	$(BIN)/ruff format --check finkpi tests benchmarks
+	$(BIN)/ruff check finkpi tests benchmarks orchestration
+	$(BIN)/ruff format --check finkpi tests benchmarks orchestration
 
 lint-sql: setup
 	$(BIN)/sqlfluff lint models macros tests/dbt --processes 2
@@ -68,3 +68,16 @@ serve: setup  ## the HTTP API and dashboard on 127.0.0.1:8000 (keys: FINKPI_API_
 
 bench-api: setup  ## HTTP API throughput and latency at scale 10 beside DuckDB (~5 min) into BENCHMARKS.md
 	$(BIN)/python benchmarks/bench_api.py --scale 10
+
+# Dagster: storage in .dagster/ (gitignored; the instance settings are copied from the template
+# orchestration/dagster.yaml: one run at a time, telemetry off). `env --default-signal` restores
+# SIGINT/SIGTERM handling in case a parent ignores them, so Ctrl-C stops the UI and its daemon.
+DAGSTER_HOME_DIR := $(abspath .dagster)
+DAGSTER_PORT ?= 3000
+
+.PHONY: dev
+dev: setup  ## the Dagster UI and daemon on http://127.0.0.1:3000 (schedules, sensor, run queue); Ctrl-C stops
+	mkdir -p $(DAGSTER_HOME_DIR)
+	cp orchestration/dagster.yaml $(DAGSTER_HOME_DIR)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME_DIR) exec env --default-signal=INT,TERM \
+		$(BIN)/dagster dev -h 127.0.0.1 -p $(DAGSTER_PORT) -w orchestration/workspace.yaml

@@ -22,9 +22,10 @@ MAX_ROWS_SHOWN = 20
 class DbtBuildError(RuntimeError):
     """dbt failed; the message names each failed model or rule with its offending rows."""
 
-    def __init__(self, message: str, failures: list[Failure]):
+    def __init__(self, message: str, failures: list[Failure], result=None):
         super().__init__(message)
         self.failures = failures
+        self.result = result  # dbt's dbtRunnerResult: per-node run results (Dagster reports them)
 
 
 @dataclass
@@ -105,14 +106,18 @@ def build(
     select: list[str] | None = None,
     quiet: bool = False,
     indirect_selection: str | None = None,
+    selection_args: list[str] | None = None,
 ):
     """`dbt build` (seeds, models, tests in dependency order); raises DbtBuildError on failure.
 
     `indirect_selection="buildable"` runs only the tests whose every parent is selected (a
-    partial build, e.g. staging and validated models only)."""
+    partial build, e.g. staging and validated models only). `selection_args` are ready-made
+    selection arguments (`--select ... --exclude ...`, as dagster-dbt computes for a subset)."""
     args = ["build"]
     if select:
         args += ["--select", *select]
+    if selection_args:
+        args += selection_args
     if indirect_selection:
         args += ["--indirect-selection", indirect_selection]
     if quiet:
@@ -122,9 +127,9 @@ def build(
         return result
     failures = _explain(settings, result)
     if not failures:
-        raise DbtBuildError(f"dbt build failed: {result.exception or 'see the dbt log above'}", [])
+        raise DbtBuildError(f"dbt build failed: {result.exception or 'see the dbt log above'}", [], result)
     header = f"dbt build failed: {len(failures)} problem(s)"
-    raise DbtBuildError("\n\n".join([header, *(f.describe() for f in failures)]), failures)
+    raise DbtBuildError("\n\n".join([header, *(f.describe() for f in failures)]), failures, result)
 
 
 def _explain(settings: Settings, result) -> list[Failure]:

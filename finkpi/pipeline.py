@@ -1,5 +1,6 @@
 """One run of finkpi: pre-flight and dbt build, metric exports, scorecards, the quality gate and
-publish (write-audit-publish). The CLI, the tests (and Dagster, later) all call this.
+publish (write-audit-publish). The CLI and the tests call `run`; Dagster's assets (orchestration/)
+call the same step functions.
 
 Every run is recorded in the audit store, failed ones too: a start record before anything runs and
 an end record (status, definitions hash, error) in a `finally`. A run killed outright has a start
@@ -101,7 +102,6 @@ def run(settings: Settings, progress=print, from_stage: str = "build") -> RunSum
 def _stages(settings: Settings, summary: RunSummary, progress, first: int) -> None:
     from finkpi.audit.provenance import definitions_hash
     from finkpi.metrics.exports import export_metrics
-    from finkpi.publish import publish_run
     from finkpi.quality import preflight
     from finkpi.scorecards.run import run as score
 
@@ -140,11 +140,17 @@ def _stages(settings: Settings, summary: RunSummary, progress, first: int) -> No
 
     progress("[5/5] publish")
     started = time.perf_counter()
-    result = publish_run(
-        settings, summary.run_id, extra_tables=scorecard_tables(settings, summary.run_id), progress=progress
-    )
+    result = publish_step(settings, summary.run_id, progress)
     summary.seconds["publish"] = time.perf_counter() - started
     summary.published_version = result.run_id
+
+
+def publish_step(settings: Settings, run_id: str, progress=print):
+    """Publish the build's metric layer with the scorecard tables (the last stage; Dagster's
+    publish asset calls it too)."""
+    from finkpi.publish import publish_run
+
+    return publish_run(settings, run_id, extra_tables=scorecard_tables(settings, run_id), progress=progress)
 
 
 def validate(settings: Settings, summary: RunSummary) -> None:
@@ -153,23 +159,35 @@ def validate(settings: Settings, summary: RunSummary) -> None:
     check compares with the row counts of the version published now. Every result goes to the
     audit store, pass or fail; a failure raises QualityGateError naming each failed or errored
     expectation."""
+    summary.rule_outcomes, summary.gate = quality_gate(settings, summary.run_id)
+    if not summary.gate.success:
+        raise QualityGateError(
+            f"quality gate failed (run {summary.run_id})\n{summary.gate.describe()}", summary.gate
+        )
+
+
+def quality_gate(settings: Settings, run_id: str, suite_names=None, rules: bool = True):
+    """Run the Great Expectations suites (all, or `suite_names`) in a child process and record
+    every result in the audit store; with `rules`, the rule outcomes too. Returns (rule outcomes,
+    GateResult); raising on a failure is the caller's choice (the CLI raises, Dagster reports an
+    asset check)."""
     from finkpi.audit.report import reports_dir
     from finkpi.audit.store import AuditStore
     from finkpi.publish import published_path
     from finkpi.quality import gx_runner
     from finkpi.quality.rules import rule_outcomes
 
-    summary.rule_outcomes = rule_outcomes(settings.build_database)
+    outcomes = rule_outcomes(settings.build_database) if rules else []
     gate = gx_runner.validate_in_subprocess(
         settings,
         previous_counts=published_counts(published_path(settings)),
-        run_id=summary.run_id,
-        docs_dir=reports_dir(settings) / summary.run_id / "gx",  # this run's Data Docs, for its report
+        run_id=run_id,
+        docs_dir=reports_dir(settings) / run_id / "gx",  # this run's Data Docs, for its report
+        suite_names=suite_names,
     )
-    summary.gate = gate
     audit = AuditStore(settings.warehouse_dir)
     audit.record_validations(
-        summary.run_id,
+        run_id,
         [
             {
                 "check_id": f"{record['suite']}: {record['expectation']}",
@@ -182,23 +200,23 @@ def validate(settings: Settings, summary: RunSummary) -> None:
             for record in gate.to_records()
         ],
     )
-    audit.record_quarantine(
-        summary.run_id,
-        [
-            {
-                "source": outcome.source_model,
-                "model": outcome.model,
-                "rule_id": outcome.rule_id,
-                "rows_quarantined": outcome.rows,
-                "rows_total": outcome.model_rows,
-                "severity": outcome.severity,
-                "examples": outcome.examples,
-            }
-            for outcome in summary.rule_outcomes
-        ],
-    )
-    if not gate.success:
-        raise QualityGateError(f"quality gate failed (run {summary.run_id})\n{gate.describe()}", gate)
+    if rules:
+        audit.record_quarantine(
+            run_id,
+            [
+                {
+                    "source": outcome.source_model,
+                    "model": outcome.model,
+                    "rule_id": outcome.rule_id,
+                    "rows_quarantined": outcome.rows,
+                    "rows_total": outcome.model_rows,
+                    "severity": outcome.severity,
+                    "examples": outcome.examples,
+                }
+                for outcome in outcomes
+            ],
+        )
+    return outcomes, gate
 
 
 def published_counts(published) -> dict[str, int] | None:

@@ -238,6 +238,7 @@ def validate_in_subprocess(
     previous_counts: dict[str, int] | None = None,
     run_id: str | None = None,
     docs_dir: Path | None = None,
+    suite_names: list[str] | None = None,
 ) -> GateResult:
     """`validate` in a child process. GX (through duckdb-engine) keeps the DuckDB file open with
     its own configuration until the process ends, and DuckDB then refuses any other connection to
@@ -256,6 +257,7 @@ def validate_in_subprocess(
             "previous_counts": previous_counts,
             "run_id": run_id,
             "docs_dir": str(Path(docs_dir).resolve()) if docs_dir else None,
+            "suite_names": suite_names,  # None: every suite
             "out": str(out),
         }
         completed = subprocess.run(
@@ -297,9 +299,13 @@ def _main(argv: list[str]) -> int:
         raw_format=request["raw_format"],
         as_of_date=date.fromisoformat(request["as_of_date"]),
     )
+    suites = load_suites()
+    if request.get("suite_names") is not None:
+        suites = {name: suites[name] for name in request["suite_names"]}
     result = validate(
         settings,
         previous_counts=request["previous_counts"],
+        suites=suites,
         run_id=request.get("run_id"),
         docs_dir=Path(request["docs_dir"]) if request.get("docs_dir") else None,
     )

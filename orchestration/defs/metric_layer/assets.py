@@ -1,0 +1,177 @@
+"""The metric layer downstream of dbt: metric exports, scorecards with attribution, associations
+and forecasts, and the publish step. Each asset calls the same finkpi function as `finkpi run`
+(finkpi.metrics.exports.export_metrics, finkpi.scorecards.run.run, finkpi.pipeline.publish_step).
+
+Descriptions and owners come from the metric metadata (metrics/*.yml): the metric tables are
+owned by the departments accountable for the published metrics (`meta.department`).
+"""
+
+import dagster as dg
+
+from finkpi import pipeline
+from finkpi.metrics.catalog import load_catalog
+from finkpi.settings import PROJECT_DIR
+from orchestration.defs.dbt.project import TRANSLATOR, manifest
+from orchestration.defs.quality.checks import EXPORT_SUITES, EXPORT_TABLES, check_specs, gate_results
+from orchestration.resources import FinkpiSettings
+from orchestration.run_audit import audited_step
+
+GROUP = "metric_layer"
+# asset keys are schema/table in the build warehouse, like the dbt models' (marts/fct_...)
+SCHEMA = "metrics"
+SCORECARD_TABLES = pipeline.SCORECARD_TABLES
+
+
+def _key(table: str) -> dg.AssetKey:
+    return dg.AssetKey([SCHEMA, table])
+
+
+PUBLISH_KEY = dg.AssetKey("published_version")
+
+
+def _team(name: str) -> str:
+    return "team:" + name.lower().replace(" ", "_")
+
+
+def _metric_metadata() -> tuple[str, list[str]]:
+    """A description listing the published metrics, and the owning departments as teams."""
+    catalog = load_catalog(PROJECT_DIR)
+    published = sorted(catalog.published, key=lambda m: m.name)
+    lines = [f"- `{m.name}` ({m.label}): owner {m.owner}, {m.department}; {m.unit}" for m in published]
+    owners = sorted({_team(m.department) for m in published if m.department})
+    return "\n".join(lines), owners
+
+
+def _semantic_model_deps() -> list[dg.AssetKey]:
+    """The dbt models MetricFlow reads: the semantic models' parents (and the time spine)."""
+    nodes = manifest()
+    parents = {
+        parent
+        for semantic_model in nodes.get("semantic_models", {}).values()
+        for parent in semantic_model["depends_on"]["nodes"]
+    }
+    parents |= {uid for uid in nodes["nodes"] if uid.endswith(".metricflow_time_spine")}
+    parents |= {uid for uid in nodes["nodes"] if uid.endswith(".metric_certifications")}
+    return sorted(
+        (TRANSLATOR.get_asset_spec(nodes, uid, None).key for uid in parents if uid in nodes["nodes"]),
+        key=lambda key: key.to_user_string(),
+    )
+
+
+def _seed_keys(*names: str) -> list[dg.AssetKey]:
+    nodes = manifest()["nodes"]
+    return [
+        TRANSLATOR.get_asset_spec(manifest(), uid, None).key
+        for uid, node in nodes.items()
+        if node["resource_type"] == "seed" and node["name"] in names
+    ]
+
+
+METRIC_LIST, METRIC_OWNERS = _metric_metadata()
+SCORECARD_SEEDS = _seed_keys("scorecard_targets", "scorecard_weights")
+EXPORT_DESCRIPTIONS = {
+    "metric_values": "Every published metric at month, fiscal quarter and fiscal year, for the company "
+    "total and each slice, computed by MetricFlow (schema metrics of the build warehouse).\n\n" + METRIC_LIST,
+    "metric_catalog": "One row per metric: label, description, owner, department, unit, direction, "
+    "definition SQL and its hash, certification.",
+    "metric_definition_history": "Every certified version of each metric definition, and an uncertified "
+    "current one if the definition changed since its sign-off.",
+}
+SCORECARD_DESCRIPTIONS = {
+    "scorecard_lines": "Per scorecard, org unit, grain, complete period and metric: weight, actual, "
+    "floor/target/stretch, attainment and score (targets and weights from seeds/targets/).",
+    "scorecard_summary": "Total, result and process score and coverage per scorecard, org unit and period.",
+    "driver_attribution": "Each driver's contribution to a metric's change (metrics with an exact "
+    "driver_formula).",
+    "driver_associations": "Measured associations (Pearson r, lags 0-3) of the non-arithmetic drivers.",
+    "metric_forecast": "Forecasts: the projected period-end value, attainment and at-risk flag of each "
+    "scored metric for the open periods.",
+}
+
+
+@dg.multi_asset(
+    name="metric_exports",
+    specs=[
+        dg.AssetSpec(
+            _key(name),
+            group_name=GROUP,
+            description=EXPORT_DESCRIPTIONS[name],
+            owners=METRIC_OWNERS,
+            deps=_semantic_model_deps(),
+            kinds={"duckdb", "metricflow"},
+        )
+        for name in EXPORT_TABLES
+    ],
+    check_specs=check_specs(EXPORT_SUITES),
+)
+def metric_exports(context: dg.AssetExecutionContext, finkpi: FinkpiSettings):
+    """`metrics check`, then every published metric exported through MetricFlow in-process; then
+    the Great Expectations suites of the three tables (blocking checks)."""
+    from finkpi.metrics.exports import export_metrics
+
+    settings = finkpi.settings()
+    with audited_step(context, settings) as run_id:
+        exported = export_metrics(settings, run_id, context.log.info)
+        checks = list(gate_results(context, settings, run_id, EXPORT_SUITES, rules=False))
+    for name in EXPORT_TABLES:
+        metadata = {"run_id": run_id}
+        if name == "metric_values":
+            metadata |= {"rows": len(exported.values), "metricflow_queries": exported.stats.queries}
+        yield dg.MaterializeResult(asset_key=_key(name), metadata=metadata)
+    yield from checks
+
+
+@dg.multi_asset(
+    name="scorecards",
+    specs=[
+        dg.AssetSpec(
+            _key(name),
+            group_name=GROUP,
+            description=SCORECARD_DESCRIPTIONS[name],
+            owners=METRIC_OWNERS,
+            deps=[_key("metric_values"), _key("metric_catalog"), *SCORECARD_SEEDS],
+            kinds={"duckdb"},
+            skippable=True,
+        )
+        for name in SCORECARD_TABLES
+    ],
+)
+def scorecards(context: dg.AssetExecutionContext, finkpi: FinkpiSettings):
+    """Scorecards, driver attribution, associations and forecasts (finkpi/scorecards/)."""
+    from finkpi.scorecards.run import run as score
+
+    settings = finkpi.settings()
+    with audited_step(context, settings) as run_id:
+        score(settings, run_id, context.log.info)
+    written = pipeline.scorecard_tables(settings, run_id)  # scoring is skipped for another fiscal calendar
+    for name in SCORECARD_TABLES:
+        if name in written:
+            yield dg.MaterializeResult(asset_key=_key(name), metadata={"run_id": run_id})
+
+
+@dg.asset(
+    key=PUBLISH_KEY,
+    group_name="publish",
+    deps=[_key(name) for name in (*EXPORT_TABLES, *SCORECARD_TABLES)],
+    owners=METRIC_OWNERS,
+    kinds={"duckdb", "parquet"},
+    description="Write-audit-publish: a complete new version under warehouse/versions/<run_id>/ (DuckDB "
+    "file and Parquet), then the atomic switch of warehouse/current. Runs only after every blocking "
+    "Great Expectations check passed; the published version stays as it was otherwise.",
+)
+def published_version(context: dg.AssetExecutionContext, finkpi: FinkpiSettings) -> dg.MaterializeResult:
+    from finkpi.audit.provenance import definitions_hash
+
+    settings = finkpi.settings()
+    with audited_step(
+        context, settings, definitions_hash=lambda: definitions_hash(settings.build_database)
+    ) as run_id:
+        result = pipeline.publish_step(settings, run_id, context.log.info)
+    return dg.MaterializeResult(
+        metadata={
+            "version": result.run_id,
+            "previous_version": result.previous_version or "",
+            "table_rows": result.table_rows,
+            "published": dg.MetadataValue.path(str(settings.warehouse_dir / "published.duckdb")),
+        }
+    )
