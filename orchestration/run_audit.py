@@ -4,7 +4,9 @@ Every finkpi step (the dbt build, the exports, the scorecards, the quality check
 runs inside `audited_step`: the first step of a Dagster run writes the run's start record (code
 version, input-file hashes); a step that fails writes its end record `failed` with the error; the
 last finkpi step of the run (no selected asset downstream of it) writes `success`. A Dagster run
-killed outright has a start and no end, shown as `interrupted`, like a killed CLI run.
+killed outright has a start and no end, shown as `interrupted`, like a killed CLI run. With the
+start and end records go the run's OpenLineage START and COMPLETE/FAIL events and its audit report,
+as with `finkpi run` (neither ever fails a run).
 
 The finkpi run id is derived from the Dagster run (its creation time and the first 8 characters of
 its id), so every step of one run publishes and records under the same sortable id.
@@ -44,6 +46,36 @@ def _run_records(audit: AuditStore, run_id: str) -> dict[str, dict]:
         return {row[names.index("event")]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
 
 
+def _summary(settings: Settings, run_id: str, digest: str | None = None):
+    """What the OpenLineage events and the report read of a run (the CLI's RunSummary)."""
+    from finkpi.pipeline import RunSummary
+    from finkpi.publish.versions import current_version
+
+    summary = RunSummary(
+        run_id=run_id, warehouse=settings.build_database, as_of_date=settings.dbt_vars()["as_of_date"]
+    )
+    summary.definitions_hash = digest
+    summary.published_version = run_id if current_version(settings) == run_id else None
+    return summary
+
+
+def _record_start(audit: AuditStore, settings: Settings, run_id: str, started_at, code) -> None:
+    from finkpi.lineage import openlineage
+
+    inputs = input_file_hashes(settings)
+    audit.record_run_start(run_id, started_at, code, inputs)
+    openlineage.emit_start(settings, _summary(settings, run_id), inputs, progress=print)
+
+
+def _record_end(audit, settings, run_id, started_at, status, code, digest, message, error=None) -> None:
+    from finkpi.audit.report import write_run_report
+    from finkpi.lineage import openlineage
+
+    audit.record_run_end(run_id, started_at, status, code, digest, message)
+    openlineage.emit_end(settings, _summary(settings, run_id, digest), status, error, progress=print)
+    write_run_report(settings, run_id, progress=print)
+
+
 def _is_last_step(context, keys) -> bool:
     """No asset this run materializes lies downstream of `keys` (this step's assets, or the
     assets a check step validates)."""
@@ -72,17 +104,17 @@ def audited_step(context, settings: Settings, keys=None, definitions_hash=None) 
     started_at = records["start"]["started_at"] if "start" in records else now()
     code = code_version(settings.project_dir)
     if "start" not in records:
-        audit.record_run_start(run_id, started_at, code, input_file_hashes(settings))
+        _record_start(audit, settings, run_id, started_at, code)
     try:
         yield run_id
     except BaseException as exc:
         if "end" not in _run_records(audit, run_id):
             message = f"{type(exc).__name__} in {context.op.name}: {exc}"[:4000]
-            audit.record_run_end(run_id, started_at, "failed", code, None, message)
+            _record_end(audit, settings, run_id, started_at, "failed", code, None, message, exc)
         raise
     if _is_last_step(context, keys) and "end" not in _run_records(audit, run_id):
         digest = definitions_hash() if definitions_hash else None
-        audit.record_run_end(run_id, started_at, "success", code, digest, None)
+        _record_end(audit, settings, run_id, started_at, "success", code, digest, None)
 
 
 def record_failed_end(context: dg.OpExecutionContext, settings: Settings, message: str) -> None:
@@ -94,6 +126,5 @@ def record_failed_end(context: dg.OpExecutionContext, settings: Settings, messag
     if "end" in records:
         return
     started_at = records["start"]["started_at"] if "start" in records else now()
-    audit.record_run_end(
-        run_id, started_at, "failed", code_version(settings.project_dir), None, message[:4000]
-    )
+    code = code_version(settings.project_dir)
+    _record_end(audit, settings, run_id, started_at, "failed", code, None, message[:4000])

@@ -5,6 +5,7 @@ published numbers (against the pandas oracle over the raw files), the audit stor
 close job, and failures that stop the publish and are recorded.
 """
 
+import json
 import shutil
 from datetime import date
 from decimal import Decimal
@@ -81,6 +82,20 @@ def test_the_run_is_one_finkpi_run_in_the_audit_store(refreshed):
     assert expectations == (sum(len(s["expectations"]) for s in suites.values()),) * 2
     assert published == [(run_id,)]
     assert (warehouse / "current").resolve().name == run_id
+
+
+def test_the_run_emits_openlineage_events_and_writes_its_report(refreshed):
+    """A Dagster run, like `finkpi run`, leaves START and COMPLETE events (with the published
+    tables as outputs) and its audit report."""
+    _, warehouse = refreshed
+    run_id = _runs(warehouse)[0]["run_id"]
+    lines = (warehouse / "openlineage" / f"{run_id}.jsonl").read_text().splitlines()
+    events = [json.loads(line) for line in lines]
+    assert [event["eventType"] for event in events] == ["START", "COMPLETE"]
+    outputs = {dataset["name"] for dataset in events[-1]["outputs"]}
+    assert {"main.metric_values", "main.scorecard_lines"} <= outputs, outputs
+    report = (warehouse / "reports" / run_id / "index.html").read_text()
+    assert run_id in report and "metric_values" in report
 
 
 def test_published_values_match_the_raw_files(refreshed):
