@@ -12,7 +12,23 @@
 
 {#- A raw SAP column cast to `type`, NULL when it does not parse. -#}
 {% macro sap_typed(column, type) -%}
-    {{ dbt.safe_cast(sap_text(column), type) }}
+    {{ sap_safe_cast(sap_text(column), type) }}
+{%- endmacro %}
+
+{#-
+    A cast that gives NULL for a value that does not parse. dbt's own safe_cast is a plain cast on
+    dbt-duckdb (it raises); DuckDB's try_cast is the safe one. Spark's cast (non-ANSI) is safe.
+-#}
+{% macro sap_safe_cast(expression, type) -%}
+    {{ return(adapter.dispatch('sap_safe_cast')(expression, type)) }}
+{%- endmacro %}
+
+{% macro default__sap_safe_cast(expression, type) -%}
+    {{ dbt.safe_cast(expression, type) }}
+{%- endmacro %}
+
+{% macro duckdb__sap_safe_cast(expression, type) -%}
+    try_cast({{ expression }} as {{ type }})
 {%- endmacro %}
 
 {#-
@@ -20,8 +36,8 @@
     first. 79989898 -> 20010101 -> 2001-01-01.
 -#}
 {% macro sap_inverted_date(column) -%}
-    {%- set digits = "cast(99999999 - " ~ dbt.safe_cast(sap_text(column), "bigint") ~ " as varchar(8))" -%}
-    {{ dbt.safe_cast(
+    {%- set digits = "cast(99999999 - " ~ sap_safe_cast(sap_text(column), "bigint") ~ " as varchar(8))" -%}
+    {{ sap_safe_cast(
         "substr(" ~ digits ~ ", 1, 4) || '-' || substr(" ~ digits ~ ", 5, 2) || '-' || substr("
         ~ digits ~ ", 7, 2)",
         "date",
