@@ -156,7 +156,12 @@ def _converted_items(kind: str) -> pd.DataFrame:
     """Accepted items of accepted orders with the order's date, partner and status, and the
     net amount in EUR (cents)."""
     if kind == "sales":
-        headers, items, key, partner = raw("salesOrder"), raw("salesOrderItem"), "SALESORDERID", "PARTNER.PARTNERID"
+        headers, items, key, partner = (
+            raw("salesOrder"),
+            raw("salesOrderItem"),
+            "SALESORDERID",
+            "PARTNER.PARTNERID",
+        )
     else:
         headers, items, key, partner = (
             raw("purchaseOrder"),
