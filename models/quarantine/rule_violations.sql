@@ -53,7 +53,9 @@ union all
 
 union all
 
-{{ rule_violations('int_sap_purchase_orders_validated', 'stg_sap__purchase_orders', 'flagged.po_id') }}
+{{ rule_violations(
+    'int_sap_purchase_orders_validated', 'stg_sap__purchase_orders', 'flagged.po_id',
+) }}
 
 union all
 

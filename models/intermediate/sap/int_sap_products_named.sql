@@ -40,7 +40,8 @@ final as (
 
     select
         shifted.*,
-        {{ sap_to_reporting('shifted.list_price', 'shifted.currency', 'rate') }} as list_price_reporting
+        {{ sap_to_reporting('shifted.list_price', 'shifted.currency', 'rate') }}
+            as list_price_reporting
     from shifted
     {{ sap_join_rate('rate', 'shifted.currency', "cast('" ~ var('sap_as_of_date') ~ "' as date)") }}
 

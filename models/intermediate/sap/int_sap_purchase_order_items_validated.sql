@@ -1,4 +1,5 @@
--- SAP purchase order items with every rule they break: their own (int_sap_purchase_order_items_converted)
+-- SAP purchase order items with every rule they break: their own
+-- (int_sap_purchase_order_items_converted)
 -- and sap_order_quarantined when their order leaves the flow (the document leaves as a whole).
 
 with

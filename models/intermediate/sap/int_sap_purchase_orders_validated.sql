@@ -46,7 +46,8 @@ decoded as (
         -- the canonical status of fct_purchase_order_lines (the sample's vocabulary)
         case
             when orders.lifecycle_status_code = 'X' then 'cancelled'
-            when orders.lifecycle_status_code = 'R' or orders.approval_status_code = 'R' then 'rejected'
+            when orders.lifecycle_status_code = 'R' or orders.approval_status_code = 'R'
+                then 'rejected'
             when orders.ordering_status_code = 'D' then 'received'
             else 'open'
         end as po_status,

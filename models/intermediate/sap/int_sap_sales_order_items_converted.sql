@@ -65,7 +65,8 @@ converted as (
 
     select
         shifted.*,
-        {{ sap_to_reporting('shifted.net_amount', 'shifted.currency', 'rate') }} as net_amount_reporting,
+        {{ sap_to_reporting('shifted.net_amount', 'shifted.currency', 'rate') }}
+            as net_amount_reporting,
         rate.rate_type_used,
         rate.quoted_rate,
         rate.is_inverse_quotation

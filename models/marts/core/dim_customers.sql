@@ -118,7 +118,8 @@ sap_customers as (
     cross join {{ ref('sap_company_codes') }} as company
     where partners.is_customer
         or partners.partner_id in (
-            select sap_orders.customer_id from {{ ref('int_sap_sales_orders_validated') }} as sap_orders
+            select sap_orders.customer_id
+            from {{ ref('int_sap_sales_orders_validated') }} as sap_orders
         )
 
 ),

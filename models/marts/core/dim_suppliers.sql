@@ -1,6 +1,7 @@
 -- Suppliers as the ERPs know them: the sample's, and SAP's business partners with the supplier
 -- role or a purchase order (in the SAP extract every purchase order names a partner whose role
--- is customer: rule sap_partner_role_mismatch counts them; the partner is the supplier all the same).
+-- is customer: rule sap_partner_role_mismatch counts them; the partner is the supplier all the
+-- same).
 
 with
 
@@ -38,7 +39,8 @@ sap_suppliers as (
     cross join {{ ref('sap_company_codes') }} as company
     where partners.is_supplier
         or partners.partner_id in (
-            select sap_orders.supplier_id from {{ ref('int_sap_purchase_orders_validated') }} as sap_orders
+            select sap_orders.supplier_id
+            from {{ ref('int_sap_purchase_orders_validated') }} as sap_orders
         )
 
 )
