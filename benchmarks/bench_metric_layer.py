@@ -55,6 +55,7 @@ SECTION_END = "<!-- bench_metric_layer: end -->"
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "models", "metrics", "macros", "seeds", "tests/dbt")
 
 SLICE_METRICS = ("revenue", "cogs", "order_intake", "orders_booked")
+SAMPLE_START = "2023-01-01"  # the generated company's first day (finkpi/generate/calendar.py)
 SLICE_GRAINS = {"month": "month", "quarter": "fiscal_quarter"}  # metric_values grain -> MetricFlow
 SLICE_DIMENSIONS = {"total": None, "region": "customer__region"}
 SLICE_KEYS = ["metric_name", "grain", "dimension", "dimension_value", "period_start"]
@@ -594,7 +595,10 @@ def run_scale(scale: int, data_dir: Path, raw_format: str, workdir: Path) -> dic
         duckdb.connect, raw_baseline_sql(settings, str(as_of))
     )
     check_revenue_by_month(exported.values, raw_values, "baseline over raw files")
-    checks["baseline_raw_values"] = check_equal(exported_slice, raw_values, "baseline over raw files")
+    # the raw baseline reads the generated company's files only; the SAP source's orders (a second
+    # ERP, 2014-2022: README, Adding a source system) are in the export and the marts baseline
+    generated_only = exported_slice[exported_slice["period_start"].map(str) >= SAMPLE_START]
+    checks["baseline_raw_values"] = check_equal(generated_only, raw_values, "baseline over raw files")
     say(
         f"{tag} baseline over raw files: {result['baseline_raw']['warm_median_s'] * 1000:.0f} ms warm;"
         f" {checks['baseline_raw_values']} values equal to the export"

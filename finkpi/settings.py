@@ -27,6 +27,10 @@ class Settings:
     project_dir: Path = PROJECT_DIR
     # Raw extracts: <data_dir>/<source>/<table>.<raw_format>
     data_dir: Path = PROJECT_DIR / "data" / "sample"
+    # The second ERP: SAP's SHINE EPM sample (real data, vendored; README "Adding a source system")
+    sap_dir: Path = PROJECT_DIR / "data" / "reference" / "sap"
+    # None: the SAP company's own business date, its latest sales order (date rules are per company)
+    sap_as_of_date: date | None = None
     raw_format: str = "csv"
     warehouse_dir: Path = PROJECT_DIR / "warehouse"
     # None: the latest business date found in the data (see `resolve_as_of_date`).
@@ -82,6 +86,7 @@ class Settings:
             "FINKPI_DBT_TARGET": self.dbt_target,
             "FINKPI_WAREHOUSE_DIR": str(self.warehouse_dir.resolve()),
             "FINKPI_DATA_DIR": str(self.data_dir.resolve()),
+            "FINKPI_SAP_DIR": str(self.sap_dir.resolve()),
             "FINKPI_DBT_THREADS": str(self.dbt_threads),
         }
 
@@ -93,6 +98,7 @@ class Settings:
             "reporting_currency": self.reporting_currency,
             "raw_format": self.raw_format,
             "closed_periods": self.closed_periods,
+            "sap_as_of_date": (self.sap_as_of_date or resolve_sap_as_of_date(self)).isoformat(),
             **self.extra_vars,
         }
 
@@ -105,6 +111,10 @@ def load_settings(**overrides) -> Settings:
         values["env"] = env["FINKPI_ENV"]
     if "FINKPI_DATA_DIR" in env:
         values["data_dir"] = Path(env["FINKPI_DATA_DIR"]).resolve()
+    if env.get("FINKPI_SAP_DIR"):
+        values["sap_dir"] = Path(env["FINKPI_SAP_DIR"]).resolve()
+    if env.get("FINKPI_SAP_AS_OF_DATE"):
+        values["sap_as_of_date"] = date.fromisoformat(env["FINKPI_SAP_AS_OF_DATE"])
     if "FINKPI_RAW_FORMAT" in env:
         values["raw_format"] = env["FINKPI_RAW_FORMAT"]
     if "FINKPI_WAREHOUSE_DIR" in env:
@@ -155,4 +165,28 @@ def resolve_as_of_date(settings: Settings) -> date:
         ).fetchone()
     if latest is None:
         raise ValueError(f"cannot infer as_of_date: {path} has no orders (set FINKPI_AS_OF_DATE)")
+    return latest
+
+
+def resolve_sap_as_of_date(settings: Settings) -> date:
+    """The SAP company's business date: its latest sales order (`HISTORY.CREATEDAT`).
+
+    The SAP extract is a company of its own with its own history (2014-2022), so its freshness and
+    "future date" rules are judged against its own date, not the sample company's.
+    """
+    import duckdb
+
+    path = settings.sap_dir / "salesOrder.csv"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"the SAP source needs {path}: set FINKPI_SAP_DIR to the folder of the SAP extract "
+            "(the bundled copy is data/reference/sap) or FINKPI_SAP_AS_OF_DATE"
+        )
+    with duckdb.connect() as con:
+        (latest,) = con.execute(
+            'select max(try_cast("HISTORY.CREATEDAT" as date)) from read_csv(?, all_varchar = true)',
+            [str(path)],
+        ).fetchone()
+    if latest is None:
+        raise ValueError(f"cannot infer the SAP as-of date: {path} has no orders (set FINKPI_SAP_AS_OF_DATE)")
     return latest

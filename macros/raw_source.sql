@@ -8,8 +8,10 @@
     (a window function without ORDER BY does not: measured, it reorders rows). Across several
     files of one glob the numbering runs on, so each file's first ordinal is subtracted.
 -#}
-{% macro raw_source(source_name, table_name) -%}
-    {%- set header_lines = 1 if var('raw_format', 'csv') == 'csv' else 0 -%}
+{#- `raw_format`: the format of this source's files when it is not var('raw_format') (the SAP
+    extract is always CSV). -#}
+{% macro raw_source(source_name, table_name, raw_format=none) -%}
+    {%- set header_lines = 1 if (raw_format or var('raw_format', 'csv')) == 'csv' else 0 -%}
     select
         raw.* exclude (filename, ordinality),
         raw.filename as _source_file,

@@ -115,12 +115,15 @@ class ColumnLineage:
     @classmethod
     def for_project(cls, project_dir: Path, database: Path) -> ColumnLineage:
         from finkpi.generate.schema import SOURCES
+        from finkpi.sources import sap
 
         manifest = json.loads((project_dir / "target" / "manifest.json").read_text())
         sources = {
             name: {table: [c for c, _t, _d in cols] for table, cols in tables.items()}
             for name, tables in SOURCES.items()
         }
+        # the SAP source is read from its own folder (data/reference/sap), by file name
+        sources["sap"] = {file: columns for file, columns in sap.TABLES.values()}
         return cls(manifest, database, sources)
 
     def _schema(self, database: Path, source_columns) -> dict:

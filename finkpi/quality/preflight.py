@@ -59,6 +59,22 @@ def find_problems(settings: Settings, sources: dict | None = None) -> list[Probl
             path = settings.source_path(source, table)
             if settings.raw_format == "csv":
                 problems += check_csv(path, columns)
+    if sources is None:
+        problems += find_sap_problems(settings)
+    return problems
+
+
+def find_sap_problems(settings: Settings) -> list[Problem]:
+    """The structure of the SAP source's files (always CSV). Values are not type-checked here: a
+    bad SAP value is a quarantine rule of its staging model (expectations/rules.yml)."""
+    from finkpi.sources import sap
+
+    if not settings.sap_dir.is_dir():
+        message = "the SAP source folder does not exist; set FINKPI_SAP_DIR (bundled: data/reference/sap)"
+        return [Problem("empty_file", settings.sap_dir, None, message)]
+    problems: list[Problem] = []
+    for table, columns in sap.preflight_contract().items():
+        problems += check_csv(sap.path(settings.sap_dir, table), columns)
     return problems
 
 

@@ -39,3 +39,27 @@ union all
     'int_contacts_validated', 'stg_crm__contacts', 'flagged.contact_id',
     pii=['first_name', 'last_name', 'email', 'phone'],
 ) }}
+
+union all
+
+{{ rule_violations('int_sap_sales_orders_validated', 'stg_sap__sales_orders', 'flagged.order_id') }}
+
+union all
+
+{{ rule_violations(
+    'int_sap_sales_order_items_validated', 'stg_sap__sales_order_items',
+    "flagged.order_id || '/' || flagged.item_number_text", parent='flagged.order_id',
+) }}
+
+union all
+
+{{ rule_violations(
+    'int_sap_purchase_orders_validated', 'stg_sap__purchase_orders', 'flagged.po_id',
+) }}
+
+union all
+
+{{ rule_violations(
+    'int_sap_purchase_order_items_validated', 'stg_sap__purchase_order_items',
+    "flagged.po_id || '/' || flagged.item_number_text", parent='flagged.po_id',
+) }}

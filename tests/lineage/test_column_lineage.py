@@ -24,8 +24,24 @@ EXPECTED = {
         ("erp.sales_orders", "currency"),
         ("erp.sales_orders", "status"),
         ("erp.exchange_rates", "rate"),
+        # the SAP source: the item's amount in its currency, shifted by TCURX decimals, converted
+        # with TCURR's rate and TCURF's ratio; cancelled from the lifecycle (and delivery) status
+        ("sap.salesOrderItem", "NETAMOUNT"),
+        ("sap.salesOrderItem", "CURRENCY"),
+        ("sap.TCURX", "CURRDEC"),
+        ("sap.TCURR", "UKURS"),
+        ("sap.TCURF", "FFACT"),
+        ("sap.TCURF", "TFACT"),
+        ("sap.salesOrder", "LIFECYCLESTATUS"),
+        ("sap.salesOrder", "DELIVERYSTATUS"),
     },
-    "on_time_delivery_rate": {("erp.deliveries", "actual_date"), ("erp.sales_order_lines", "promised_date")},
+    # projection lineage does not follow row filters: fct_deliveries keeps only the ERP's lines
+    # (source_system = 'erp'), yet the SAP branch of fct_sales_order_lines is a possible source
+    "on_time_delivery_rate": {
+        ("erp.deliveries", "actual_date"),
+        ("erp.sales_order_lines", "promised_date"),
+        ("sap.salesOrderItem", "DELIVERYDATE"),
+    },
     "complaint_rate": {("crm.Case", "Type"), ("erp.deliveries", "actual_date")},
     "win_rate": {("crm.Opportunity", "IsClosed"), ("crm.Opportunity", "IsWon")},
     "scrap_rate": {

@@ -3,7 +3,9 @@
 It never reads a dbt model or the warehouse: it is the second computation the exported
 `metric_values` are checked against. The definitions are the ones agreed for the metric layer
 (money in EUR; conversion `round_half_up(amount x rate, 2)` per line or document; balances per
-invoice at the invoice-date rate; periods up to the one containing `as_of`).
+invoice at the invoice-date rate; periods up to the one containing `as_of`). The sales and
+purchase orders of the SAP source (a second ERP, computed from its own files by tests/sap/oracle.py)
+are added to the sample company's.
 
 Money is summed as integer cents, so additive currency metrics are exact; ratios are computed from
 the exact components and returned as floats.
@@ -23,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from tests.conftest import SAMPLE_DIR
+from tests.sap import oracle as sap_oracle
 
 CENT = Decimal("0.01")
 GRAINS = ("month", "quarter", "year")
@@ -68,6 +71,13 @@ def _eur(amount: Decimal, currency: str, rate: Decimal) -> Decimal:
 
 def _cents(value: Decimal) -> int:
     return int(value.scaleb(2))
+
+
+def _sap_included(data_dir: Path) -> bool:
+    """The pipeline builds the SAP source (tests/sap/oracle.py) beside whatever ERP and CRM data it
+    is given; the tests build it beside the bundled sample. The hand-made tiny companies of the
+    self-check have no SAP company."""
+    return Path(data_dir).resolve() == SAMPLE_DIR.resolve()
 
 
 def default_as_of(data_dir: Path = SAMPLE_DIR) -> date:
@@ -255,7 +265,13 @@ def _order_line_events(data_dir: Path, as_of: date) -> pd.DataFrame:
         cents=pd.array(cents, dtype="int64"),
         product_category=lines["product_id"].map(_categories(data_dir)),
     )
-    return _with_customer(frame, data_dir)
+    frame = _with_customer(frame, data_dir)
+    if not _sap_included(data_dir):
+        return frame
+    sap = sap_oracle.sales_order_lines()
+    sap = sap[~sap["is_cancelled"] & (sap["day"] <= as_of.isoformat())]
+    columns = ["order_id", "customer_id", "day", "cents", "region", "customer_segment", "product_category"]
+    return pd.concat([frame, sap[columns]], ignore_index=True)
 
 
 @functools.cache
@@ -460,7 +476,12 @@ def _purchase_line_events(data_dir: Path, as_of: date) -> pd.DataFrame:
             lines["net_amount"], lines["currency"], lines["order_date"], strict=True
         )
     ]
-    return lines.assign(day=lines["order_date"], cents=pd.array(cents, dtype="int64"))
+    frame = lines.assign(day=lines["order_date"], cents=pd.array(cents, dtype="int64"))
+    if not _sap_included(data_dir):
+        return frame
+    sap = sap_oracle.purchase_order_lines()
+    sap = sap[~sap["is_cancelled_or_rejected"] & (sap["day"] <= as_of.isoformat())]
+    return pd.concat([frame, sap[["po_id", "supplier_id", "day", "cents"]]], ignore_index=True)
 
 
 @functools.cache

@@ -90,6 +90,9 @@ def test_derived_metrics_follow_from_their_parts():
         assert rate == pytest.approx(float((active[period] - new[period]) / active[period]), rel=1e-12)
     intake, orders = _by_period("order_intake"), _by_period("orders_booked")
     for period, value in _by_period("average_order_value").items():
+        if not orders[period]:  # months without orders: the SAP history (2014-2022) has gaps
+            assert value is None and not intake[period]
+            continue
         assert value == pytest.approx(float(intake[period] / orders[period]), rel=1e-12)
 
 

@@ -95,11 +95,42 @@ crm_only as (
 
 ),
 
+-- the SAP source: business partners with the customer role or on a sales order (SAP has no CRM
+-- here, no segment and no payment terms; region is SAP's own: EMEA, AMER, APJ, AFR)
+sap_customers as (
+
+    select
+        partners.partner_id as customer_key,
+        partners.partner_id as customer_id,
+        null as crm_account_id,
+        partners.partner_name as customer_name,
+        partners.country,
+        partners.region,
+        null as customer_segment,
+        partners.currency,
+        null as payment_terms_days,
+        'erp_only' as match_method,
+        company.company_code,
+        partners.source_system,
+        partners.created_date,
+        null as first_invoice_date
+    from {{ ref('int_sap_business_partners_decoded') }} as partners
+    cross join {{ ref('sap_company_codes') }} as company
+    where partners.is_customer
+        or partners.partner_id in (
+            select sap_orders.customer_id
+            from {{ ref('int_sap_sales_orders_validated') }} as sap_orders
+        )
+
+),
+
 final as (
 
     select * from erp_customers
     union all
     select * from crm_only
+    union all
+    select * from sap_customers
 
 )
 

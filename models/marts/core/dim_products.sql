@@ -26,6 +26,28 @@ final as (
     from products
     {{ join_standard_cost('current_cost', 'products.product_id', as_of_date()) }}
 
+),
+
+-- the SAP source: products sold (TYPECODE PR) are finished goods here; the list price is in the
+-- reporting currency at the SAP company's as-of date; SAP's extract has no standard costs
+sap_products as (
+
+    select
+        -- ids
+        product_id,
+        source_system,
+        -- attributes
+        product_name,
+        case type_code when 'PR' then 'finished' else 'advertisement' end as product_type,
+        category as product_category,
+        unit_of_measure,
+        -- amounts
+        list_price_reporting,
+        cast(null as decimal(18, 4)) as current_standard_cost_reporting
+    from {{ ref('int_sap_products_named') }}
+
 )
 
 select * from final
+union all
+select * from sap_products

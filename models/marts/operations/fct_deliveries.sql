@@ -8,6 +8,9 @@ order_lines as (
 
     select * from {{ ref('fct_sales_order_lines') }}
     where not is_cancelled
+        -- sources that deliver delivery documents; the SAP extract has a delivery status per
+        -- order but no delivery dates, so its lines have no on-time measure (README, SAP source)
+        and source_system = 'erp'
 
 ),
 

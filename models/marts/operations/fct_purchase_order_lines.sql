@@ -48,6 +48,43 @@ final as (
         on lines.po_id = orders.po_id
     {{ join_rate('rate', 'orders.currency', 'orders.order_date') }}
 
+),
+
+-- the SAP source (models/intermediate/sap/): accepted items of accepted orders, each item in its
+-- own currency converted at the order-date rate through SAP's tables
+sap_lines as (
+
+    select
+        -- ids
+        items.po_id || '-' || cast(items.line_number as varchar) as po_line_key,
+        items.po_id,
+        items.line_number,
+        items.product_id,
+        orders.supplier_id,
+        orders.company_code,
+        orders.source_system,
+        -- attributes
+        orders.po_status,
+        orders.po_status in ('cancelled', 'rejected') as is_cancelled_or_rejected,
+        items.currency,
+        -- amounts
+        items.quantity,
+        cast(items.net_amount / nullif(items.quantity, 0) as decimal(18, 4)) as unit_price,
+        items.net_amount,
+        items.net_amount_reporting,
+        -- dates
+        orders.order_date,
+        items.promised_date,
+        -- lineage
+        items._source_file,
+        items._source_row
+
+    from ({{ accepted('int_sap_purchase_order_items_validated') }}) as items
+    inner join ({{ accepted('int_sap_purchase_orders_validated') }}) as orders
+        on items.po_id = orders.po_id
+
 )
 
 select * from final
+union all
+select * from sap_lines

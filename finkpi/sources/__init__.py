@@ -1,0 +1,1 @@
+"""Source systems beyond the generated sample company (their raw-file contracts)."""
