@@ -105,14 +105,18 @@ def build(
     select: list[str] | None = None,
     quiet: bool = False,
     indirect_selection: str | None = None,
+    resource_types: list[str] | None = None,
 ):
     """`dbt build` (seeds, models, tests in dependency order); raises DbtBuildError on failure.
 
     `indirect_selection="buildable"` runs only the tests whose every parent is selected (a
-    partial build, e.g. staging and validated models only)."""
+    partial build, e.g. staging and validated models only). `resource_types` limits the build
+    (the Spark target builds seeds and models only: its data tests are DuckDB SQL)."""
     args = ["build"]
     if select:
         args += ["--select", *select]
+    for resource_type in resource_types or []:
+        args += ["--resource-type", resource_type]
     if indirect_selection:
         args += ["--indirect-selection", indirect_selection]
     if quiet:

@@ -176,6 +176,21 @@
 {%- endmacro %}
 
 
+{#- Seconds from one timestamp to another (dbt.datediff(..., 'second') says the same at ten times
+    the length on Spark). -#}
+{% macro seconds_between(start_timestamp, end_timestamp) -%}
+    {{ return(adapter.dispatch('seconds_between', 'finkpi')(start_timestamp, end_timestamp)) }}
+{%- endmacro %}
+
+{% macro duckdb__seconds_between(start_timestamp, end_timestamp) -%}
+    date_diff('second', {{ start_timestamp }}, {{ end_timestamp }})
+{%- endmacro %}
+
+{% macro spark__seconds_between(start_timestamp, end_timestamp) -%}
+    (unix_timestamp({{ end_timestamp }}) - unix_timestamp({{ start_timestamp }}))
+{%- endmacro %}
+
+
 {#- 'YYYY-MM' of a date. -#}
 {% macro year_month_label(date_expr) -%}
     {{ return(adapter.dispatch('year_month_label', 'finkpi')(date_expr)) }}

@@ -75,7 +75,9 @@ final as (
         -- dates
         promised_date,
         receipt_date,
-        cast({{ dbt.datediff('promised_date', 'receipt_date', 'day') }} as integer) as days_late,
+        cast(
+            {{ dbt.datediff('promised_date', 'receipt_date', 'day') }} as integer
+        ) as days_late,
         -- lineage
         _source_file,
         _source_row
