@@ -100,6 +100,9 @@
                 from {{ file_view }}
                 {%- endif %}
             {%- endcall -%}
+            {%- call statement('forget_' ~ file_view) -%}
+                drop view if exists {{ file_view }}
+            {%- endcall -%}
         {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}

@@ -49,8 +49,8 @@ class SparkMetricEngine(MetricEngine):
         self.spark_settings = settings
         self.spark = spark_session(settings)
         # hundreds of small queries read the same marts: keep them in memory, not in Parquet
-        for row in self.spark.sql("show tables in marts").collect():
-            self.spark.sql(f"cache table marts.{row.tableName}")
+        for name in mart_tables(self.spark):
+            self.spark.sql(f"cache table marts.{name}")
         self.spark_seconds = 0.0
 
     def query(self, metrics, group_by, where=None, order_by=None, limit=None) -> pd.DataFrame:
@@ -63,6 +63,12 @@ class SparkMetricEngine(MetricEngine):
     def close(self) -> None:
         self.spark.catalog.clearCache()
         super().close()
+
+
+def mart_tables(spark) -> list[str]:
+    """The tables of schema marts (`show tables` also lists the session's temporary views)."""
+    rows = spark.sql("show tables in marts").collect()
+    return sorted(row.tableName for row in rows if not row.isTemporary)
 
 
 def run_on_spark(spark, sql: str) -> pd.DataFrame:

@@ -44,8 +44,10 @@ def spark_stages(settings: Settings, summary, progress, first: int) -> None:
 
 
 def mart_row_counts(settings: Settings) -> dict[str, int]:
+    from finkpi.spark.exports import mart_tables
     from finkpi.spark.session import spark_session
 
     spark = spark_session(settings)
-    tables = sorted(row.tableName for row in spark.sql("show tables in marts").collect())
-    return {name: spark.sql(f"select count(*) from marts.{name}").collect()[0][0] for name in tables}
+    return {
+        name: spark.sql(f"select count(*) from marts.{name}").collect()[0][0] for name in mart_tables(spark)
+    }
