@@ -19,7 +19,8 @@ QUERIES = [
     (["revenue"], ["metric_time__month"]),
     (["gross_margin_pct"], ["metric_time__fiscal_quarter", "customer__region"]),
     (["on_time_delivery_rate"], ["metric_time__fiscal_year"]),
-    (["dso"], ["metric_time__month", "customer__customer_segment"]),
+    (["dso"], ["metric_time__month"]),
+    (["revenue"], ["metric_time__month", "product__product_category"]),
     (["complaint_rate"], ["metric_time__month"]),
 ]
 
