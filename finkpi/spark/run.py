@@ -20,6 +20,7 @@ def spark_stages(settings: Settings, summary, progress, first: int) -> None:
 
     if first > 1:
         raise ValueError("publishing runs on the DuckDB target only; unset FINKPI_ENV to publish")
+    summary.warehouse = settings.warehouse_dir / "spark" / "warehouse"  # the Spark tables' folder
     if first <= 0:
         progress(
             f"[1/2] pre-flight of the raw files, dbt build on Spark: seeds and models"
