@@ -76,7 +76,9 @@ final as (
         promised_date,
         receipt_date,
         cast(
-            {{ dbt.datediff('promised_date', 'receipt_date', 'day') }} as integer
+            {{ dbt.datediff(
+                'promised_date', 'receipt_date', 'day'
+            ) }} as integer
         ) as days_late,
         -- lineage
         _source_file,
