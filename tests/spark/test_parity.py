@@ -120,4 +120,6 @@ def test_staging_rows_point_at_the_same_file_and_line(builds, spark_session, mod
     assert len(on_duckdb) > 100
     for frame in (on_duckdb, on_spark):
         frame["_source_row"] = frame["_source_row"].astype("int64")
-    pd.testing.assert_frame_equal(on_duckdb.reset_index(drop=True), on_spark.reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        on_duckdb.reset_index(drop=True), on_spark.reset_index(drop=True), check_dtype=False
+    )
