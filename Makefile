@@ -14,7 +14,7 @@ export GX_ANALYTICS_ENABLED := false
 # Debian's Chromium for the browser tests (Playwright drives it; its own download needs the internet).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help setup browser demo test test-slow check lint-python lint-sql generate clean dev
+.PHONY: help setup browser demo test test-slow test-spark check lint-python lint-sql generate clean dev
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,8 +40,21 @@ demo: setup  ## run the whole pipeline on the bundled sample company
 test: setup browser check  ## the CI gate: lint, then every test but the slow ones
 	FINKPI_DUCKDB1_PATH=$(abspath $(DUCKDB1)) $(BIN)/python -m pytest -m "not slow" -q
 
-test-slow: setup browser  ## long runs: a full pipeline per bad-input kind, soak
-	$(BIN)/python -m pytest -m slow -q
+test-slow: setup browser test-spark  ## long runs: a full pipeline per bad-input kind, soak, Spark parity
+	$(BIN)/python -m pytest -m "slow and not spark" -q
+
+# The Spark target lives in its own venv (pyspark is ~500 MB): the default .venv stays small.
+SPARK_VENV ?= .venv-spark
+SPARK_STAMP := $(SPARK_VENV)/.installed
+
+$(SPARK_STAMP): pyproject.toml requirements.lock requirements-spark.lock
+	$(PYTHON) -m venv $(SPARK_VENV)
+	$(SPARK_VENV)/bin/python -m pip install --quiet --upgrade "pip==26.3"
+	$(SPARK_VENV)/bin/python -m pip install --quiet -c requirements.lock -c requirements-spark.lock -e '.[dev,spark]'
+	touch $(SPARK_STAMP)
+
+test-spark: $(SPARK_STAMP)  ## the same project on Spark: every metric value equal to DuckDB's
+	SPARK_LOCAL_IP=127.0.0.1 $(SPARK_VENV)/bin/python -m pytest -m spark -q tests/spark
 
 check: lint-python lint-sql  ## ruff and sqlfluff, clean
 

@@ -105,9 +105,14 @@ def cmd_reopen(args) -> int:
 
 def cmd_query(args) -> int:
     from finkpi.metrics.engine import MetricEngine
-    from finkpi.metrics.query import render, run_query
+    from finkpi.metrics.query import QueryError, render, run_query
 
     settings = _settings(args)
+    if settings.dbt_target == "spark":
+        raise QueryError(
+            "finkpi query runs on the DuckDB build warehouse only (MetricFlow has no Spark adapter);"
+            " on Spark, read the exported table metrics.metric_values, or unset FINKPI_ENV"
+        )
     with MetricEngine(settings) as engine:
         frame = run_query(
             engine,

@@ -107,17 +107,22 @@ def build(
     quiet: bool = False,
     indirect_selection: str | None = None,
     selection_args: list[str] | None = None,
+    resource_types: list[str] | None = None,
 ):
     """`dbt build` (seeds, models, tests in dependency order); raises DbtBuildError on failure.
 
     `indirect_selection="buildable"` runs only the tests whose every parent is selected (a
     partial build, e.g. staging and validated models only). `selection_args` are ready-made
-    selection arguments (`--select ... --exclude ...`, as dagster-dbt computes for a subset)."""
+    selection arguments (`--select ... --exclude ...`, as dagster-dbt computes for a subset).
+    `resource_types` limits the build (the Spark target builds seeds and models only: its data
+    tests are DuckDB SQL)."""
     args = ["build"]
     if select:
         args += ["--select", *select]
     if selection_args:
         args += selection_args
+    for resource_type in resource_types or []:
+        args += ["--resource-type", resource_type]
     if indirect_selection:
         args += ["--indirect-selection", indirect_selection]
     if quiet:

@@ -105,6 +105,10 @@ def _stages(settings: Settings, summary: RunSummary, progress, first: int) -> No
     from finkpi.quality import preflight
     from finkpi.scorecards.run import run as score
 
+    if settings.dbt_target == "spark":  # the scale-out target: build and exports only
+        from finkpi.spark.run import spark_stages
+
+        return spark_stages(settings, summary, progress, first)
     if first <= 0:
         faults.pause_point("build")
         progress(

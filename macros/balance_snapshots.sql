@@ -131,9 +131,9 @@ from rolled
     case
         when {{ closing_amount }} = 0 then 'settled'
         when {{ snapshot_date }} <= {{ due_date }} then 'not_due'
-        when {{ snapshot_date }} - {{ due_date }} <= 30 then '1-30'
-        when {{ snapshot_date }} - {{ due_date }} <= 60 then '31-60'
-        when {{ snapshot_date }} - {{ due_date }} <= 90 then '61-90'
+        when {{ dbt.datediff(due_date, snapshot_date, 'day') }} <= 30 then '1-30'
+        when {{ dbt.datediff(due_date, snapshot_date, 'day') }} <= 60 then '31-60'
+        when {{ dbt.datediff(due_date, snapshot_date, 'day') }} <= 90 then '61-90'
         else '91+'
     end
 {%- endmacro %}

@@ -60,11 +60,29 @@
 {#- round(amount x part / whole, 2) computed exactly in integer cents, half away from zero.
     DuckDB divides decimals in floating point, which rounds some half cents the wrong way. -#}
 {% macro prorated_cents(amount, part, whole) -%}
+    {{ return(adapter.dispatch('prorated_cents', 'finkpi')(amount, part, whole)) }}
+{%- endmacro %}
+
+{% macro duckdb__prorated_cents(amount, part, whole) -%}
     cast(
         sign({{ amount }} * {{ part }} * {{ whole }})
         * ((2 * abs(cast({{ amount }} * 100 as hugeint) * cast({{ part }} * 100 as hugeint))
             + abs(cast({{ whole }} * 100 as hugeint)))
             // (2 * abs(cast({{ whole }} * 100 as hugeint))))
         / 100 as decimal(18, 2)
+    )
+{%- endmacro %}
+
+{#- Spark: the same integer arithmetic in decimal(38, 0) and `div`; the sign as an integer (Spark's
+    sign() is a double) and the last division in decimals, so no value passes through a float. -#}
+{% macro spark__prorated_cents(amount, part, whole) -%}
+    cast(
+        cast(
+            case when {{ amount }} * {{ part }} * {{ whole }} < 0 then -1 else 1 end
+            * ((2 * abs(cast({{ amount }} * 100 as decimal(38, 0))
+                * cast({{ part }} * 100 as decimal(38, 0)))
+                + abs(cast({{ whole }} * 100 as decimal(38, 0))))
+                div (2 * abs(cast({{ whole }} * 100 as decimal(38, 0)))))
+        as decimal(20, 0)) / 100 as decimal(18, 2)
     )
 {%- endmacro %}

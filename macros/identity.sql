@@ -1,7 +1,7 @@
 {#- A company name reduced to what survives retyping: lower case letters and digits only
     ("Müller GmbH", "MÜLLER Gmbh." and "müller gmbh" give one key). -#}
 {% macro company_name_key(name) -%}
-    regexp_replace(lower(coalesce({{ name }}, '')), '[^a-z0-9äöüß]', '', 'g')
+    {{ regexp_replace_all("lower(coalesce(" ~ name ~ ", ''))", "'[^a-z0-9äöüß]'", "''") }}
 {%- endmacro %}
 
 {#- The number inside a customer identifier ("C000123", "c-000123", " 123" all give 123). -#}
@@ -11,5 +11,5 @@
 
 {#- The letters of an identifier, upper case ("c-000123" gives "C", "123" gives ""). -#}
 {% macro identifier_prefix(identifier) -%}
-    upper(regexp_replace(coalesce({{ identifier }}, ''), '[^A-Za-z]', '', 'g'))
+    upper({{ regexp_replace_all("coalesce(" ~ identifier ~ ", '')", "'[^A-Za-z]'", "''") }})
 {%- endmacro %}

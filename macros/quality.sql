@@ -15,7 +15,7 @@
 
 {#- The ids of the rules (expressions made with `rule`) that a row breaks, nulls dropped. -#}
 {% macro rule_failures(rules) -%}
-    list_sort(list_distinct(cast([{{ rules | join(', ') }}] as varchar[])))
+    {{ list_distinct_sorted(text_list(rules)) }}
 {%- endmacro %}
 
 {#- A SQL list literal of the rule ids of one severity. -#}
@@ -24,23 +24,24 @@
     {%- for rule_id, settings in var('quality_rules', {}).items() -%}
         {%- if settings.get('severity') == severity -%}{%- do ids.append("'" ~ rule_id ~ "'") -%}{%- endif -%}
     {%- endfor -%}
-    cast([{{ ids | join(', ') }}] as varchar[])
+    {{ text_list(ids) }}
 {%- endmacro %}
 
 {#- True when the failures include a rule of severity quarantine. -#}
 {% macro is_quarantined(failures) -%}
-    list_has_any({{ failures }}, {{ rules_of_severity('quarantine') }})
+    {{ lists_overlap(failures, rules_of_severity('quarantine')) }}
 {%- endmacro %}
 
 {#- The accepted rows of a validated model, without the quality columns. -#}
 {% macro accepted(model_name) -%}
-    select * exclude (_rule_failures, _quarantined)
+    select {{ star_except(['_rule_failures', '_quarantined']) }}
     from {{ ref(model_name) }}
     where not _quarantined
 {%- endmacro %}
 
 {#- A column expression giving one setting (severity, threshold, description) of `rule_id`. -#}
-{% macro rule_setting(rule_id_column, setting, cast_to='varchar') -%}
+{% macro rule_setting(rule_id_column, setting, cast_to=none) -%}
+    {%- set cast_to = cast_to or dbt.type_string() -%}
     case {{ rule_id_column }}
     {%- for rule_id, settings in var('quality_rules', {}).items() %}
         when '{{ rule_id }}' then cast(
@@ -66,42 +67,60 @@
         '{{ model_name }}' as model,
         '{{ source_model }}' as source_model,
         (select count(*) from {{ ref(source_model) }}) as model_rows,
-        cast(violations.record_key as varchar) as record_key,
-        cast(violations.parent_key as varchar) as parent_key,
+        cast(violations.record_key as {{ dbt.type_string() }}) as record_key,
+        cast(violations.parent_key as {{ dbt.type_string() }}) as parent_key,
         violations._source_file as source_file,
         violations._source_row as source_line,
         violations._quarantined as quarantined,
         violations.row_values
     from (
         select
-            unnest(flagged._rule_failures) as rule_id,
+            {{ unnest_list('flagged._rule_failures') }} as rule_id,
             {{ key }} as record_key,
             {{ parent if parent else 'null' }} as parent_key,
             flagged._source_file,
             flagged._source_row,
             flagged._quarantined,
-            to_json(flagged) as row_values
+            {{ row_to_json('flagged') }} as row_values
         from (
             select
-                * exclude (_rule_failures, _quarantined)
-                {%- if pii %} replace (
-                    {%- for column in pii %}
-                    sha256(cast({{ column }} as varchar)) as {{ column }}{{ ',' if not loop.last }}
-                    {%- endfor %}
-                ){%- endif %},
+                {{ star_except_with_hashed(['_rule_failures', '_quarantined'], pii) }},
                 _rule_failures,
                 _quarantined
             from {{ ref(model_name) }}
-            where len(_rule_failures) > 0
+            where {{ list_length('_rule_failures') }} > 0
         ) as flagged
     ) as violations
+{%- endmacro %}
+
+{#- Every column but `columns`, the `hashed` ones replaced by their SHA-256 (personal fields).
+    DuckDB keeps the column order (`replace`); Spark has no `replace`, so there the hashed columns
+    come after the others (only the key order inside row_values differs). -#}
+{% macro star_except_with_hashed(columns, hashed) -%}
+    {{ return(adapter.dispatch('star_except_with_hashed', 'finkpi')(columns, hashed)) }}
+{%- endmacro %}
+
+{% macro duckdb__star_except_with_hashed(columns, hashed) -%}
+    * exclude ({{ columns | join(', ') }})
+    {%- if hashed %} replace (
+        {%- for column in hashed %}
+        sha256(cast({{ column }} as varchar)) as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    ){%- endif %}
+{%- endmacro %}
+
+{% macro spark__star_except_with_hashed(columns, hashed) -%}
+    * except ({{ (columns + hashed) | join(', ') }})
+    {%- for column in hashed %},
+        {{ sha256_hex('cast(' ~ column ~ ' as string)') }} as {{ column }}
+    {%- endfor %}
 {%- endmacro %}
 
 {#- True when a date falls in a closed month (var closed_periods: ['2025-06', ...]). -#}
 {% macro in_closed_period(date_expr) -%}
     {%- set periods = var('closed_periods', []) -%}
     {%- if periods -%}
-        strftime({{ date_expr }}, '%Y-%m') in ('{{ periods | join("', '") }}')
+        {{ year_month_label(date_expr) }} in ('{{ periods | join("', '") }}')
     {%- else -%}
         false
     {%- endif -%}

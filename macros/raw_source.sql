@@ -11,6 +11,10 @@
 {#- `raw_format`: the format of this source's files when it is not var('raw_format') (the SAP
     extract is always CSV). -#}
 {% macro raw_source(source_name, table_name, raw_format=none) -%}
+    {{ return(adapter.dispatch('raw_source', 'finkpi')(source_name, table_name, raw_format)) }}
+{%- endmacro %}
+
+{% macro duckdb__raw_source(source_name, table_name, raw_format=none) -%}
     {%- set header_lines = 1 if (raw_format or var('raw_format', 'csv')) == 'csv' else 0 -%}
     select
         raw.* exclude (filename, ordinality),
@@ -18,4 +22,89 @@
         raw.ordinality - min(raw.ordinality) over (partition by raw.filename)
         + 1 + {{ header_lines }} as _source_row
     from (select * from {{ source(source_name, table_name) }} with ordinality) as raw
+{%- endmacro %}
+
+
+{#- Spark: the raw files were loaded as tables with their position by `load_raw_sources`. -#}
+{% macro spark__raw_source(source_name, table_name, raw_format=none) -%}
+    {#- quoted: some raw names are SQL keywords in Spark (crm.Case) -#}
+    select * from {{ source(source_name, table_name).quote(schema=true, identifier=true) }}
+{%- endmacro %}
+
+
+{#-
+    Spark only (on-run-start): every source table becomes a Spark table `<source>.<table>` with
+    the file's columns as text plus `_source_file` and `_source_row`, equal to DuckDB's:
+
+    - CSV is read with multiLine (quoted line breaks kept, as DuckDB does), which also makes a
+      file unsplittable: one file is one partition, read from its first byte to its last, so
+      monotonically_increasing_id() grows in file order and row_number() over it, per file, is
+      the record's position; + 1 for the header line.
+    - Parquet has the row's own position in the file (`_metadata.row_index`, 0-based).
+    - `_source_file` is the path without Spark's `file:` scheme, as DuckDB names it.
+
+    The tables are copies (Parquet, in the Spark warehouse), rewritten on every run, so a
+    staging view never reads a file that changed under it. DuckDB reads the files directly
+    (external sources) and does nothing here.
+-#}
+{% macro load_raw_sources() -%}
+    {{ return(adapter.dispatch('load_raw_sources', 'finkpi')()) }}
+{%- endmacro %}
+
+{% macro duckdb__load_raw_sources() -%}
+{%- endmacro %}
+
+{% macro spark__load_raw_sources() -%}
+    {%- if execute -%}
+        {%- set raw_format = var('raw_format', 'csv') -%}
+        {%- set data_dir = env_var('FINKPI_DATA_DIR', 'data/sample') -%}
+        {%- for node in graph.sources.values() if node.package_name == project_name -%}
+            {%- set path = data_dir ~ '/' ~ node.source_name ~ '/' ~ node.name ~ '.' ~ raw_format -%}
+            {%- set file_view = node.source_name ~ '__' ~ node.name ~ '__file' -%}
+            {%- call statement('schema_' ~ file_view) -%}
+                create schema if not exists {{ node.schema }}
+            {%- endcall -%}
+            {%- call statement('view_' ~ file_view) -%}
+                create or replace temporary view {{ file_view }}
+                using {{ raw_format }}
+                options (
+                    path '{{ path }}'
+                    {%- if raw_format == 'csv' %},
+                    header 'true', multiLine 'true', sep ',', quote '"', escape '"',
+                    mode 'FAILFAST', encoding 'UTF-8'
+                    {%- endif %}
+                )
+            {%- endcall -%}
+            {%- call statement('drop_' ~ file_view) -%}
+                drop table if exists {{ node.schema }}.{{ adapter.quote(node.identifier) }}
+            {%- endcall -%}
+            {%- call statement('load_' ~ file_view) -%}
+                create table {{ node.schema }}.{{ adapter.quote(node.identifier) }} using parquet as
+                {%- if raw_format == 'csv' %}
+                select
+                    {{ star_except(['_file_position']) }},
+                    cast(
+                        row_number() over (partition by _source_file order by _file_position) + 1
+                        as bigint
+                    ) as _source_row
+                from (
+                    select
+                        *,
+                        regexp_replace(input_file_name(), '^file:(//)?', '') as _source_file,
+                        monotonically_increasing_id() as _file_position
+                    from {{ file_view }}
+                ) as raw
+                {%- else %}
+                select
+                    *,
+                    regexp_replace(_metadata.file_path, '^file:(//)?', '') as _source_file,
+                    _metadata.row_index + 1 as _source_row
+                from {{ file_view }}
+                {%- endif %}
+            {%- endcall -%}
+            {%- call statement('forget_' ~ file_view) -%}
+                drop view if exists {{ file_view }}
+            {%- endcall -%}
+        {%- endfor -%}
+    {%- endif -%}
 {%- endmacro %}

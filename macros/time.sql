@@ -5,10 +5,10 @@
 
 {#- First day of the month of a date. -#}
 {% macro month_start(date_expr) -%}
-    cast(date_trunc('month', {{ date_expr }}) as date)
+    cast({{ dbt.date_trunc('month', date_expr) }} as date)
 {%- endmacro %}
 
 {#- Last day of the month of a date. -#}
 {% macro month_end(date_expr) -%}
-    cast(date_trunc('month', {{ date_expr }}) + interval 1 month - interval 1 day as date)
+    {{ dbt.last_day(date_expr, 'month') }}
 {%- endmacro %}

@@ -17,6 +17,11 @@ from finkpi.settings import PROJECT_DIR, load_settings
 SAMPLE_DIR = PROJECT_DIR / "data" / "sample"
 
 
+def pytest_configure(config):
+    # registered here, not in pyproject.toml: the Spark parity test (tests/spark, make test-spark)
+    config.addinivalue_line("markers", "spark: needs the Spark extra (.venv-spark); run by make test-spark")
+
+
 @pytest.fixture(scope="session")
 def sample_settings(tmp_path_factory):
     """Settings for the bundled sample, with a warehouse of the test session's own."""

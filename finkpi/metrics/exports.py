@@ -348,33 +348,47 @@ class MetricGovernanceError(RuntimeError):
 
 def export_metrics(settings, run_id: str, progress: Callable[[str], None] = lambda _m: None) -> ExportResult:
     """Check the metric definitions, then export every published metric of the built warehouse
-    of `settings` into `metrics.metric_values`, `metric_catalog` and `metric_definition_history`."""
+    of `settings` into `metrics.metric_values`, `metric_catalog` and `metric_definition_history`.
+    (The Spark target has its own: finkpi.spark.exports.)"""
+    calendar = read_calendar(settings.build_database)
+    with MetricEngine(settings) as engine:
+        result, history = compute_exports(settings, engine, calendar, run_id, progress)
+    write_tables(
+        settings.build_database,
+        {
+            "metric_values": result.values,
+            "metric_catalog": result.catalog,
+            "metric_definition_history": history,
+        },
+    )
+    return result
+
+
+def compute_exports(
+    settings, engine: MetricEngine, calendar: pd.DataFrame, run_id: str, progress: Callable[[str], None]
+) -> tuple[ExportResult, pd.DataFrame]:
+    """The export itself, on whichever warehouse `engine` runs its queries: the checked catalog,
+    every metric value, and the definition history."""
     from finkpi.metrics.catalog import load_catalog
     from finkpi.metrics.certification import certified_hashes, definition_history, load_certifications
     from finkpi.metrics.governance import check_catalog
 
     as_of = date.fromisoformat(settings.dbt_vars()["as_of_date"])
-    calendar = read_calendar(settings.build_database)
     catalog = load_catalog(settings.project_dir)
     certifications = load_certifications(settings.project_dir)
-    with MetricEngine(settings) as engine:
-        catalog_rows = catalog_frame(engine, catalog, run_id, certified_hashes(certifications))
-        check = check_catalog(
-            catalog, dict(zip(catalog_rows["metric_name"], catalog_rows["definition_hash"], strict=True))
-        )
-        if not check.ok:
-            raise MetricGovernanceError("metrics check failed:\n  " + "\n  ".join(check.problems))
-        for warning in uncertified_warnings(catalog, catalog_rows):
-            progress(f"  warning: {warning}")
-        exporter = MetricExporter(engine, catalog, calendar, as_of)
-        values = exporter.export(run_id, progress)
+    catalog_rows = catalog_frame(engine, catalog, run_id, certified_hashes(certifications))
+    check = check_catalog(
+        catalog, dict(zip(catalog_rows["metric_name"], catalog_rows["definition_hash"], strict=True))
+    )
+    if not check.ok:
+        raise MetricGovernanceError("metrics check failed:\n  " + "\n  ".join(check.problems))
+    for warning in uncertified_warnings(catalog, catalog_rows):
+        progress(f"  warning: {warning}")
+    exporter = MetricExporter(engine, catalog, calendar, as_of)
+    values = exporter.export(run_id, progress)
     history = definition_history(catalog_rows, certifications, datetime.now(UTC))
     history["run_id"] = run_id
-    write_tables(
-        settings.build_database,
-        {"metric_values": values, "metric_catalog": catalog_rows, "metric_definition_history": history},
-    )
-    return ExportResult(values=values, catalog=catalog_rows, stats=exporter.stats)
+    return ExportResult(values=values, catalog=catalog_rows, stats=exporter.stats), history
 
 
 def uncertified_warnings(catalog: Catalog, catalog_rows: pd.DataFrame) -> list[str]:

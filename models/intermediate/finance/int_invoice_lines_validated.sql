@@ -37,12 +37,12 @@ typical_prices as (
 checked as (
 
     select
-        lines.* exclude (_rule_failures),
-        list_concat(lines._rule_failures, {{ rule_failures([
+        {{ star_except(['_rule_failures'], 'lines') }},
+        {{ list_concat('lines._rule_failures', rule_failures([
             rule('orphan_invoice_line', 'invoices.invoice_id is null'),
             rule('invoice_quarantined', 'invoices._quarantined'),
             rule('extreme_outlier', 'lines.unit_price > 20 * typical_prices.median_unit_price'),
-        ]) }}) as _rule_failures
+        ])) }} as _rule_failures
     from lines
     left join invoices
         on lines.invoice_id = invoices.invoice_id

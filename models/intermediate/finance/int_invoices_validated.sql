@@ -26,8 +26,8 @@ line_totals as (
 checked as (
 
     select
-        invoices.* exclude (_rule_failures),
-        list_concat(invoices._rule_failures, {{ rule_failures([
+        {{ star_except(['_rule_failures'], 'invoices') }},
+        {{ list_concat('invoices._rule_failures', rule_failures([
             rule('header_vs_lines',
                 'coalesce(line_totals.has_quarantined_line, false)'
                 ~ ' or invoices.net_amount <> coalesce(line_totals.net_amount, 0)'
@@ -36,7 +36,7 @@ checked as (
                 ~ ' + coalesce(line_totals.tax_amount, 0)'),
             rule('missing_exchange_rate',
                 "invoices.currency <> '" ~ var('reporting_currency') ~ "' and rate.rate is null"),
-        ]) }}) as _rule_failures
+        ])) }} as _rule_failures
     from invoices
     left join line_totals
         on invoices.invoice_id = line_totals.invoice_id

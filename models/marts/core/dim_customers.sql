@@ -135,18 +135,18 @@ final as (
 )
 
 select
-    cast(customer_key as varchar) as customer_key,
-    cast(customer_id as varchar) as customer_id,
-    cast(crm_account_id as varchar) as crm_account_id,
-    cast(customer_name as varchar) as customer_name,
-    cast(country as varchar) as country,
-    cast(region as varchar) as region,
-    cast(customer_segment as varchar) as customer_segment,
-    cast(currency as varchar) as currency,
+    cast(customer_key as {{ dbt.type_string() }}) as customer_key,
+    cast(customer_id as {{ dbt.type_string() }}) as customer_id,
+    cast(crm_account_id as {{ dbt.type_string() }}) as crm_account_id,
+    cast(customer_name as {{ dbt.type_string() }}) as customer_name,
+    cast(country as {{ dbt.type_string() }}) as country,
+    cast(region as {{ dbt.type_string() }}) as region,
+    cast(customer_segment as {{ dbt.type_string() }}) as customer_segment,
+    cast(currency as {{ dbt.type_string() }}) as currency,
     cast(payment_terms_days as integer) as payment_terms_days,
-    cast(match_method as varchar) as match_method,
-    cast(company_code as varchar) as company_code,
-    cast(source_system as varchar) as source_system,
+    cast(match_method as {{ dbt.type_string() }}) as match_method,
+    cast(company_code as {{ dbt.type_string() }}) as company_code,
+    cast(source_system as {{ dbt.type_string() }}) as source_system,
     cast(created_date as date) as created_date,
     cast(first_invoice_date as date) as first_invoice_date
 from final

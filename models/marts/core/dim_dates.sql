@@ -8,12 +8,10 @@ with
 
 days as (
 
-    select cast(day as date) as date_day
-    from range(
-        cast('{{ var("calendar_start") }}' as date),
-        cast('{{ var("calendar_end") }}' as date) + interval 1 day,
-        interval 1 day
-    ) as calendar(day)
+    {{ calendar_days(
+        "cast('" ~ var('calendar_start') ~ "' as date)",
+        "cast('" ~ var('calendar_end') ~ "' as date)",
+    ) }}
 
 ),
 
@@ -41,19 +39,23 @@ final as (
         year(date_day) as calendar_year,
         month(date_day) as calendar_month,
         cast(fiscal_year as integer) as fiscal_year,
-        cast(fiscal_month_index // 3 + 1 as integer) as fiscal_quarter,
+        cast({{ integer_divide('fiscal_month_index', 3) }} + 1 as integer) as fiscal_quarter,
         cast(fiscal_month_index + 1 as integer) as fiscal_month,
         cast(
-            date_trunc('month', date_day) - to_months(fiscal_month_index) as date
+            {{ dbt.dateadd('month', '-fiscal_month_index', "date_trunc('month', date_day)") }}
+                as date
         ) as fiscal_year_start,
         cast(
-            date_trunc('month', date_day) - to_months(fiscal_month_index % 3) as date
+            {{ dbt.dateadd('month', '-(fiscal_month_index % 3)', "date_trunc('month', date_day)") }}
+            as date
         ) as fiscal_quarter_start,
-        strftime(date_day, '%Y-%m') as month_label,
-        'FY' || cast(fiscal_year as varchar) || '-Q' || cast(fiscal_month_index // 3 + 1 as varchar)
+        {{ year_month_label('date_day') }} as month_label,
+        'FY' || cast(fiscal_year as {{ dbt.type_string() }})
+        || '-Q'
+        || cast({{ integer_divide('fiscal_month_index', 3) }} + 1 as {{ dbt.type_string() }})
             as fiscal_quarter_label,
-        'FY' || cast(fiscal_year as varchar) as fiscal_year_label,
-        isodow(date_day) in (6, 7) as is_weekend,
+        'FY' || cast(fiscal_year as {{ dbt.type_string() }}) as fiscal_year_label,
+        {{ iso_day_of_week('date_day') }} in (6, 7) as is_weekend,
         -- the days a period has run by as_of_date (counted by balance-based metrics such as dso)
         date_day <= {{ as_of_date() }} as is_through_as_of
     from fiscal

@@ -27,7 +27,8 @@ final as (
         -- attributes
         currency,
         {{ aging_bucket('closing_amount', 'snapshot_date', 'due_date') }} as aging_bucket,
-        cast(greatest(snapshot_date - due_date, 0) as integer) as days_past_due,
+        cast(greatest({{ dbt.datediff('due_date', 'snapshot_date', 'day') }}, 0) as integer)
+            as days_past_due,
         -- amounts, transaction currency
         cast(opening_amount as decimal(18, 2)) as opening_amount,
         cast(invoiced_amount as decimal(18, 2)) as invoiced_amount,

@@ -37,7 +37,12 @@ final as (
         payments.payment_date,
         invoices.invoice_date,
         invoices.due_date,
-        cast(payments.payment_date - invoices.due_date as integer) as days_after_due,
+        cast(
+            {{ dbt.datediff(
+                'invoices.due_date', 'payments.payment_date', 'day'
+            ) }} as integer
+        )
+            as days_after_due,
         -- lineage
         payments._source_file,
         payments._source_row

@@ -50,7 +50,8 @@ final as (
 
     select
         -- ids
-        entries.entry_id || '-' || cast(entries.line_number as varchar) as gl_entry_line_key,
+        entries.entry_id || '-' || cast(entries.line_number as {{ dbt.type_string() }})
+            as gl_entry_line_key,
         entries.entry_id,
         entries.line_number,
         entries.document_id,

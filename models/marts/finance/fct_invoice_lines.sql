@@ -80,7 +80,7 @@ final as (
 
     select
         -- ids
-        document_id || '-' || cast(line_number as varchar) as invoice_line_key,
+        document_id || '-' || cast(line_number as {{ dbt.type_string() }}) as invoice_line_key,
         document_id,
         line_type,
         invoice_id,

@@ -36,7 +36,12 @@ final as (
         payments.payment_date,
         supplier_invoices.invoice_date,
         supplier_invoices.due_date,
-        cast(payments.payment_date - supplier_invoices.due_date as integer) as days_after_due,
+        cast(
+            {{ dbt.datediff(
+                'supplier_invoices.due_date', 'payments.payment_date', 'day'
+            ) }} as integer
+        )
+            as days_after_due,
         -- lineage
         payments._source_file,
         payments._source_row

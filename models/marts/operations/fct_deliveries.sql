@@ -55,7 +55,12 @@ final as (
         order_lines.order_date,
         order_lines.promised_date,
         deliveries.actual_date,
-        cast(deliveries.actual_date - order_lines.promised_date as integer) as days_late,
+        cast(
+            {{ dbt.datediff(
+                'order_lines.promised_date', 'deliveries.actual_date', 'day'
+            ) }} as integer
+        )
+            as days_late,
         -- lineage
         coalesce(deliveries._source_file, order_lines._source_file) as _source_file,
         coalesce(deliveries._source_row, order_lines._source_row) as _source_row

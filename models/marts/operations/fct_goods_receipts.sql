@@ -49,7 +49,7 @@ final as (
 
     select
         -- ids
-        receipt_id || '-' || cast(po_line_number as varchar) as receipt_line_key,
+        receipt_id || '-' || cast(po_line_number as {{ dbt.type_string() }}) as receipt_line_key,
         receipt_id,
         po_id,
         po_line_number,
@@ -75,7 +75,11 @@ final as (
         -- dates
         promised_date,
         receipt_date,
-        cast(receipt_date - promised_date as integer) as days_late,
+        cast(
+            {{ dbt.datediff(
+                'promised_date', 'receipt_date', 'day'
+            ) }} as integer
+        ) as days_late,
         -- lineage
         _source_file,
         _source_row

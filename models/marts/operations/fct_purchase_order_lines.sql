@@ -19,7 +19,7 @@ final as (
 
     select
         -- ids
-        lines.po_id || '-' || cast(lines.line_number as varchar) as po_line_key,
+        lines.po_id || '-' || cast(lines.line_number as {{ dbt.type_string() }}) as po_line_key,
         lines.po_id,
         lines.line_number,
         lines.product_id,

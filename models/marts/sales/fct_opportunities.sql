@@ -39,7 +39,12 @@ final as (
         opportunities.created_at_utc,
         opportunities.created_date_local as created_date,
         opportunities.close_date,
-        cast(opportunities.close_date - opportunities.created_date_local as integer) as cycle_days,
+        cast(
+            {{ dbt.datediff(
+                'opportunities.created_date_local', 'opportunities.close_date', 'day'
+            ) }} as integer
+        )
+            as cycle_days,
         -- lineage
         opportunities._source_file,
         opportunities._source_row

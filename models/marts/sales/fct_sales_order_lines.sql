@@ -20,7 +20,8 @@ final as (
 
     select
         -- ids
-        lines.order_id || '-' || cast(lines.line_number as varchar) as order_line_key,
+        lines.order_id || '-' || cast(lines.line_number as {{ dbt.type_string() }})
+            as order_line_key,
         lines.order_id,
         lines.line_number,
         lines.product_id,

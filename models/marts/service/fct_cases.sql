@@ -35,9 +35,10 @@ final as (
         cases.origin,
         cases.time_zone,
         -- durations
-        date_diff('second', cases.created_at_utc, cases.first_response_at_utc) / 3600.0
+        {{ seconds_between('cases.created_at_utc', 'cases.first_response_at_utc') }} / 3600.0
             as first_response_hours,
-        date_diff('second', cases.created_at_utc, cases.closed_at_utc) / 3600.0 as resolution_hours,
+        {{ seconds_between('cases.created_at_utc', 'cases.closed_at_utc') }} / 3600.0
+            as resolution_hours,
         -- dates
         cases.created_at_utc,
         cases.first_response_at_utc,

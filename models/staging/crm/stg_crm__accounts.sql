@@ -10,16 +10,16 @@ renamed as (
 
     select
         -- ids
-        nullif(trim("Id"), '') as crm_account_id,
+        nullif(trim({{ adapter.quote('Id') }}), '') as crm_account_id,
         -- attributes
-        nullif(trim("Name"), '') as account_name,
-        nullif(trim("ERP_Customer_Number__c"), '') as erp_customer_number_raw,
-        nullif(trim("BillingCountry"), '') as billing_country,
-        nullif(trim("Industry"), '') as industry,
-        nullif(trim("Type"), '') as account_type,
+        nullif(trim({{ adapter.quote('Name') }}), '') as account_name,
+        nullif(trim({{ adapter.quote('ERP_Customer_Number__c') }}), '') as erp_customer_number_raw,
+        nullif(trim({{ adapter.quote('BillingCountry') }}), '') as billing_country,
+        nullif(trim({{ adapter.quote('Industry') }}), '') as industry,
+        nullif(trim({{ adapter.quote('Type') }}), '') as account_type,
         -- dates
-        timezone('UTC', cast(nullif(trim("CreatedDate"), '') as timestamptz)) as created_at_utc,
-        cast(left(trim("CreatedDate"), 10) as date) as created_date_local,
+        {{ utc_timestamp(adapter.quote('CreatedDate')) }} as created_at_utc,
+        cast(left(trim({{ adapter.quote('CreatedDate') }}), 10) as date) as created_date_local,
         -- lineage
         'crm' as source_system,
         _source_file,

@@ -10,17 +10,17 @@ renamed as (
 
     select
         -- ids
-        nullif(trim("Id"), '') as contact_id,
-        nullif(trim("AccountId"), '') as crm_account_id,
+        nullif(trim({{ adapter.quote('Id') }}), '') as contact_id,
+        nullif(trim({{ adapter.quote('AccountId') }}), '') as crm_account_id,
         -- attributes
-        nullif(trim("FirstName"), '') as first_name,
-        nullif(trim("LastName"), '') as last_name,
-        nullif(trim("Email"), '') as email,
-        nullif(trim("Phone"), '') as phone,
-        nullif(trim("Title"), '') as title,
+        nullif(trim({{ adapter.quote('FirstName') }}), '') as first_name,
+        nullif(trim({{ adapter.quote('LastName') }}), '') as last_name,
+        nullif(trim({{ adapter.quote('Email') }}), '') as email,
+        nullif(trim({{ adapter.quote('Phone') }}), '') as phone,
+        nullif(trim({{ adapter.quote('Title') }}), '') as title,
         -- dates
-        timezone('UTC', cast(nullif(trim("CreatedDate"), '') as timestamptz)) as created_at_utc,
-        cast(left(trim("CreatedDate"), 10) as date) as created_date_local,
+        {{ utc_timestamp(adapter.quote('CreatedDate')) }} as created_at_utc,
+        cast(left(trim({{ adapter.quote('CreatedDate') }}), 10) as date) as created_date_local,
         -- lineage
         'crm' as source_system,
         _source_file,

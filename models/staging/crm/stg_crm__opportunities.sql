@@ -10,22 +10,23 @@ renamed as (
 
     select
         -- ids
-        nullif(trim("Id"), '') as opportunity_id,
-        nullif(trim("AccountId"), '') as crm_account_id,
+        nullif(trim({{ adapter.quote('Id') }}), '') as opportunity_id,
+        nullif(trim({{ adapter.quote('AccountId') }}), '') as crm_account_id,
         -- attributes
-        nullif(trim("Name"), '') as opportunity_name,
-        nullif(trim("StageName"), '') as stage_name,
-        nullif(trim("CurrencyIsoCode"), '') as currency,
+        nullif(trim({{ adapter.quote('Name') }}), '') as opportunity_name,
+        nullif(trim({{ adapter.quote('StageName') }}), '') as stage_name,
+        nullif(trim({{ adapter.quote('CurrencyIsoCode') }}), '') as currency,
         -- flags
-        cast(nullif(trim("IsClosed"), '') as boolean) as is_closed,
-        cast(nullif(trim("IsWon"), '') as boolean) as is_won,
+        cast(nullif(trim({{ adapter.quote('IsClosed') }}), '') as boolean) as is_closed,
+        cast(nullif(trim({{ adapter.quote('IsWon') }}), '') as boolean) as is_won,
         -- amounts
-        cast(nullif(trim("Amount"), '') as decimal(18,2)) as amount,
-        cast(nullif(trim("Probability"), '') as decimal(9,2)) as probability_pct,
+        cast(nullif(trim({{ adapter.quote('Amount') }}), '') as decimal(18,2)) as amount,
+        cast(nullif(trim({{ adapter.quote('Probability') }}), '') as decimal(9,2))
+            as probability_pct,
         -- dates
-        timezone('UTC', cast(nullif(trim("CreatedDate"), '') as timestamptz)) as created_at_utc,
-        cast(left(trim("CreatedDate"), 10) as date) as created_date_local,
-        cast(nullif(trim("CloseDate"), '') as date) as close_date,
+        {{ utc_timestamp(adapter.quote('CreatedDate')) }} as created_at_utc,
+        cast(left(trim({{ adapter.quote('CreatedDate') }}), 10) as date) as created_date_local,
+        cast(nullif(trim({{ adapter.quote('CloseDate') }}), '') as date) as close_date,
         -- lineage
         'crm' as source_system,
         _source_file,

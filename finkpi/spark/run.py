@@ -1,0 +1,54 @@
+"""One run on the Spark target (FINKPI_ENV=spark): pre-flight, dbt build, metric exports.
+
+What stays on DuckDB, the default target: dbt's data tests (their SQL is DuckDB's; the same
+project and data are tested on DuckDB, and the parity test compares the results), scorecards,
+the Great Expectations gate and publishing (the published layer is a DuckDB file and Parquet for
+BI tools). A Spark run stops after the exports and says so.
+"""
+
+from __future__ import annotations
+
+import time
+
+from finkpi import dbt_runner
+from finkpi.settings import Settings
+
+
+def spark_stages(settings: Settings, summary, progress, first: int) -> None:
+    from finkpi.quality import preflight
+    from finkpi.spark.exports import export_metrics_on_spark
+
+    if first > 1:
+        raise ValueError("publishing runs on the DuckDB target only; unset FINKPI_ENV to publish")
+    summary.warehouse = settings.warehouse_dir / "spark" / "warehouse"  # the Spark tables' folder
+    if first <= 0:
+        progress(
+            f"[1/2] pre-flight of the raw files, dbt build on Spark: seeds and models"
+            f" (as_of_date {summary.as_of_date}, data {settings.data_dir})"
+        )
+        started = time.perf_counter()
+        preflight.check(settings)
+        dbt_runner.build(settings, resource_types=["seed", "model"])
+        summary.seconds["dbt build (spark)"] = time.perf_counter() - started
+        summary.mart_rows = mart_row_counts(settings)
+
+    progress("[2/2] metric exports (MetricFlow plans on DuckDB, Spark runs the SQL)")
+    started = time.perf_counter()
+    exported = export_metrics_on_spark(settings, summary.run_id, progress)
+    summary.seconds["metric exports (spark)"] = time.perf_counter() - started
+    summary.metric_rows = len(exported.values)
+    summary.metric_queries = exported.stats.queries
+    progress(
+        "dbt data tests, scorecards, the quality gate and publishing run on the DuckDB target only:"
+        " skipped on Spark"
+    )
+
+
+def mart_row_counts(settings: Settings) -> dict[str, int]:
+    from finkpi.spark.exports import mart_tables
+    from finkpi.spark.session import spark_session
+
+    spark = spark_session(settings)
+    return {
+        name: spark.sql(f"select count(*) from marts.{name}").collect()[0][0] for name in mart_tables(spark)
+    }
