@@ -105,12 +105,18 @@ def build(
     select: list[str] | None = None,
     quiet: bool = False,
     indirect_selection: str | None = None,
+    full_refresh: bool | None = None,
 ):
     """`dbt build` (seeds, models, tests in dependency order); raises DbtBuildError on failure.
 
     `indirect_selection="buildable"` runs only the tests whose every parent is selected (a
-    partial build, e.g. staging and validated models only)."""
+    partial build, e.g. staging and validated models only). The incremental facts are rebuilt in
+    full (`--full-refresh`) unless `settings.incremental` (or `full_refresh=False`)."""
     args = ["build"]
+    if full_refresh is None:
+        full_refresh = not settings.incremental
+    if full_refresh:
+        args.append("--full-refresh")
     if select:
         args += ["--select", *select]
     if indirect_selection:

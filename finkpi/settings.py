@@ -36,6 +36,9 @@ class Settings:
     dbt_threads: int = 2
     # published versions kept for rollback (the current one is never deleted)
     keep_versions: int = 5
+    # dbt builds the incremental facts incrementally (a window of recent days) instead of in full
+    incremental: bool = False
+    incremental_lookback_days: int = 3
     extra_vars: dict = field(default_factory=dict)
 
     @property
@@ -87,6 +90,7 @@ class Settings:
             "reporting_currency": self.reporting_currency,
             "raw_format": self.raw_format,
             "closed_periods": self.closed_periods,
+            "incremental_lookback_days": self.incremental_lookback_days,
             **self.extra_vars,
         }
 
@@ -111,6 +115,10 @@ def load_settings(**overrides) -> Settings:
         values["reporting_currency"] = env["FINKPI_REPORTING_CURRENCY"]
     if "FINKPI_KEEP_VERSIONS" in env:
         values["keep_versions"] = int(env["FINKPI_KEEP_VERSIONS"])
+    if "FINKPI_INCREMENTAL" in env:
+        values["incremental"] = env["FINKPI_INCREMENTAL"].strip().lower() in ("1", "true", "yes")
+    if "FINKPI_INCREMENTAL_LOOKBACK_DAYS" in env:
+        values["incremental_lookback_days"] = int(env["FINKPI_INCREMENTAL_LOOKBACK_DAYS"])
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)
     if settings.raw_format not in ("csv", "parquet"):
@@ -119,6 +127,8 @@ def load_settings(**overrides) -> Settings:
         raise ValueError("FINKPI_FISCAL_YEAR_START_MONTH must be 1..12")
     if settings.keep_versions < 1:
         raise ValueError("FINKPI_KEEP_VERSIONS must be at least 1")
+    if settings.incremental_lookback_days < 0:
+        raise ValueError("FINKPI_INCREMENTAL_LOOKBACK_DAYS must be 0 or more")
     settings.dbt_target  # noqa: B018 - validates env early, with a clear message
     return settings
 
