@@ -87,7 +87,8 @@ def _write(src: Path, dst: Path, cutoff: date, with_delivery: bool) -> dict[str,
             # a row without a date (or an orphan line) counts as history: it was there before
             is_new = f"coalesce(_day > date '{cutoff.isoformat()}', false)"
             keep = "true" if with_delivery else f"not {is_new}"
-            columns = [column[0] for column in con.execute(f"select * from {_reader(path)} limit 0").description]
+            header = con.execute(f"select * from {_reader(path)} limit 0").description
+            columns = [column[0] for column in header]
             select_list = ", ".join(f'"{c}"' for c in columns)
             query = (
                 f"select {select_list} from ({_dated_rows_sql(src, source, table, fmt)})"
