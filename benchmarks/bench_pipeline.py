@@ -17,11 +17,13 @@ Per scale, in a process of its own (so peak memory belongs to one scale):
    GL lines with accounts and departments) and a handful of metrics (revenue, cogs, order intake,
    orders booked by month and fiscal quarter, company total and by region). Every value of it is
    checked to the cent against finkpi's export (AssertionError otherwise).
-3. At the incremental scale (default: the largest): the raw data is split at the day that leaves
-   about 1% of the sales order lines to a last delivery (`finkpi/generate/daily.py`). The history
-   is built in full first; then the delivery is appended and, in the same warehouse,
-   `pipeline.run` with `incremental=True` runs every stage again. Its marts and metric values are
-   compared, row by row, with the full run over the same files (AssertionError otherwise).
+3. At the incremental scale (default: the largest): the day that leaves about 1% of the sales
+   order lines to a last delivery is found (`finkpi/generate/daily.py`); yesterday's warehouse is
+   the full build with the incremental facts' rows after that day taken out, and `pipeline.run`
+   with `incremental=True` runs every stage again in it. Its marts and metric values are compared,
+   row by row, with the full run over the same files (AssertionError otherwise).
+   (tests/models/test_incremental.py does it the long way on the sample: a real build of the
+   history, then the delivery appended to the files.)
 
 Larger scales are generated with `write_scaled` into `data/landing/scaleN` (kept for the next
 run; pass --regenerate to write them again); scale 1 is the bundled CSV sample. The dbt project
@@ -152,9 +154,22 @@ def run_pipeline(settings, tag: str) -> dict:
             memory.start(stage)
             say(f"{tag} {stage} ...")
 
+    from finkpi import dbt_runner
+
+    builds = []
+    real_build = dbt_runner.build
+
+    def keep_build(*args, **kwargs):  # the pipeline's dbt result, for where the build's time goes
+        builds.append(result := real_build(*args, **kwargs))
+        return result
+
+    dbt_runner.build = keep_build
     started = time.perf_counter()
-    with StageMemory() as memory:
-        summary = pipeline.run(settings, progress=progress)
+    try:
+        with StageMemory() as memory:
+            summary = pipeline.run(settings, progress=progress)
+    finally:
+        dbt_runner.build = real_build
     wall = time.perf_counter() - started
     seconds = {STAGE_MARKERS[k]: 0.0 for k in STAGE_MARKERS}
     for name, value in summary.seconds.items():
@@ -173,7 +188,20 @@ def run_pipeline(settings, tag: str) -> dict:
         "metric_queries": summary.metric_queries,
         "mart_rows": summary.mart_rows,
         "published_version": summary.published_version,
+        "dbt_nodes": dbt_node_times(builds[0]) if builds else {},
     }
+
+
+def dbt_node_times(result) -> dict:
+    """Seconds by node type (model, test, seed) and the slowest nodes of a dbt build."""
+    by_type: dict[str, float] = {}
+    nodes = []
+    for node_result in result.result.results:
+        kind = getattr(node_result.node.resource_type, "value", str(node_result.node.resource_type))
+        by_type[kind] = by_type.get(kind, 0.0) + node_result.execution_time
+        nodes.append((node_result.execution_time, node_result.node.name))
+    nodes.sort(reverse=True)
+    return {"seconds_by_type": by_type, "slowest": [[name, seconds] for seconds, name in nodes[:12]]}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -409,10 +437,27 @@ def compare_builds(left: Path, right: Path) -> dict[str, int]:
 # --------------------------------------------------------------------------------------------------
 # one scale, in its own process
 
+INCREMENTAL_FACTS = {"fct_gl_entries": "posting_date", "fct_invoice_lines": "revenue_date",
+                     "fct_sales_order_lines": "order_date"}  # fmt: skip
+
+
+def yesterday(full_build: Path, target: Path, cutoff: date) -> None:
+    """The build warehouse as yesterday's run left it: the full build with the incremental facts'
+    rows after `cutoff` taken out. (An incremental run rebuilds every other table whatever it
+    held; tests/models/test_incremental.py shows, on the sample, that a build of the history
+    holds exactly these fact rows.) Saves a second full build of the history at large scales."""
+    import duckdb
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(full_build, target)
+    with duckdb.connect(str(target)) as con:
+        for table, column in INCREMENTAL_FACTS.items():
+            con.execute(f"delete from marts.{table} where {column} > date '{cutoff.isoformat()}'")
+        con.execute("checkpoint")
+
 
 def run_scale(spec: dict) -> dict:
-    from finkpi import dbt_runner
-    from finkpi.generate.daily import write_history, write_with_delivery
+    from finkpi.generate.daily import rows_after
     from finkpi.settings import load_settings
 
     scale, workdir = spec["scale"], Path(spec["workdir"])
@@ -424,28 +469,7 @@ def run_scale(spec: dict) -> dict:
     started_all = time.perf_counter()
     cutoff = date.fromisoformat(spec["cutoff"]) if spec.get("cutoff") else None
 
-    if cutoff is None:
-        data_dir = source
-    else:
-        # the history first, built in full into the incremental warehouse ...
-        data_dir = workdir / "data"
-        say(f"{tag} history up to {cutoff} (the delivery: the days after it) ...")
-        write_history(source, data_dir, cutoff)
-        history = load_settings(
-            project_dir=project,
-            data_dir=data_dir,
-            raw_format=raw_format,
-            warehouse_dir=workdir / "incremental",
-        )
-        with common.PeakMemory() as memory:
-            seconds, _ = common.timed(lambda: dbt_runner.build(history, quiet=True))
-        result["history_build"] = {"seconds": seconds, "peak_mib": memory.peak_kb / 1024}
-        say(f"{tag} history: dbt build (full) {seconds:.1f} s")
-        # ... then the delivery lands: the same files with the new rows appended
-        shutil.rmtree(data_dir)
-        delivery = write_with_delivery(source, data_dir, cutoff)
-        result["delivery"] = {"cutoff": cutoff.isoformat(), "rows": delivery}
-
+    data_dir = source
     settings = load_settings(
         project_dir=project, data_dir=data_dir, raw_format=raw_format, warehouse_dir=workdir / "full"
     )
@@ -482,8 +506,11 @@ def run_scale(spec: dict) -> dict:
     (workdir / "baseline.duckdb").unlink()
 
     if cutoff is not None:
+        result["delivery"] = {"cutoff": cutoff.isoformat(), "rows": rows_after(data_dir, cutoff)}
         incremental = settings.with_(warehouse_dir=workdir / "incremental", incremental=True)
-        say(f"{tag} incremental run (the delivery of {sum(delivery.values()):,} rows) ...")
+        yesterday(settings.build_database, incremental.build_database, cutoff)
+        delivered = sum(result["delivery"]["rows"].values())
+        say(f"{tag} incremental run (a delivery of {delivered:,} rows after {cutoff}) ...")
         with common.OtherLoad() as load:
             result["incremental"] = run_pipeline(incremental, tag + " incremental")
         result["incremental"]["other_load"] = load.as_dict()
@@ -539,8 +566,11 @@ def render(results: list[dict], info: dict, argv: list[str], wall_s: float, out:
         SECTION_START,
         "## The pipeline against a raw-DuckDB baseline, and incremental runs",
         "",
-        f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} by `{command.strip()}` in"
-        f" {common.fmt_s(wall_s)} all told. Raw numbers: `benchmarks/pipeline.json`.",
+        f"Measured by `{command.strip()}`"
+        + (" (with earlier scales kept by `--merge`)" if "--merge" in argv else "")
+        + ": "
+        + "; ".join(f"scale {r['scale']} at {r.get('measured_at', '?')}" for r in results)
+        + ". Raw numbers: `benchmarks/pipeline.json`.",
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable),"
         f" {m['memory_gib']:.1f} GiB memory, {m['os']}; Python {m['python']}; {versions}.",
@@ -608,16 +638,19 @@ def render(results: list[dict], info: dict, argv: list[str], wall_s: float, out:
             "",
             "### An incremental day against a full run",
             "",
-            f"At scale {inc['scale']} ({inc['order_lines']:,} sales order lines), the raw data was split at"
-            f" {inc['delivery']['cutoff']}: the history was built in full, then a delivery of"
+            f"At scale {inc['scale']} ({inc['order_lines']:,} sales order lines), the last delivery is"
+            f" the days after {inc['delivery']['cutoff']}:"
             f" {delivered.get('erp.sales_order_lines', 0):,} sales order lines"
             f" ({delivered.get('erp.sales_order_lines', 0) / inc['order_lines']:.1%}),"
             f" {delivered.get('erp.invoice_lines', 0):,} invoice lines,"
             f" {delivered.get('erp.gl_journal_entries', 0):,} GL lines and"
-            f" {sum(delivered.values()):,} rows in all was appended to the files, and `finkpi run"
-            " --incremental` ran in the same warehouse (the three largest facts recompute a window of"
-            " the last days; everything else is rebuilt). Every mart row and every metric value equals"
-            f" the full run over the same files ({sum(inc['checks']['incremental_equals_full'].values()):,}"
+            f" {sum(delivered.values()):,} rows in all came after it. Yesterday's warehouse is the full"
+            " build with the three incremental facts' rows after that day taken out (every other table"
+            " is rebuilt by any run; `tests/models/test_incremental.py` builds a real history on the"
+            " sample and appends the delivery to the files). `finkpi run --incremental` then ran every"
+            " stage in it: the three largest facts recompute a window of the last days, everything else"
+            " is rebuilt. Every mart row and every metric value equals the full run over the same files"
+            f" ({sum(inc['checks']['incremental_equals_full'].values()):,}"
             " rows compared, AssertionError otherwise).",
             "",
             "| stage | full run | incremental run | incremental/full |",
@@ -632,6 +665,25 @@ def render(results: list[dict], info: dict, argv: list[str], wall_s: float, out:
             f"| **all** | **{common.fmt_s(full['wall_s'])}** | **{common.fmt_s(incr['wall_s'])}**"
             f" | **{incr['wall_s'] / full['wall_s']:.0%}** |"
         )
+        lines += [
+            "",
+            "Where the dbt build's time goes (seconds of node execution summed over dbt's 2 threads):",
+            "",
+            "| | " + " | ".join(sorted(full["dbt_nodes"]["seconds_by_type"])) + " | slowest nodes |",
+            "|---|" + "---:|" * len(full["dbt_nodes"]["seconds_by_type"]) + "---|",
+        ]
+        for kind, run in (("full", full), ("incremental", incr)):
+            nodes = run["dbt_nodes"]
+            lines.append(
+                f"| {kind} | "
+                + " | ".join(
+                    f"{nodes['seconds_by_type'].get(t, 0):.0f} s"
+                    for t in sorted(full["dbt_nodes"]["seconds_by_type"])
+                )
+                + " | "
+                + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in nodes["slowest"][:6])
+                + " |"
+            )
     big = largest
     lines += [
         "",
@@ -712,6 +764,17 @@ def draw_chart(results: list[dict], path: Path) -> None:
 # command line
 
 
+def report(results: list[dict], argv: list[str], started: float, out: Path) -> None:
+    """Raw numbers, chart and Markdown section, rewritten after every scale (a long run that is
+    stopped keeps what it measured)."""
+    info = common.machine()
+    (HERE / "pipeline.json").write_text(
+        json.dumps({"machine": info, "results": results}, indent=2, default=str)
+    )
+    draw_chart(results, HERE / "pipeline.png")
+    render(results, info, argv, time.perf_counter() - started, out, "benchmarks/pipeline.png")
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -722,8 +785,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--landing", default=str(REPO / "data" / "landing"), help="where scaled data is kept")
     parser.add_argument("--regenerate", action="store_true", help="write the scaled data again")
     parser.add_argument("--out", default=str(REPO / "BENCHMARKS.md"), help="Markdown file to write into")
+    parser.add_argument("--merge", action="store_true", help="keep other scales' results from pipeline.json")
+    parser.add_argument("--render-only", action="store_true", help="rewrite the report from pipeline.json")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.render_only:
+        saved = json.loads((HERE / "pipeline.json").read_text())
+        render(saved["results"], saved["machine"], argv, 0.0, Path(args.out), "benchmarks/pipeline.png")
+        draw_chart(saved["results"], HERE / "pipeline.png")
+        return
     if args.child:
         spec = json.loads(Path(args.child).read_text())
         Path(spec["result"]).write_text(json.dumps(run_scale(spec), indent=2, default=str))
@@ -734,7 +804,10 @@ def main(argv: list[str] | None = None) -> None:
     scales = sorted(int(s) for s in args.scales.split(","))
     incremental_scale = args.incremental_scale or scales[-1]
     started = time.perf_counter()
-    results = []
+    raw_numbers = HERE / "pipeline.json"
+    # scales measured before (--merge) stay in the report unless measured again
+    kept = json.loads(raw_numbers.read_text())["results"] if args.merge and raw_numbers.exists() else []
+    results = {r["scale"]: r for r in kept}
     with tempfile.TemporaryDirectory(prefix="finkpi-bench-") as tmp:
         for scale in scales:
             source, generation = source_for(scale, Path(args.landing), args.regenerate)
@@ -757,15 +830,11 @@ def main(argv: list[str] | None = None) -> None:
             )
             result = json.loads((workdir / "r.json").read_text())
             result["generation"] = generation
-            results.append(result)
+            result["measured_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+            results[scale] = result
             shutil.rmtree(workdir, ignore_errors=True)
+            report(sorted(results.values(), key=lambda r: r["scale"]), argv, started, Path(args.out))
     wall = time.perf_counter() - started
-    info = common.machine()
-    (HERE / "pipeline.json").write_text(
-        json.dumps({"machine": info, "results": results}, indent=2, default=str)
-    )
-    draw_chart(results, HERE / "pipeline.png")
-    render(results, info, argv, wall, Path(args.out), "benchmarks/pipeline.png")
     say(f"done in {wall:.0f} s: {args.out}, benchmarks/pipeline.json, benchmarks/pipeline.png")
 
 

@@ -114,6 +114,23 @@ def write_with_delivery(src: Path, dst: Path, cutoff: date) -> dict[str, int]:
     return _write(Path(src), Path(dst), cutoff, with_delivery=True)
 
 
+def rows_after(src: Path, cutoff: date) -> dict[str, int]:
+    """Per dated table, the rows dated after `cutoff`: what a delivery of those days holds."""
+    import duckdb
+
+    src = Path(src)
+    fmt = "csv" if any(src.glob("erp/*.csv")) else "parquet"
+    with duckdb.connect() as con:
+        return {
+            f"{source}.{table}": con.execute(
+                f"select count(*) from ({_dated_rows_sql(src, source, table, fmt)})"
+                f" where _day > date '{cutoff.isoformat()}'"
+            ).fetchone()[0]
+            for (source, table) in DATED_TABLES
+            if (src / source / f"{table}.{fmt}").exists()
+        }
+
+
 def cutoff_for_share(src: Path, share: float) -> date:
     """The last history day such that the sales order lines dated after it are about `share` of
     all (at least one order day is left to deliver)."""
