@@ -769,7 +769,7 @@ def report(results: list[dict], argv: list[str], started: float, out: Path) -> N
     stopped keeps what it measured)."""
     info = common.machine()
     (HERE / "pipeline.json").write_text(
-        json.dumps({"machine": info, "results": results}, indent=2, default=str)
+        json.dumps({"machine": info, "argv": argv, "results": results}, indent=2, default=str)
     )
     draw_chart(results, HERE / "pipeline.png")
     render(results, info, argv, time.perf_counter() - started, out, "benchmarks/pipeline.png")
@@ -791,7 +791,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.render_only:
         saved = json.loads((HERE / "pipeline.json").read_text())
-        render(saved["results"], saved["machine"], argv, 0.0, Path(args.out), "benchmarks/pipeline.png")
+        render(
+            saved["results"],
+            saved["machine"],
+            saved.get("argv", []),
+            0.0,
+            Path(args.out),
+            "benchmarks/pipeline.png",
+        )
         draw_chart(saved["results"], HERE / "pipeline.png")
         return
     if args.child:
