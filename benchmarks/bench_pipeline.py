@@ -457,9 +457,6 @@ def yesterday(full_build: Path, target: Path, cutoff: date) -> None:
 
 
 def run_scale(spec: dict) -> dict:
-    from finkpi.generate.daily import rows_after
-    from finkpi.settings import load_settings
-
     scale, workdir = spec["scale"], Path(spec["workdir"])
     tag = f"[scale {scale}]"
     project = common.copy_project(workdir / "project")
@@ -468,6 +465,28 @@ def run_scale(spec: dict) -> dict:
     result: dict = {"scale": scale, "raw_format": raw_format, "source": str(source)}
     started_all = time.perf_counter()
     cutoff = date.fromisoformat(spec["cutoff"]) if spec.get("cutoff") else None
+    try:
+        _measure_scale(spec, result, project, source, raw_format, cutoff, tag)
+    except BaseException as exc:  # keep what was measured, and say what failed
+        result["error"] = f"{type(exc).__name__}: {exc}"[:2000]
+        raise
+    finally:
+        result["process_peak_mib"] = common.process_peak_mib()
+        result["children_peak_mib"] = _children_peak_mib()
+        result["seconds"] = time.perf_counter() - started_all
+        _save(spec, result)
+    return result
+
+
+def _save(spec: dict, result: dict) -> None:
+    Path(spec["result"]).write_text(json.dumps(result, indent=2, default=str))
+
+
+def _measure_scale(spec, result, project, source, raw_format, cutoff, tag) -> None:
+    from finkpi.generate.daily import rows_after
+    from finkpi.settings import load_settings
+
+    workdir = Path(spec["workdir"])
 
     data_dir = source
     settings = load_settings(
@@ -486,6 +505,7 @@ def run_scale(spec: dict) -> dict:
     with common.OtherLoad() as load:
         result["full"] = run_pipeline(settings, tag + " full")
     result["full"]["other_load"] = load.as_dict()
+    _save(spec, result)
     result["order_lines"] = result["full"]["mart_rows"].get("fct_sales_order_lines")
 
     with common.OtherLoad() as load:
@@ -514,14 +534,11 @@ def run_scale(spec: dict) -> dict:
         with common.OtherLoad() as load:
             result["incremental"] = run_pipeline(incremental, tag + " incremental")
         result["incremental"]["other_load"] = load.as_dict()
+        _save(spec, result)
         say(f"{tag} comparing the incremental build with the full one, row by row ...")
         result["checks"]["incremental_equals_full"] = compare_builds(
             incremental.build_database, settings.build_database
         )
-    result["process_peak_mib"] = common.process_peak_mib()
-    result["children_peak_mib"] = _children_peak_mib()
-    result["seconds"] = time.perf_counter() - started_all
-    return result
 
 
 def _children_peak_mib() -> float:
@@ -560,7 +577,9 @@ def render(results: list[dict], info: dict, argv: list[str], wall_s: float, out:
     m = info
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
     command = "python benchmarks/bench_pipeline.py " + " ".join(argv)
-    inc = next((r for r in results if "incremental" in r), None)
+    failed = [r for r in results if r.get("error")]
+    results = [r for r in results if "full" in r and "baseline" in r]
+    inc = next((r for r in reversed(results) if "incremental_equals_full" in r.get("checks", {})), None)
     largest = results[-1]
     lines = [
         SECTION_START,
@@ -685,6 +704,7 @@ def render(results: list[dict], info: dict, argv: list[str], wall_s: float, out:
                 + " |"
             )
     big = largest
+    lines += [f"- **scale {r['scale']} failed**: {r['error']}" for r in failed]
     lines += [
         "",
         "### Against the aims",
@@ -731,6 +751,7 @@ def draw_chart(results: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    results = [r for r in results if "full" in r and "baseline" in r]
     rows = [r["order_lines"] for r in results]
     figure, axes = plt.subplots(figsize=(9, 5), dpi=110)
     axes.plot(rows, [r["full"]["wall_s"] for r in results], marker="o", label="finkpi run (full)")
@@ -738,7 +759,7 @@ def draw_chart(results: list[dict], path: Path) -> None:
         rows, [r["full"]["stages_s"]["dbt build"] for r in results], marker="o", label="  of which dbt build"
     )
     axes.plot(rows, [r["baseline"]["wall_s"] for r in results], marker="s", label="raw-DuckDB baseline")
-    incremental = [r for r in results if "incremental" in r]
+    incremental = [r for r in results if "incremental_equals_full" in r.get("checks", {})]
     if incremental:
         axes.plot(
             [r["order_lines"] for r in incremental],
@@ -803,7 +824,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.child:
         spec = json.loads(Path(args.child).read_text())
-        Path(spec["result"]).write_text(json.dumps(run_scale(spec), indent=2, default=str))
+        run_scale(spec)
         return
 
     from finkpi.generate.daily import cutoff_for_share
@@ -830,11 +851,14 @@ def main(argv: list[str] | None = None) -> None:
                 spec["cutoff"] = cutoff_for_share(source, DELIVERY_SHARE).isoformat()
             (workdir / "spec.json").write_text(json.dumps(spec))
             say(f"scale {scale}: a child process ...")
-            subprocess.run(
+            child = subprocess.run(
                 [sys.executable, str(Path(__file__).resolve()), "--child", str(workdir / "spec.json")],
-                check=True,
                 cwd=REPO,
             )
+            if not (workdir / "r.json").exists():
+                raise RuntimeError(
+                    f"scale {scale}: the child process failed ({child.returncode}) before measuring"
+                )
             result = json.loads((workdir / "r.json").read_text())
             result["generation"] = generation
             result["measured_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
