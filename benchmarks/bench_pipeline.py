@@ -557,14 +557,18 @@ def source_for(scale: int, landing: Path, regenerate: bool) -> tuple[Path, dict]
 
     if scale == 1:
         return REPO / "data" / "sample", {}
+    from finkpi.generate.schema import CRM_TABLES, ERP_TABLES
+
     out = landing / f"scale{scale}"
-    marker = out / ".complete"
-    if marker.exists() and not regenerate:
+    expected = [out / "erp" / f"{t}.parquet" for t in ERP_TABLES] + [
+        out / "crm" / f"{t}.parquet" for t in CRM_TABLES
+    ]
+    # complete: every table written and the per-shard parts merged (`finkpi generate --scale N` too)
+    if all(p.exists() for p in expected) and not (out / ".parts").exists() and not regenerate:
         return out, {"generated": False}
     shutil.rmtree(out, ignore_errors=True)
     say(f"generating scale {scale} into {out} ...")
     seconds, _ = common.timed(lambda: write_scaled(out, scale=scale))
-    marker.write_text(datetime.now(UTC).isoformat())
     say(f"generated scale {scale} in {seconds:.0f} s")
     return out, {"generated": True, "generate_s": seconds}
 
