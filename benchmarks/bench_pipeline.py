@@ -2,7 +2,7 @@
 of an incremental day against a full run.
 
     python benchmarks/bench_pipeline.py                          # quick: scales 1 and 10 (~6 min)
-    python benchmarks/bench_pipeline.py --scales 1,10,100,375    # full: up to 10 million order lines
+    python benchmarks/bench_pipeline.py --scales 1,10,100,385    # full: up to 10 million order lines
 
 Per scale, in a process of its own (so peak memory belongs to one scale):
 
