@@ -8,6 +8,7 @@ row and every exported metric value must equal the session's full build of the w
 
 from __future__ import annotations
 
+import math
 import shutil
 
 import duckdb
@@ -36,6 +37,20 @@ def _rows(con, database: str, table: str, data_dir: str) -> list[tuple]:
         if c not in ("run_id", "value_run_id")  # the run that wrote the row, never equal
     ]
     return con.execute(f"select {', '.join(exprs)} from {database}.{table} order by all").fetchall()
+
+
+def _close(actual: list[tuple], expected: list[tuple]) -> bool:
+    """Equal rows, float values within 1e-9 relative (every other column exactly)."""
+    if len(actual) != len(expected):
+        return False
+    for left, right in zip(actual, expected, strict=True):
+        for a, b in zip(left, right, strict=True):
+            if isinstance(a, float) and isinstance(b, float):
+                if not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9):
+                    return False
+            elif a != b:
+                return False
+    return True
 
 
 def test_incremental_run_publishes_what_a_full_rebuild_does(built, sample_settings, tmp_path, monkeypatch):
@@ -84,6 +99,11 @@ def test_incremental_run_publishes_what_a_full_rebuild_does(built, sample_settin
         for table in [*(f"marts.{m}" for m in marts), "metrics.metric_values"]:
             expected = _rows(con, "full_build", table, str(SAMPLE_DIR.resolve()))
             actual = _rows(con, "incremental", table, str(data_dir.resolve()))
+            if table == "metrics.metric_values":  # values are DOUBLEs from MetricFlow: a sum of
+                # doubles depends on the order rows are read in, which an incremental table
+                # (a window deleted and appended) does not share with a rebuilt one
+                assert _close(actual, expected), f"{table}: the incremental run differs from the full rebuild"
+                continue
             assert actual == expected, f"{table}: the incremental run differs from the full rebuild"
         for table in INCREMENTAL_FACTS:  # the delivery added rows (the comparison is not vacuous)
             (after,) = con.execute(f"select count(*) from incremental.marts.{table}").fetchone()
