@@ -71,8 +71,14 @@ generate: setup  ## rewrite data/sample/ (deterministic: seed 42)
 clean:  ## remove the build warehouse and dbt's target/ (keeps .venv)
 	rm -rf target logs warehouse/*.duckdb warehouse/*.wal
 
-.PHONY: bench
-bench: setup  ## benchmarks (scale 1 and 10, ~5 min) into BENCHMARKS.md
+.PHONY: bench bench-full bench-metric-layer
+bench: setup  ## quick benchmarks: the pipeline vs a raw-DuckDB baseline, full and incremental, scale 1 and 10 (~8 min)
+	$(BIN)/python benchmarks/bench_pipeline.py --scales 1,10
+
+bench-full: setup  ## the same up to 10 million order lines (scale 385), long: generates data/landing/ first
+	$(BIN)/python benchmarks/bench_pipeline.py --scales 1,10,100,385
+
+bench-metric-layer: setup  ## metric-layer query latency (MetricEngine, mf query) at scale 1 and 10
 	$(BIN)/python benchmarks/bench_metric_layer.py --scales 1,10
 
 .PHONY: serve bench-api

@@ -18,6 +18,8 @@ def _settings(args):
         raw_format=getattr(args, "raw_format", None),
         warehouse_dir=Path(args.warehouse_dir).resolve() if getattr(args, "warehouse_dir", None) else None,
         fiscal_year_start_month=getattr(args, "fiscal_year_start_month", None),
+        # only `run --incremental` sets it; otherwise FINKPI_INCREMENTAL or the default (full)
+        incremental=True if getattr(args, "incremental", False) else None,
     )
 
 
@@ -290,6 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["build", "export", "publish"],
         default="build",
         help="skip the stages before it and reuse the existing build warehouse (default: build)",
+    )
+    p.add_argument(
+        "--incremental",
+        action="store_true",
+        help="rebuild only the recent days of the largest facts (README: Incremental runs)",
     )
     p.set_defaults(func=cmd_run)
 

@@ -108,6 +108,7 @@ def build(
     indirect_selection: str | None = None,
     selection_args: list[str] | None = None,
     resource_types: list[str] | None = None,
+    full_refresh: bool | None = None,
 ):
     """`dbt build` (seeds, models, tests in dependency order); raises DbtBuildError on failure.
 
@@ -115,8 +116,13 @@ def build(
     partial build, e.g. staging and validated models only). `selection_args` are ready-made
     selection arguments (`--select ... --exclude ...`, as dagster-dbt computes for a subset).
     `resource_types` limits the build (the Spark target builds seeds and models only: its data
-    tests are DuckDB SQL)."""
+    tests are DuckDB SQL). The incremental facts are rebuilt in full (`--full-refresh`) unless
+    `settings.incremental` (or `full_refresh=False`)."""
     args = ["build"]
+    if full_refresh is None:
+        full_refresh = not settings.incremental
+    if full_refresh:
+        args.append("--full-refresh")
     if select:
         args += ["--select", *select]
     if selection_args:

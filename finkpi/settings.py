@@ -46,6 +46,9 @@ class Settings:
     openlineage_url: str | None = None
     openlineage_endpoint: str = "api/v1/lineage"
     openlineage_disabled: bool = False
+    # dbt builds the incremental facts incrementally (a window of recent days) instead of in full
+    incremental: bool = False
+    incremental_lookback_days: int = 3
     extra_vars: dict = field(default_factory=dict)
 
     @property
@@ -99,6 +102,7 @@ class Settings:
             "raw_format": self.raw_format,
             "closed_periods": self.closed_periods,
             "sap_as_of_date": (self.sap_as_of_date or resolve_sap_as_of_date(self)).isoformat(),
+            "incremental_lookback_days": self.incremental_lookback_days,
             **self.extra_vars,
         }
 
@@ -135,6 +139,10 @@ def load_settings(**overrides) -> Settings:
         values["openlineage_endpoint"] = env["OPENLINEAGE_ENDPOINT"]
     if env.get("OPENLINEAGE_DISABLED", "").strip().lower() == "true":
         values["openlineage_disabled"] = True
+    if "FINKPI_INCREMENTAL" in env:
+        values["incremental"] = env["FINKPI_INCREMENTAL"].strip().lower() in ("1", "true", "yes")
+    if "FINKPI_INCREMENTAL_LOOKBACK_DAYS" in env:
+        values["incremental_lookback_days"] = int(env["FINKPI_INCREMENTAL_LOOKBACK_DAYS"])
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)
     if settings.raw_format not in ("csv", "parquet"):
@@ -143,6 +151,8 @@ def load_settings(**overrides) -> Settings:
         raise ValueError("FINKPI_FISCAL_YEAR_START_MONTH must be 1..12")
     if settings.keep_versions < 1:
         raise ValueError("FINKPI_KEEP_VERSIONS must be at least 1")
+    if settings.incremental_lookback_days < 0:
+        raise ValueError("FINKPI_INCREMENTAL_LOOKBACK_DAYS must be 0 or more")
     settings.dbt_target  # noqa: B018 - validates env early, with a clear message
     return settings
 

@@ -9,6 +9,14 @@
 -- receivables reconciliation (expectations/suites/fct_ar_snapshots.json) leaves exactly those
 -- documents' lines out of the GL side, so any other difference still fails it.
 
+{{ config(
+    materialized='incremental',
+    incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'date_window'),
+    incremental_date_column='posting_date',
+    partition_by=(['posting_date'] if target.type == 'spark' else none),
+    on_schema_change='fail'
+) }}
+
 with
 
 entries as (
@@ -90,3 +98,4 @@ final as (
 )
 
 select * from final
+{{ incremental_window_filter('posting_date') }}

@@ -2,6 +2,14 @@
 -- invoice it credits (negative amounts). Revenue is the sum of net_amount_reporting by
 -- revenue_date; cogs is the sum of standard_cost_reporting (credit notes return no goods).
 
+{{ config(
+    materialized='incremental',
+    incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'date_window'),
+    incremental_date_column='revenue_date',
+    partition_by=(['revenue_date'] if target.type == 'spark' else none),
+    on_schema_change='fail'
+) }}
+
 with
 
 invoice_lines as (
@@ -117,3 +125,4 @@ final as (
 )
 
 select * from final
+{{ incremental_window_filter('revenue_date') }}

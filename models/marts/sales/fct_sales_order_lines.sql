@@ -2,6 +2,14 @@
 -- currency at the order-date rate. Cancelled orders stay (is_cancelled) so that booked and
 -- cancelled volumes can both be reported; order intake excludes them.
 
+{{ config(
+    materialized='incremental',
+    incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'date_window'),
+    incremental_date_column='order_date',
+    partition_by=(['order_date'] if target.type == 'spark' else none),
+    on_schema_change='fail'
+) }}
+
 with
 
 lines as (
@@ -92,6 +100,9 @@ sap_lines as (
 
 )
 
-select * from final
-union all
-select * from sap_lines
+select * from (
+    select * from final
+    union all
+    select * from sap_lines
+) as both_erps
+{{ incremental_window_filter('order_date') }}

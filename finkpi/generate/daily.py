@@ -1,0 +1,153 @@
+"""A daily delivery, simulated: split generated extracts at a business day.
+
+`write_history(src, dst, cutoff)` writes the extracts as they stood at the end of `cutoff`: every
+transactional table keeps the rows dated up to that day, in file order. `write_with_delivery`
+writes the extracts one delivery later: the same rows, then the rows after `cutoff` appended at
+the end of each file (the way an ERP extract grows), so the rows already loaded keep their file
+and line (`_source_file`, `_source_row`). Used by the incremental-run test and the benchmarks.
+
+Tables without a business date of their own (master data, rates, accounts) are copied whole;
+so are the two whose files are not in date order (customers by created date, production orders
+by start date), so that an appended file never moves a row that was loaded before.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+# (source, table) -> the row's business date: a column, or (parent table, key) for lines whose
+# date is their header's.
+DATED_TABLES: dict[tuple[str, str], str | tuple[str, str]] = {
+    ("erp", "sales_orders"): "order_date",
+    ("erp", "sales_order_lines"): ("sales_orders", "order_id"),
+    ("erp", "deliveries"): "actual_date",
+    ("erp", "invoices"): "invoice_date",
+    ("erp", "invoice_lines"): ("invoices", "invoice_id"),
+    ("erp", "credit_notes"): "credit_date",
+    ("erp", "customer_payments"): "payment_date",
+    ("erp", "write_offs"): "write_off_date",
+    ("erp", "purchase_orders"): "order_date",
+    ("erp", "purchase_order_lines"): ("purchase_orders", "po_id"),
+    ("erp", "goods_receipts"): "receipt_date",
+    ("erp", "supplier_invoices"): "invoice_date",
+    ("erp", "supplier_payments"): "payment_date",
+    ("erp", "inventory_movements"): "movement_date",
+    ("erp", "gl_journal_entries"): "posting_date",
+    ("crm", "Account"): "CreatedDate",
+    ("crm", "Contact"): "CreatedDate",
+    ("crm", "Lead"): "CreatedDate",
+    ("crm", "Opportunity"): "CreatedDate",
+    ("crm", "Case"): "CreatedDate",
+}
+
+
+def _reader(path: Path) -> str:
+    if path.suffix == ".csv":
+        return f"read_csv('{path}', all_varchar = true, header = true, quote = '\"', escape = '\"')"
+    return f"read_parquet('{path}')"
+
+
+def _as_date(column: str) -> str:
+    # the first ten characters are the ISO date, also of CRM timestamps
+    return f'try_cast(left(trim("{column}"), 10) as date)'
+
+
+def _dated_rows_sql(src: Path, source: str, table: str, fmt: str) -> str:
+    """Every row of a raw file with its position (`_pos`) and business date (`_day`)."""
+    path = src / source / f"{table}.{fmt}"
+    rule = DATED_TABLES[(source, table)]
+    rows = f"select *, ordinality as _pos from {_reader(path)} with ordinality"
+    if isinstance(rule, str):
+        return f"select * exclude (ordinality), {_as_date(rule)} as _day from ({rows})"
+    parent, key = rule
+    parent_date = DATED_TABLES[(source, parent)]
+    parent_path = src / source / f"{parent}.{fmt}"
+    return (
+        f"select child_rows.* exclude (ordinality), parent_days._day from ({rows}) as child_rows"
+        f" left join (select distinct {key} as _key, {_as_date(parent_date)} as _day"
+        f" from {_reader(parent_path)}) as parent_days on child_rows.{key} = parent_days._key"
+    )
+
+
+def _write(src: Path, dst: Path, cutoff: date, with_delivery: bool) -> dict[str, int]:
+    import duckdb
+
+    fmt = "csv" if any(src.glob("erp/*.csv")) else "parquet"
+    counts: dict[str, int] = {}
+    with duckdb.connect() as con:
+        for path in sorted(src.glob(f"*/*.{fmt}")):
+            source, table = path.parent.name, path.stem
+            out = dst / source / path.name
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if (source, table) not in DATED_TABLES:
+                shutil.copyfile(path, out)
+                continue
+            # a row without a date (or an orphan line) counts as history: it was there before
+            is_new = f"coalesce(_day > date '{cutoff.isoformat()}', false)"
+            keep = "true" if with_delivery else f"not {is_new}"
+            header = con.execute(f"select * from {_reader(path)} limit 0").description
+            columns = [column[0] for column in header]
+            select_list = ", ".join(f'"{c}"' for c in columns)
+            query = (
+                f"select {select_list} from ({_dated_rows_sql(src, source, table, fmt)})"
+                f" where {keep} order by {is_new}, _pos"
+            )
+            options = "format csv, header true, quote '\"'" if fmt == "csv" else "format parquet"
+            con.execute(f"copy ({query}) to '{out}' ({options})")
+            (counts[f"{source}.{table}"],) = con.execute(
+                f"select count(*) from ({_dated_rows_sql(src, source, table, fmt)}) where {is_new}"
+            ).fetchone()
+    return counts
+
+
+def write_history(src: Path, dst: Path, cutoff: date) -> dict[str, int]:
+    """The extracts of `src` as they stood at the end of `cutoff`, into `dst`. Returns, per dated
+    table, how many rows were left out (the later deliveries)."""
+    return _write(Path(src), Path(dst), cutoff, with_delivery=False)
+
+
+def write_with_delivery(src: Path, dst: Path, cutoff: date) -> dict[str, int]:
+    """Every row of `src` into `dst`, those dated after `cutoff` moved to the end of their file
+    (appended by the delivery). Returns, per dated table, the rows of the delivery."""
+    return _write(Path(src), Path(dst), cutoff, with_delivery=True)
+
+
+def rows_after(src: Path, cutoff: date) -> dict[str, int]:
+    """Per dated table, the rows dated after `cutoff`: what a delivery of those days holds."""
+    import duckdb
+
+    src = Path(src)
+    fmt = "csv" if any(src.glob("erp/*.csv")) else "parquet"
+    with duckdb.connect() as con:
+        return {
+            f"{source}.{table}": con.execute(
+                f"select count(*) from ({_dated_rows_sql(src, source, table, fmt)})"
+                f" where _day > date '{cutoff.isoformat()}'"
+            ).fetchone()[0]
+            for (source, table) in DATED_TABLES
+            if (src / source / f"{table}.{fmt}").exists()
+        }
+
+
+def cutoff_for_share(src: Path, share: float) -> date:
+    """The last history day such that the sales order lines dated after it are about `share` of
+    all (at least one order day is left to deliver)."""
+    import duckdb
+
+    src = Path(src)
+    fmt = "csv" if any(src.glob("erp/*.csv")) else "parquet"
+    lines = _dated_rows_sql(src, "erp", "sales_order_lines", fmt)
+    with duckdb.connect() as con:
+        (cutoff,) = con.execute(
+            f"""
+            with per_day as (select _day, count(*) as n from ({lines}) where _day is not null group by _day),
+            later as (select _day, sum(n) over (order by _day desc) - n as after, sum(n) over () as total
+                      from per_day)
+            select min(_day) from later where after <= {share} * total and after > 0
+            """
+        ).fetchone()
+    if cutoff is None:
+        raise ValueError(f"{src}: too few order days to leave {share:.1%} of the lines to a delivery")
+    return cutoff

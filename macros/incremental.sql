@@ -1,0 +1,65 @@
+{#-
+    Incremental facts by date (README, "Incremental runs").
+
+    The largest facts (GL lines, invoice lines, sales order lines) are `incremental` models keyed
+    by one business date column. A full run (`finkpi run`, dbt's --full-refresh) rebuilds them
+    whole; an incremental run (`finkpi run --incremental`) recomputes only a window of recent
+    days and replaces that window in the table:
+
+    - the window starts at var `incremental_start` (a date) if given, else at the newest date
+      already in the table minus var `incremental_lookback_days` (late rows of the last days are
+      picked up);
+    - on DuckDB the custom strategy `date_window` below deletes every row of the window and
+      inserts the window again, so a row that left the window (quarantined now, deleted in the
+      extract) leaves the table too; on Spark the models use `insert_overwrite` partitioned by
+      the same column (dynamic partition overwrite replaces the days present in the new rows).
+
+    Rows older than the window are not recomputed: a change to them (a late row older than the
+    lookback, an order whose status changes, a new exchange rate for an old day) needs a full
+    run. The models filter with `where <column> >= incremental_window_start(...)` only inside
+    `is_incremental()`.
+-#}
+
+{#- The first day of the window an incremental run recomputes (a SQL expression). -#}
+{% macro incremental_window_start(date_column) -%}
+    {%- set start = var('incremental_start', none) -%}
+    {%- if start -%}
+        cast('{{ start }}' as date)
+    {%- else -%}
+        cast({{ dbt.dateadd(
+            'day',
+            -1 * (var('incremental_lookback_days', 3) | int),
+            '(select max(' ~ date_column ~ ') from ' ~ this ~ ')'
+        ) }} as date)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The incremental filter of a model: rows of the window only, in an incremental run. -#}
+{% macro incremental_window_filter(date_column) -%}
+    {%- if is_incremental() %}
+    where {{ date_column }} >= {{ incremental_window_start(date_column) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    Custom incremental strategy `date_window` (dbt looks it up as get_incremental_<name>_sql):
+    replace the window, i.e. delete the target's rows from the window's first day on, then insert
+    the freshly built window. The window start is evaluated against the target before the delete,
+    the same expression the model's filter used, so the two agree. Rows with a NULL date are
+    never in a window (a full run rebuilds them).
+-#}
+{% macro get_incremental_date_window_sql(arg_dict) -%}
+    {%- set date_column = config.get('incremental_date_column') -%}
+    {%- if not date_column -%}
+        {{ exceptions.raise_compiler_error(
+            "incremental_strategy 'date_window' needs the config incremental_date_column"
+        ) }}
+    {%- endif -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ target }}
+    where {{ date_column }} >= {{ incremental_window_start(date_column) }};
+
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}
