@@ -17,8 +17,9 @@
 
 {#-
     A cast that gives NULL for a value that does not parse. dbt's own safe_cast is a plain cast on
-    dbt-duckdb (it raises); DuckDB's try_cast is the safe one. Spark 4 runs in ANSI mode, where
-    cast raises too: Spark's try_cast is the safe one there.
+    dbt-duckdb (it raises); DuckDB's try_cast is the safe one. On Spark, cast is safe only while
+    ANSI mode is off (dbt-spark's session turns it off; Spark 4's default is on): try_cast is
+    NULL for a value that does not parse whatever that setting.
 -#}
 {% macro sap_safe_cast(expression, type) -%}
     {{ return(adapter.dispatch('sap_safe_cast')(expression, type)) }}
