@@ -42,6 +42,8 @@
       the record's position; + 1 for the header line.
     - Parquet has the row's own position in the file (`_metadata.row_index`, 0-based).
     - `_source_file` is the path without Spark's `file:` scheme, as DuckDB names it.
+    - The SAP extract (source `sap`) is read from FINKPI_SAP_DIR, always as CSV, whatever
+      var('raw_format') says; its files are named by the table's identifier (salesOrder.csv).
 
     The tables are copies (Parquet, in the Spark warehouse), rewritten on every run, so a
     staging view never reads a file that changed under it. DuckDB reads the files directly
@@ -56,10 +58,18 @@
 
 {% macro spark__load_raw_sources() -%}
     {%- if execute -%}
-        {%- set raw_format = var('raw_format', 'csv') -%}
         {%- set data_dir = env_var('FINKPI_DATA_DIR', 'data/sample') -%}
+        {#- Sources with a folder of their own: always CSV, files named by the table's identifier
+            (the SAP extract: FINKPI_SAP_DIR/salesOrder.csv, as its external_location says). -#}
+        {%- set own_folders = {'sap': env_var('FINKPI_SAP_DIR', 'data/reference/sap')} -%}
         {%- for node in graph.sources.values() if node.package_name == project_name -%}
-            {%- set path = data_dir ~ '/' ~ node.source_name ~ '/' ~ node.name ~ '.' ~ raw_format -%}
+            {%- if node.source_name in own_folders -%}
+                {%- set raw_format = 'csv' -%}
+                {%- set path = own_folders[node.source_name] ~ '/' ~ node.identifier ~ '.csv' -%}
+            {%- else -%}
+                {%- set raw_format = var('raw_format', 'csv') -%}
+                {%- set path = data_dir ~ '/' ~ node.source_name ~ '/' ~ node.name ~ '.' ~ raw_format -%}
+            {%- endif -%}
             {%- set file_view = node.source_name ~ '__' ~ node.name ~ '__file' -%}
             {%- call statement('schema_' ~ file_view) -%}
                 create schema if not exists {{ node.schema }}

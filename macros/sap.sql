@@ -17,7 +17,9 @@
 
 {#-
     A cast that gives NULL for a value that does not parse. dbt's own safe_cast is a plain cast on
-    dbt-duckdb (it raises); DuckDB's try_cast is the safe one. Spark's cast (non-ANSI) is safe.
+    dbt-duckdb (it raises); DuckDB's try_cast is the safe one. On Spark, cast is safe only while
+    ANSI mode is off (dbt-spark's session turns it off; Spark 4's default is on): try_cast is
+    NULL for a value that does not parse whatever that setting.
 -#}
 {% macro sap_safe_cast(expression, type) -%}
     {{ return(adapter.dispatch('sap_safe_cast')(expression, type)) }}
@@ -31,12 +33,16 @@
     try_cast({{ expression }} as {{ type }})
 {%- endmacro %}
 
+{% macro spark__sap_safe_cast(expression, type) -%}
+    try_cast({{ expression }} as {{ type }})
+{%- endmacro %}
+
 {#-
     SAP's inverted date (TCURR/TCURF GDATU): 99999999 - yyyymmdd, so that the newest rate sorts
     first. 79989898 -> 20010101 -> 2001-01-01.
 -#}
 {% macro sap_inverted_date(column) -%}
-    {%- set digits = "cast(99999999 - " ~ sap_safe_cast(sap_text(column), "bigint") ~ " as varchar(8))" -%}
+    {%- set digits = "cast(99999999 - " ~ sap_safe_cast(sap_text(column), "bigint") ~ " as " ~ dbt.type_string() ~ ")" -%}
     {{ sap_safe_cast(
         "substr(" ~ digits ~ ", 1, 4) || '-' || substr(" ~ digits ~ ", 5, 2) || '-' || substr("
         ~ digits ~ ", 7, 2)",

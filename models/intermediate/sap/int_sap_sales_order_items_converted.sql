@@ -40,7 +40,7 @@ currencies as (
 shifted as (
 
     select
-        items.* exclude (_rule_failures),
+        {{ star_except(['_rule_failures'], 'items') }},
         items._rule_failures as _staging_failures,
         orders.order_date,
         orders.currency as order_currency,
@@ -76,8 +76,8 @@ converted as (
 )
 
 select
-    converted.* exclude (_staging_failures),
-    list_concat(converted._staging_failures, {{ rule_failures([
+    {{ star_except(['_staging_failures'], 'converted') }},
+    {{ list_concat('converted._staging_failures', rule_failures([
         rule('sap_orphan_item', 'not converted.has_order'),
         rule('sap_unknown_product', 'not converted.has_product'),
         rule('sap_unknown_currency', 'not converted.is_known_currency'),
@@ -86,5 +86,5 @@ select
             ~ ' and converted.net_amount_reporting is null'),
         rule('sap_delivery_before_order', 'converted.promised_date < converted.order_date'),
         rule('sap_item_currency_differs', 'converted.currency <> converted.order_currency'),
-    ]) }}) as _rule_failures
+    ])) }} as _rule_failures
 from converted

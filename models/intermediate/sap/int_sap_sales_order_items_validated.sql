@@ -21,10 +21,10 @@ orders as (
 checked as (
 
     select
-        items.* exclude (_rule_failures),
-        list_concat(items._rule_failures, {{ rule_failures([
+        {{ star_except(['_rule_failures'], 'items') }},
+        {{ list_concat('items._rule_failures', rule_failures([
             rule('sap_order_quarantined', 'coalesce(orders._quarantined, false)'),
-        ]) }}) as _rule_failures
+        ])) }} as _rule_failures
     from items
     left join orders
         on items.order_id = orders.order_id

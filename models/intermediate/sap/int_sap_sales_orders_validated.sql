@@ -38,7 +38,7 @@ company as (
 decoded as (
 
     select
-        orders.* exclude (_rule_failures),
+        {{ star_except(['_rule_failures'], 'orders') }},
         orders._rule_failures as _staging_failures,
         company.company_code,
         company.business_start_date,
@@ -71,8 +71,8 @@ decoded as (
 checked as (
 
     select
-        decoded.* exclude (_staging_failures),
-        list_concat(decoded._staging_failures, {{ rule_failures([
+        {{ star_except(['_staging_failures'], 'decoded') }},
+        {{ list_concat('decoded._staging_failures', rule_failures([
             rule('sap_before_company_start', 'decoded.order_date < decoded.business_start_date'),
             rule('sap_unknown_partner', 'not decoded.has_partner'),
             rule('sap_partner_role_mismatch', 'decoded.has_partner and not decoded.is_customer_partner'),
@@ -82,7 +82,7 @@ checked as (
             rule('sap_header_vs_items',
                 'decoded.net_amount <> coalesce(decoded.items_net_amount_stored, 0)'),
             rule('sap_item_quarantined', 'decoded.has_quarantined_item'),
-        ]) }}) as _rule_failures
+        ])) }} as _rule_failures
     from decoded
 
 )

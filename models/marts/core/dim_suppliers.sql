@@ -33,7 +33,7 @@ sap_suppliers as (
         partners.partner_name as supplier_name,
         partners.country,
         partners.currency,
-        cast(null as varchar) as supplier_category,
+        cast(null as {{ dbt.type_string() }}) as supplier_category,
         cast(null as integer) as payment_terms_days
     from {{ ref('int_sap_business_partners_decoded') }} as partners
     cross join {{ ref('sap_company_codes') }} as company

@@ -56,7 +56,7 @@ sap_lines as (
 
     select
         -- ids
-        items.po_id || '-' || cast(items.line_number as varchar) as po_line_key,
+        items.po_id || '-' || cast(items.line_number as {{ dbt.type_string() }}) as po_line_key,
         items.po_id,
         items.line_number,
         items.product_id,

@@ -69,7 +69,8 @@ sap_lines as (
 
     select
         -- ids
-        items.order_id || '-' || cast(items.line_number as varchar) as order_line_key,
+        items.order_id || '-' || cast(items.line_number as {{ dbt.type_string() }})
+            as order_line_key,
         items.order_id,
         items.line_number,
         items.product_id,
@@ -79,7 +80,7 @@ sap_lines as (
         -- attributes
         orders.order_status,
         orders.order_status = 'cancelled' as is_cancelled,
-        cast(null as varchar) as sales_channel,
+        cast(null as {{ dbt.type_string() }}) as sales_channel,
         items.currency,
         -- amounts
         items.quantity,
