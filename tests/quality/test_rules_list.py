@@ -15,7 +15,9 @@ def test_rules_list_and_models_agree():
     # rules a macro evaluates count for the models that call the macro
     macro_rules: dict[str, set[str]] = {}
     for path in (PROJECT_DIR / "macros").rglob("*.sql"):
-        for name, body in re.findall(r"{% macro (\w+)\((.*?){% endmacro %}", path.read_text(), re.S):
+        for name, body in re.findall(
+            r"{%-?\s*macro (\w+)\((.*?){%-?\s*endmacro\s*-?%}", path.read_text(), re.S
+        ):
             macro_rules[name] = set(re.findall(r"rule\('([a-z_]+)'", body))
     in_models: dict[str, set[str]] = {}
     for path in (PROJECT_DIR / "models").rglob("*.sql"):
