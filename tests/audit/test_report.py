@@ -18,7 +18,7 @@ from finkpi.audit.report import SECTIONS, report_path, reports_dir
 from finkpi.cli import main as cli
 from finkpi.publish import rollback
 from finkpi.quality.preflight import PreflightError
-from finkpi.settings import PROJECT_DIR, load_settings
+from finkpi.settings import load_settings
 
 
 def _html(path: Path) -> str:
@@ -153,18 +153,8 @@ def test_report_command_rewrites_a_runs_report_and_shows_a_rollback(changed, bui
     assert "run 'no-such-run' is not in the audit store" in capsys.readouterr().err
 
 
-def test_a_failed_runs_report_says_nothing_was_published(tmp_path):
-    data = tmp_path / "data"
-    sample = PROJECT_DIR / "data" / "sample"
-    for path in sample.rglob("*.csv"):
-        target = data / path.relative_to(sample)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.symlink_to(path)
-    invoices = data / "erp" / "invoices.csv"
-    header = invoices.read_text().splitlines()[0]
-    invoices.unlink()
-    invoices.write_text(header + "\n")
-    settings = load_settings(warehouse_dir=tmp_path / "warehouse", data_dir=data)
+def test_a_failed_runs_report_says_nothing_was_published(empty_invoices, tmp_path):
+    settings = load_settings(warehouse_dir=tmp_path / "warehouse", data_dir=empty_invoices)
     with pytest.raises(PreflightError):
         pipeline.run(settings, progress=lambda _m: None)
     (run_dir,) = [p for p in reports_dir(settings).iterdir() if p.is_dir()]
