@@ -42,15 +42,23 @@ def file_sha256(path: Path) -> str:
 
 
 def input_file_hashes(settings: Settings) -> dict[str, str]:
-    """SHA-256 of every raw file under the data folder (relative path -> hash)."""
+    """SHA-256 of every raw file under the data folder (relative path -> hash), and of the SAP
+    source's files (`sap/<file>`; they live in a folder of their own, FINKPI_SAP_DIR)."""
+    from finkpi.sources import sap
+
     root = settings.data_dir
-    if not root.exists():
-        return {}
-    return {
-        str(path.relative_to(root)): file_sha256(path)
-        for path in sorted(root.rglob("*"))
-        if path.is_file() and not path.name.startswith(".")
-    }
+    hashes = {}
+    if root.exists():
+        hashes = {
+            str(path.relative_to(root)): file_sha256(path)
+            for path in sorted(root.rglob("*"))
+            if path.is_file() and not path.name.startswith(".")
+        }
+    for table in sap.TABLES:
+        path = sap.path(settings.sap_dir, table)
+        if path.is_file():
+            hashes[f"sap/{path.name}"] = file_sha256(path)
+    return hashes
 
 
 def definitions_hash(build_database: Path) -> str | None:

@@ -122,6 +122,7 @@ def input_datasets(settings: Settings, file_hashes: dict[str, str] | None = None
     """The raw extract files of the source contract that exist, and the seed files."""
     from finkpi.audit.provenance import file_sha256
     from finkpi.generate.schema import SOURCES
+    from finkpi.sources import sap
 
     hashes = file_hashes or {}
     datasets = []
@@ -135,6 +136,11 @@ def input_datasets(settings: Settings, file_hashes: dict[str, str] | None = None
                 str(path.relative_to(settings.data_dir)) if path.is_relative_to(settings.data_dir) else ""
             )
             datasets.append(_file_dataset(path, fields, hashes.get(relative)))
+    for table, (_file, columns) in sap.TABLES.items():  # the SAP source: its own folder and contract
+        path = sap.path(settings.sap_dir, table)
+        if path.exists():
+            fields = [schema_dataset.SchemaDatasetFacetFields(c, "varchar") for c in columns]
+            datasets.append(_file_dataset(path, fields, hashes.get(f"sap/{path.name}") or file_sha256(path)))
     for path in sorted((settings.project_dir / "seeds").rglob("*.csv")):
         with path.open(newline="", encoding="utf-8") as handle:
             header = next(csv.reader(handle), [])

@@ -21,6 +21,7 @@ from finkpi.generate.schema import SOURCES
 from finkpi.lineage import openlineage
 from finkpi.quality.preflight import PreflightError
 from finkpi.settings import PROJECT_DIR, load_settings
+from finkpi.sources import sap
 
 # The parts of the OpenLineage 2-0-2 RunEvent schema (openlineage.io/spec/2-0-2/OpenLineage.json)
 # every event must meet. openlineage-python does not ship the JSON schema and the tests run
@@ -122,6 +123,12 @@ def test_inputs_are_every_raw_file_with_its_contract_schema_and_hash(events, sam
             ]
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             assert dataset["facets"]["version"]["datasetVersion"] == digest
+    for table, (_file, columns) in sap.TABLES.items():  # the SAP source, from its own folder
+        path = sap.path(sample_settings.sap_dir, table)
+        dataset = inputs[str(path.absolute())]
+        assert [f["name"] for f in dataset["facets"]["schema"]["fields"]] == columns
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert dataset["facets"]["version"]["datasetVersion"] == digest
     targets = inputs[str(PROJECT_DIR / "seeds" / "targets" / "scorecard_targets.csv")]
     assert "target" in [f["name"] for f in targets["facets"]["schema"]["fields"]]
 

@@ -121,4 +121,4 @@ def test_a_failed_run_is_recorded_and_publishes_nothing(fresh_warehouse, monkeyp
         ).fetchall()
     assert [(event, status) for event, status, *_ in rows] == [("start", "running"), ("end", "failed")]
     assert "gate said no" in rows[1][2]
-    assert rows[0][3] and "erp/invoices.csv" in rows[0][4]
+    assert rows[0][3] and "erp/invoices.csv" in rows[0][4] and "sap/salesOrder.csv" in rows[0][4]
