@@ -193,3 +193,45 @@ select
     ])) }} as _rule_failures
 from converted
 {%- endmacro %}
+
+
+{#-
+    SAP order items (sales or purchase: the same layout) with every rule they break: their own
+    and their order's, so that an order and its items leave the flow together.
+-#}
+{% macro sap_order_items_validated(items_relation, orders_relation, order_key) -%}
+with
+
+items as (
+
+    select * from {{ items_relation }}
+
+),
+
+orders as (
+
+    select
+        {{ order_key }},
+        _quarantined
+    from {{ orders_relation }}
+
+),
+
+checked as (
+
+    select
+        {{ star_except(['_rule_failures'], 'items') }},
+        {{ list_concat('items._rule_failures', rule_failures([
+            rule('sap_order_quarantined', 'coalesce(orders._quarantined, false)'),
+        ])) }} as _rule_failures
+    from items
+    left join orders
+        on items.{{ order_key }} = orders.{{ order_key }}
+
+)
+
+select
+    *,
+    {{ is_quarantined('_rule_failures') }} as _quarantined
+from checked
+{%- endmacro %}
