@@ -79,11 +79,24 @@ def current_version(settings: Settings) -> str | None:
     return Path(os.readlink(link)).name
 
 
-def list_versions(settings: Settings) -> list[str]:
+def list_versions(settings: Settings, audit: AuditStore | None = None) -> list[str]:
+    """The versions on disk, oldest first, in the order they were published.
+
+    The order comes from the audit store's publish events, not from the names: a run id sorts by
+    the second only, so two versions published within one second would sort at random (and prune
+    or rollback would pick the wrong one). A version without a publish event (the process died
+    between the rename and the record) was never announced: it sorts first, by name."""
     root = versions_dir(settings)
     if not root.exists():
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    on_disk = {p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    audit = audit or AuditStore(settings.warehouse_dir)
+    published_order: dict[str, int] = {}
+    for event in audit.events(["publish"]):
+        published_order.setdefault(event["version"], len(published_order))
+    unrecorded = sorted(on_disk - published_order.keys())
+    recorded = sorted(on_disk & published_order.keys(), key=published_order.__getitem__)
+    return unrecorded + recorded
 
 
 _held_locks: dict[Path, int] = {}
@@ -198,7 +211,7 @@ def publish(
             previous_version=previous,
             details={"tables": table_rows, "manifest_sha256": file_sha256(final / "manifest.json")},
         )
-        pruned = prune(settings, keep)
+        pruned = prune(settings, keep, audit)
     result = PublishResult(
         run_id=run_id,
         version_dir=final,
@@ -283,10 +296,10 @@ def _write_version(
 
 
 # -- keeping versions ----------------------------------------------------------------------
-def prune(settings: Settings, keep: int) -> list[str]:
-    """Delete all but the `keep` newest versions; never the current one."""
+def prune(settings: Settings, keep: int, audit: AuditStore | None = None) -> list[str]:
+    """Delete all but the `keep` most recently published versions; never the current one."""
     current = current_version(settings)
-    versions = list_versions(settings)
+    versions = list_versions(settings, audit)
     keep_set = set(versions[-max(keep, 1) :]) | ({current} if current else set())
     removed = []
     for name in versions:
@@ -332,7 +345,7 @@ def rollback(
             raise PublishError("nothing is published: no version to roll back from")
         history = [event["version"] for event in audit.events(["publish"])]
         position = max((i for i, v in enumerate(history) if v == current), default=len(history))
-        on_disk = set(list_versions(settings))
+        on_disk = set(list_versions(settings, audit))
         candidates = [v for v in reversed(history[:position]) if v != current and v in on_disk]
         if not candidates:
             raise PublishError(f"no earlier version than {current} is kept on disk to roll back to")

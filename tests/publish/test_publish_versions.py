@@ -90,6 +90,32 @@ def test_last_n_versions_kept_and_rollback_walks_back(fresh_warehouse):
     assert events[-1]["actor"] == "tester"
 
 
+def test_versions_within_one_second_keep_their_publish_order(fresh_warehouse):
+    """Run ids sort by the second only: versions published within one second (here named so that
+    their names sort against their publish order) are kept, pruned and rolled back by when they
+    were published, as the audit store recorded it."""
+    settings = fresh_warehouse.with_(keep_versions=2)
+    ids = [f"20250101T000000Z-{suffix}" for suffix in ("ffff0001", "cccc0002", "aaaa0003", "bbbb0004")]
+    for run_id in ids:
+        publish_run(settings, run_id)
+    assert list_versions(settings) == ids[-2:]  # by name it would keep ids[1] and ids[0]
+    assert rollback(settings) == (ids[3], ids[2])
+    with pytest.raises(PublishError, match="no earlier version"):
+        rollback(settings)
+
+
+def test_a_version_without_a_publish_record_sorts_first_and_is_pruned_first(fresh_warehouse):
+    settings = fresh_warehouse.with_(keep_versions=2)
+    publish_run(settings, "20250101T000000Z-bbbb0001")
+    # a complete version directory whose publish was never recorded (killed after the rename)
+    orphan = settings.warehouse_dir / "versions" / "20250101T000009Z-zzzz0009"
+    orphan.mkdir()
+    (orphan / "manifest.json").write_text("{}")
+    assert list_versions(settings) == [orphan.name, "20250101T000000Z-bbbb0001"]
+    publish_run(settings, "20250101T000000Z-aaaa0002")
+    assert list_versions(settings) == ["20250101T000000Z-bbbb0001", "20250101T000000Z-aaaa0002"]
+
+
 def test_a_failed_publish_leaves_the_current_version_byte_for_byte(fresh_warehouse):
     settings = fresh_warehouse
     publish_run(settings, "20250101T000000Z-cccc0001")
