@@ -4,6 +4,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# A stamp: sqlfluff (~40 s, it compiles the dbt project) runs again only when a .sql file or its
+# configuration is newer than the last clean lint. A fresh clone has no stamp, so CI always lints.
+SQL_LINTED := $(VENV)/.sql-linted
+SQL_FILES := $(shell find models macros tests/dbt -name '*.sql' 2>/dev/null)
 # A DuckDB 1.x client, beside the venv, for the test that opens a published file the way older BI
 # tools do (published files are written with STORAGE_VERSION v1.0.0).
 DUCKDB1 := $(VENV)/duckdb1
@@ -14,7 +18,7 @@ export GX_ANALYTICS_ENABLED := false
 # Debian's Chromium for the browser tests (Playwright drives it; its own download needs the internet).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help setup browser demo test test-slow test-spark check lint-python lint-sql generate clean dev
+.PHONY: help setup browser demo test test-quick test-slow test-spark check lint-python lint-sql generate clean dev
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,8 +41,16 @@ $(CHROMIUM):
 demo: setup  ## run the whole pipeline on the bundled sample company
 	$(BIN)/finkpi run
 
-test: setup browser check  ## the CI gate: lint, then every test but the slow ones
-	FINKPI_DUCKDB1_PATH=$(abspath $(DUCKDB1)) $(BIN)/python -m pytest -m "not slow" -q
+# Two workers (-n 2), one test file per worker at a time (--dist loadfile: module fixtures and
+# ordered assertions stay together); each worker has its own project copy and copy of the one
+# session build (tests/conftest.py). docs/testing.md says where the time goes.
+PYTEST_PARALLEL := -n 2 --dist loadfile
+
+test: setup browser check  ## the CI gate: lint, then every test but the slow ones (~6 min)
+	FINKPI_DUCKDB1_PATH=$(abspath $(DUCKDB1)) $(BIN)/python -m pytest -m "not slow" -q $(PYTEST_PARALLEL)
+
+test-quick: setup lint-python $(SQL_LINTED)  ## ruff, sqlfluff if a .sql changed, the tests that need no warehouse build (<90 s)
+	$(BIN)/python -m pytest -m "not slow and not build" -q $(PYTEST_PARALLEL)
 
 test-slow: setup browser test-spark  ## long runs: a full pipeline per bad-input kind, soak, Spark parity
 	$(BIN)/python -m pytest -m "slow and not spark" -q
@@ -56,7 +68,7 @@ $(SPARK_STAMP): pyproject.toml requirements.lock requirements-spark.lock
 test-spark: $(SPARK_STAMP)  ## the same project on Spark: every metric value equal to DuckDB's
 	SPARK_LOCAL_IP=127.0.0.1 $(SPARK_VENV)/bin/python -m pytest -m spark -q tests/spark
 
-check: lint-python lint-sql  ## ruff and sqlfluff, clean
+check: lint-python $(SQL_LINTED)  ## ruff and sqlfluff, clean (sqlfluff again only when a .sql file changed)
 
 lint-python: setup
 	$(BIN)/ruff check finkpi tests benchmarks orchestration
@@ -64,6 +76,10 @@ lint-python: setup
 
 lint-sql: setup
 	$(BIN)/sqlfluff lint models macros tests/dbt --processes 2
+
+$(SQL_LINTED): $(STAMP) $(SQL_FILES) .sqlfluff .sqlfluffignore dbt_project.yml
+	$(BIN)/sqlfluff lint models macros tests/dbt --processes 2
+	touch $@
 
 generate: setup  ## rewrite data/sample/ (deterministic: seed 42)
 	$(BIN)/finkpi generate

@@ -10,8 +10,10 @@ the key and the file and line it came from.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from finkpi.settings import Settings
@@ -65,7 +67,6 @@ def invoke(settings: Settings, args: list[str]):
 
     from finkpi.quality.rules import dbt_var
 
-    os.environ.update(settings.dbt_environment())
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     full_args = [
         *args,
@@ -79,9 +80,28 @@ def invoke(settings: Settings, args: list[str]):
         json.dumps({"quality_rules": dbt_var(), **settings.dbt_vars()}),
     ]
     try:
-        return dbtRunner().invoke(full_args)
+        with dbt_environment(settings):
+            return dbtRunner().invoke(full_args)
     finally:
         release_duckdb()
+
+
+@contextlib.contextmanager
+def dbt_environment(settings: Settings) -> Iterator[None]:
+    """The environment variables profiles.yml and the sources read, set for one dbt (or
+    MetricFlow) call and restored afterwards: left behind, they would leak one call's warehouse
+    and data folder into the next `load_settings()` of this process and into its subprocesses."""
+    values = settings.dbt_environment()
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def release_duckdb() -> None:

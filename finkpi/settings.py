@@ -61,6 +61,12 @@ class Settings:
             ) from None
 
     @property
+    def seeds_dir(self) -> Path:
+        """The governed reference data (dbt seeds), as its real path: lineage and OpenLineage name
+        the files an auditor can open, also when `project_dir` is a copy made of symlinks."""
+        return (self.project_dir / "seeds").resolve()
+
+    @property
     def build_database(self) -> Path:
         """The build warehouse dbt writes (never read by BI tools)."""
         return self.warehouse_dir / "finkpi.duckdb"
@@ -111,6 +117,10 @@ def load_settings(**overrides) -> Settings:
     """Settings from the environment (FINKPI_*), then explicit overrides."""
     env = os.environ
     values: dict = {}
+    if env.get("FINKPI_PROJECT_DIR"):
+        # a copy of the dbt project with its own target/ and logs/ (each pytest-xdist worker has
+        # one: dbt, MetricFlow and Dagster write and read <project>/target)
+        values["project_dir"] = Path(env["FINKPI_PROJECT_DIR"]).resolve()
     if "FINKPI_ENV" in env:
         values["env"] = env["FINKPI_ENV"]
     if "FINKPI_DATA_DIR" in env:

@@ -1,25 +1,72 @@
 """Shared fixtures: one real dbt build of the bundled sample company per test session.
 
-The build goes into a temporary warehouse, so tests never touch `warehouse/` of a developer.
+The build goes into a temporary warehouse, so tests never touch `warehouse/` of a developer, and
+dbt, MetricFlow and Dagster work in a copy of the project (symlinks to the repository's files,
+with a `target/` and `logs/` of its own: FINKPI_PROJECT_DIR), so they never touch its `target/`.
+
+Under pytest-xdist (`-n 2`) each worker has its own project copy and its own copy of the session
+build: the first worker that needs the build makes it (under a file lock), the others copy it.
+DuckDB lets one process hold a file read-write, and dbt rewrites `target/`: nothing is shared
+between the workers while they run.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import pickle
+import shutil
+import tempfile
 from pathlib import Path
 
 import duckdb
 import pytest
+from filelock import FileLock
 
 from finkpi import pipeline
 from finkpi.settings import PROJECT_DIR, load_settings
 
 SAMPLE_DIR = PROJECT_DIR / "data" / "sample"
+# Written by tools, never shared through a project copy (the rest of the repository is linked).
+NOT_IN_A_PROJECT_COPY = {
+    ".git", ".venv", ".venv-spark", ".dagster", ".pytest_cache", ".ruff_cache", "target", "logs",
+    "warehouse", "metastore_db", "spark-warehouse", "derby.log", "test-artifacts",
+}  # fmt: skip
+DBT_ARTIFACTS = ("manifest", "run_results", "semantic_manifest")
+_PROJECT_COPY = pytest.StashKey[tuple[Path, str | None]]()  # the copy, the variable's value before
 
 
 def pytest_configure(config):
     # registered here, not in pyproject.toml: the Spark parity test (tests/spark, make test-spark)
     config.addinivalue_line("markers", "spark: needs the Spark extra (.venv-spark); run by make test-spark")
+    # Each process that runs tests gets its own copy (an xdist worker too, although it inherits
+    # the controller's variable); set in this process, its subprocesses inherit it.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    copy = Path(tempfile.mkdtemp(prefix=f"finkpi-project-{worker}-"))
+    for entry in PROJECT_DIR.iterdir():
+        if entry.name not in NOT_IN_A_PROJECT_COPY:
+            (copy / entry.name).symlink_to(entry)
+    config.stash[_PROJECT_COPY] = (copy, os.environ.get("FINKPI_PROJECT_DIR"))
+    os.environ["FINKPI_PROJECT_DIR"] = str(copy)
+
+
+def pytest_collection_modifyitems(config, items):
+    # `build`: needs a warehouse build, so not in `make test-quick`. Every test that uses the
+    # session build (directly or through another fixture) is marked here; modules that run dbt or
+    # the pipeline themselves say so with `pytestmark = pytest.mark.build`.
+    for item in items:
+        if "built" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.build)
+
+
+def pytest_unconfigure(config):
+    copy, before = config.stash.get(_PROJECT_COPY, (None, None))
+    if copy is not None:
+        if before is None:
+            os.environ.pop("FINKPI_PROJECT_DIR", None)
+        else:
+            os.environ["FINKPI_PROJECT_DIR"] = before
+        shutil.rmtree(copy, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -29,16 +76,43 @@ def sample_settings(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def built(sample_settings):
+def built(sample_settings, tmp_path_factory):
     """The sample company built once by the real pipeline (dbt build, every model and test, metric
-    exports). dbt's artifacts are read right away: later tests run other builds in subprocesses,
-    which rewrite target/."""
-    summary = pipeline.run(sample_settings, progress=lambda message: None)
+    exports, publish) and copied into this worker's warehouse and project copy. dbt's artifacts
+    are read right away: later tests run other builds, which rewrite target/."""
+    # one folder per pytest session, seen by every xdist worker (their basetemps are inside it)
+    basetemp = tmp_path_factory.getbasetemp()
+    shared = (basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp) / "session-build"
+    with FileLock(f"{shared}.lock"):
+        if (shared / "failed.txt").exists():  # another worker's build failed: the same error here
+            pytest.fail((shared / "failed.txt").read_text(), pytrace=False)
+        if not (shared / "summary.pickle").exists():
+            _build_once(sample_settings, shared)
+    shutil.copytree(shared / "warehouse", sample_settings.warehouse_dir, symlinks=True, dirs_exist_ok=True)
+    shutil.copytree(shared / "target", sample_settings.project_dir / "target", dirs_exist_ok=True)
+    summary = pickle.loads((shared / "summary.pickle").read_bytes())
+    # what the run wrote names the folder it ran in (OpenLineage namespaces, report links):
+    # `settings` is that folder, kept until the session ends; `warehouse` is this worker's copy
+    summary.settings = sample_settings.with_(warehouse_dir=shared / "warehouse")
+    summary.warehouse = sample_settings.build_database
     summary.artifacts = {
-        name: json.loads((PROJECT_DIR / "target" / f"{name}.json").read_text())
-        for name in ("manifest", "run_results", "semantic_manifest")
+        name: json.loads((sample_settings.project_dir / "target" / f"{name}.json").read_text())
+        for name in DBT_ARTIFACTS
     }
     return summary
+
+
+def _build_once(sample_settings, shared: Path) -> None:
+    """The session's one whole-pipeline build, into `shared` (warehouse, dbt target/, summary)."""
+    settings = sample_settings.with_(warehouse_dir=shared / "warehouse")
+    try:
+        summary = pipeline.run(settings, progress=lambda message: None)
+    except BaseException as exc:
+        shared.mkdir(parents=True, exist_ok=True)
+        (shared / "failed.txt").write_text(f"the session build failed: {type(exc).__name__}: {exc}")
+        raise
+    shutil.copytree(settings.project_dir / "target", shared / "target")
+    (shared / "summary.pickle").write_bytes(pickle.dumps(summary))
 
 
 class ReadOnlyWarehouse:

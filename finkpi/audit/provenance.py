@@ -12,7 +12,9 @@ from finkpi.settings import Settings
 
 
 def code_version(project_dir: Path) -> str:
-    """The git commit (with `+dirty` when tracked files changed), else the package version."""
+    """The git commit (with `+dirty` when tracked files changed), else the package version.
+    Asked where dbt_project.yml really lives: a project copy made of symlinks is no repository."""
+    project_dir = (project_dir / "dbt_project.yml").resolve().parent
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=project_dir, capture_output=True, text=True, timeout=10

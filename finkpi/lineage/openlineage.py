@@ -141,7 +141,7 @@ def input_datasets(settings: Settings, file_hashes: dict[str, str] | None = None
         if path.exists():
             fields = [schema_dataset.SchemaDatasetFacetFields(c, "varchar") for c in columns]
             datasets.append(_file_dataset(path, fields, hashes.get(f"sap/{path.name}") or file_sha256(path)))
-    for path in sorted((settings.project_dir / "seeds").rglob("*.csv")):
+    for path in sorted(settings.seeds_dir.rglob("*.csv")):
         with path.open(newline="", encoding="utf-8") as handle:
             header = next(csv.reader(handle), [])
         fields = [schema_dataset.SchemaDatasetFacetFields(name, "varchar") for name in header]

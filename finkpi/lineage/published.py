@@ -178,5 +178,5 @@ def raw_file(settings: Settings, relation: str) -> Path:
     schema, _, table = relation.partition(".")
     if schema in SOURCES:
         return settings.source_path(schema, table)
-    matches = sorted((settings.project_dir / "seeds").rglob(f"{table}.csv"))
-    return matches[0] if matches else settings.project_dir / "seeds" / f"{table}.csv"
+    matches = sorted(settings.seeds_dir.rglob(f"{table}.csv"))
+    return matches[0] if matches else settings.seeds_dir / f"{table}.csv"

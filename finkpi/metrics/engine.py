@@ -9,11 +9,11 @@ file. Building the engine costs a few seconds; each warm query then costs ~50-70
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 
 import pandas as pd
 
+from finkpi.dbt_runner import dbt_environment, release_duckdb
 from finkpi.settings import Settings
 
 # MetricFlow logs every query at INFO with its full SQL; keep the console for finkpi's own output.
@@ -34,15 +34,15 @@ class MetricEngine:
     def __init__(self, settings: Settings):
         from dbt_metricflow.cli.cli_configuration import CLIConfiguration
 
-        os.environ.update(settings.dbt_environment())
         self.settings = settings
         self._config = CLIConfiguration()
-        self._config.setup(
-            dbt_profiles_path=settings.project_dir,
-            dbt_project_path=settings.project_dir,
-            configure_file_logging=False,
-        )
-        self._engine = self._config.mf
+        with dbt_environment(settings):  # the profile is rendered here, once
+            self._config.setup(
+                dbt_profiles_path=settings.project_dir,
+                dbt_project_path=settings.project_dir,
+                configure_file_logging=False,
+            )
+            self._engine = self._config.mf
 
     # -- discovery -------------------------------------------------------------------------
     def metric_names(self) -> list[str]:
@@ -83,8 +83,6 @@ class MetricEngine:
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
-        from finkpi.dbt_runner import release_duckdb
-
         release_duckdb()
 
     def __enter__(self) -> MetricEngine:
