@@ -89,7 +89,7 @@ def built(sample_settings, tmp_path_factory):
         if not (shared / "summary.pickle").exists():
             _build_once(sample_settings, shared)
     shutil.copytree(shared / "warehouse", sample_settings.warehouse_dir, symlinks=True, dirs_exist_ok=True)
-    shutil.copytree(shared / "target", sample_settings.project_dir / "target", dirs_exist_ok=True)
+    _restore_session_target(sample_settings.project_dir, shared)
     summary = pickle.loads((shared / "summary.pickle").read_bytes())
     # what the run wrote names the folder it ran in (OpenLineage namespaces, report links):
     # `settings` is that folder, kept until the session ends; `warehouse` is this worker's copy
@@ -99,7 +99,30 @@ def built(sample_settings, tmp_path_factory):
         name: json.loads((sample_settings.project_dir / "target" / f"{name}.json").read_text())
         for name in DBT_ARTIFACTS
     }
+    summary.shared = shared
     return summary
+
+
+@pytest.fixture(autouse=True)
+def _session_target_for_session_readers(request):
+    """A test that uses the session build sees the session build's dbt artifacts in target/
+    (compiled SQL for lineage and the report, the manifest for Dagster), even when a test before
+    it on this worker ran dbt itself (a partial build, `finkpi run`) and rewrote target/."""
+    if "built" in request.fixturenames:
+        built = request.getfixturevalue("built")
+        _restore_session_target(load_settings().project_dir, built.shared)
+
+
+def _restore_session_target(project_dir: Path, shared: Path) -> None:
+    target = project_dir / "target"
+    manifest = target / "manifest.json"
+    original = (shared / "target" / "manifest.json").stat()
+    if manifest.exists():  # copied with its mtime; any dbt command since rewrote it
+        current = manifest.stat()
+        if (current.st_size, current.st_mtime_ns) == (original.st_size, original.st_mtime_ns):
+            return
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(shared / "target", target)
 
 
 def _build_once(sample_settings, shared: Path) -> None:
