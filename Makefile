@@ -42,9 +42,10 @@ demo: setup  ## run the whole pipeline on the bundled sample company
 	$(BIN)/finkpi run
 
 # Two workers (-n 2), one test file per worker at a time (--dist loadfile: module fixtures and
-# ordered assertions stay together); each worker has its own project copy and copy of the one
-# session build (tests/conftest.py). docs/testing.md says where the time goes.
-PYTEST_PARALLEL := -n 2 --dist loadfile
+# ordered assertions stay together), in the module order tests/conftest.py sets (the session
+# build and the modules with builds of their own first); each worker has its own project copy and
+# copy of the one session build. docs/testing.md says where the time goes.
+PYTEST_PARALLEL := -n 2 --dist loadfile --no-loadscope-reorder
 
 test: setup browser check  ## the CI gate: lint, then every test but the slow ones (~6 min)
 	FINKPI_DUCKDB1_PATH=$(abspath $(DUCKDB1)) $(BIN)/python -m pytest -m "not slow" -q $(PYTEST_PARALLEL)

@@ -55,8 +55,39 @@ def pytest_collection_modifyitems(config, items):
     # session build (directly or through another fixture) is marked here; modules that run dbt or
     # the pipeline themselves say so with `pytestmark = pytest.mark.build`.
     for item in items:
-        if "built" in getattr(item, "fixturenames", ()):
+        if _uses_session_build(item):
             item.add_marker(pytest.mark.build)
+    items[:] = _in_module_order_for_two_workers(items)
+
+
+def _uses_session_build(item) -> bool:
+    return "built" in getattr(item, "fixturenames", ())
+
+
+def _in_module_order_for_two_workers(items: list) -> list:
+    """Modules ordered so that two xdist workers (`--dist loadfile --no-loadscope-reorder`: each
+    takes the next module in this order) are both busy from the start: first the module with
+    the most tests on the session build (its worker makes the build), then the modules that run
+    builds of their own (the other worker runs them meanwhile; they are the longest), then those
+    that need no build, then the rest of the session build's readers. Within a module the order
+    stays as written."""
+    modules: dict[str, list] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+
+    def session_readers(module: str) -> int:
+        return sum(_uses_session_build(item) for item in modules[module])
+
+    def own_builds(module: str) -> bool:
+        return any(
+            item.get_closest_marker("build") and not _uses_session_build(item) for item in modules[module]
+        )
+
+    readers = sorted((m for m in modules if session_readers(m)), key=session_readers, reverse=True)
+    builders = [m for m in modules if own_builds(m) and m not in readers]
+    quick = [m for m in modules if m not in readers and m not in builders]
+    order = readers[:1] + builders + quick + readers[1:]
+    return [item for module in order for item in modules[module]]
 
 
 def pytest_unconfigure(config):
