@@ -7,7 +7,7 @@ import dagster as dg
 
 @dg.op
 def hold() -> None:
-    time.sleep(4)
+    time.sleep(2)
 
 
 @dg.job

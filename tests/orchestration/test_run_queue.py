@@ -1,8 +1,9 @@
 """One run at a time: with the committed instance template, two submitted runs both queue, the
 run-queue daemon starts one, the second waits (it does not fail) and starts when the first ended.
 
-The runs are of a probe job that holds for four seconds (tests/orchestration/queue_probe.py), so
-the test measures the queue, not the pipeline.
+The runs are of a probe job that holds for two seconds (tests/orchestration/queue_probe.py), so
+the test measures the queue, not the pipeline: with the run's start-up, the first run is in
+progress for about three seconds, over several iterations of the daemon.
 """
 
 import shutil

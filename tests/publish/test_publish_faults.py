@@ -4,7 +4,8 @@ After each kill the published state is the one complete version it was before (b
 the audit store verifies, and the next run succeeds. The kills use the test hook
 FINKPI_TEST_PAUSE_AT (finkpi/faults.py) so the process is killed at a known stage; the build is
 killed while dbt is writing models. One module-wide warehouse: the kills reuse the session's build
-(`run --from-stage publish`), and one full run at the end proves recovery.
+(`run --from-stage publish`), and one full run after all of them proves recovery. The kills are
+made by one module fixture (`kills`), so no test depends on the order the tests run in.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+from dataclasses import dataclass, field
 
 import duckdb
 import pytest
@@ -33,37 +35,75 @@ def faulty(built, sample_settings, tmp_path_factory):
     return settings
 
 
-def _kill_at(settings, tmp_path, point: str | None, args: list[str], needle: str, count: int = 1):
-    before = published_state(settings)
-    versions = list_versions(settings)
-    log = tmp_path / "run.log"
+@dataclass
+class Kill:
+    """What one kill left: the published state and versions before and after, the exit code, the
+    audit store's verification, or the error that kept the kill from happening."""
+
+    before: tuple = ()
+    after: tuple = ()
+    versions_before: list = field(default_factory=list)
+    versions_after: list = field(default_factory=list)
+    returncode: int | None = None
+    audit: object = None
+    error: BaseException | None = None
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
+        assert self.returncode == -signal.SIGKILL
+        # one complete version, the old one, byte for byte; no half version among the versions
+        assert self.after == self.before
+        assert self.versions_after == self.versions_before
+        assert self.audit.ok, self.audit.broken
+
+
+def _kill_at(settings, log, point: str | None, args: list[str], needle: str, count: int = 1) -> Kill:
+    kill = Kill(before=published_state(settings), versions_before=list_versions(settings))
     env = {"FINKPI_TEST_PAUSE_AT": point} if point else {}
     process = start_cli(settings, ["run", *args], log, **env)
     try:
-        waited = wait_for(log, needle, process, count=count)
+        wait_for(log, needle, process, count=count)
+    except AssertionError as exc:
+        kill.error = exc
     finally:
         os.kill(process.pid, signal.SIGKILL)
         process.wait(30)
-    assert process.returncode == -signal.SIGKILL
-    # one complete version, the old one, byte for byte; no half version among the versions
-    assert published_state(settings) == before
-    assert list_versions(settings) == versions
-    result = AuditStore(settings.warehouse_dir).verify()
-    assert result.ok, result.broken
-    return waited
+    kill.returncode = process.returncode
+    kill.after, kill.versions_after = published_state(settings), list_versions(settings)
+    kill.audit = AuditStore(settings.warehouse_dir).verify()
+    return kill
 
 
-@pytest.mark.parametrize("point", ["validate", "publish-write", "publish"])
-def test_kill_during_validation_and_publish(faulty, tmp_path, point):
-    _kill_at(faulty, tmp_path, point, ["--from-stage", "publish"], f"FINKPI_PAUSED_AT {point}")
+KILLED_IN_PUBLISH = ["validate", "publish-write", "publish"]
 
 
-def test_kill_during_the_build(faulty, tmp_path):
-    # dbt has started writing models of the build warehouse (a few have finished)
-    _kill_at(faulty, tmp_path, None, [], " OK created ", count=5)
+@pytest.fixture(scope="module")
+def kills(faulty, tmp_path_factory) -> dict[str, Kill]:
+    """Every kill, one after the other on the module's warehouse: `run --from-stage publish`
+    killed at each point of validation and publish, then a whole `run` killed during the build
+    (dbt has started writing models of the build warehouse: a few have finished). The tests
+    check each kill, and the recovery run comes after all of them, in any order of the tests."""
+    logs = tmp_path_factory.mktemp("kills")
+    done = {}
+    for point in KILLED_IN_PUBLISH:
+        done[point] = _kill_at(
+            faulty, logs / f"{point}.log", point, ["--from-stage", "publish"], f"FINKPI_PAUSED_AT {point}"
+        )
+    done["build"] = _kill_at(faulty, logs / "build.log", None, [], " OK created ", count=5)
+    return done
 
 
-def test_the_next_run_succeeds_after_the_kills(faulty, tmp_path):
+@pytest.mark.parametrize("point", KILLED_IN_PUBLISH)
+def test_kill_during_validation_and_publish(kills, point):
+    kills[point].check()
+
+
+def test_kill_during_the_build(kills):
+    kills["build"].check()
+
+
+def test_the_next_run_succeeds_after_the_kills(faulty, kills, tmp_path):
     log = tmp_path / "run.log"
     process = start_cli(faulty, ["run"], log)
     assert process.wait(600) == 0, log.read_text()[-3000:]

@@ -1,8 +1,11 @@
 """Row-level and join rules on damaged copies of the sample (fast: only the staging and validated
 models and the quarantine table are built, with the tests whose parents are all built).
 
-One build carries every quarantine and warn kind at once (each in its own records); a second one
-passes a rule's threshold and duplicates a key, which fail the run."""
+One build carries every quarantine and warn kind at once (each in its own records). Two more
+fail: one passes a rule's threshold (on a copy of the session's build, only the models between the
+damaged file and the quarantine table are rebuilt), one duplicates a key (its staging model only).
+These two work in the same folders (`scratch`), so the second reuses dbt's parse of the first
+(dbt parses the project again from scratch when the warehouse path or the data folder changes)."""
 
 from __future__ import annotations
 
@@ -43,6 +46,21 @@ def _settings(data, tmp_path, **extra):
     return load_settings(
         data_dir=data, warehouse_dir=tmp_path / "warehouse", as_of_date=None, extra_vars=extra
     )
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory):
+    """One folder for the failing builds of this module: the same data and warehouse paths keep
+    dbt's profile and sources unchanged between them, so dbt parses the project only once."""
+    return tmp_path_factory.mktemp("failing")
+
+
+@pytest.fixture
+def failing(scratch):
+    """A fresh copy of the sample under `scratch` (what an earlier test left there is removed)."""
+    shutil.rmtree(scratch / "data", ignore_errors=True)
+    shutil.rmtree(scratch / "warehouse", ignore_errors=True)
+    return _copy(scratch)
 
 
 @pytest.fixture(scope="module")
@@ -171,28 +189,40 @@ def test_personal_fields_are_hashed_in_quarantine(damaged):
     assert hashlib.sha256(email.encode()).hexdigest() in values
 
 
-def test_quarantined_share_past_threshold_fails_naming_model_rule_keys_file_and_line(tmp_path):
-    data = _copy(tmp_path)
+def test_quarantined_share_past_threshold_fails_naming_model_rule_keys_file_and_line(
+    built, sample_settings, scratch, failing
+):
+    data = failing
     header, lines = _read(data / "erp" / "invoice_lines.csv")
     for row in lines[:400]:  # ~1.6% of the lines: past the 1% threshold
         row[5] = "-" + row[5]
     _write(data / "erp" / "invoice_lines.csv", header, lines)
+    # the session's build holds every other model; rebuilt: the damaged file's staging model and
+    # everything between it and the quarantine table, with their tests
+    settings = _settings(data, scratch)
+    settings.warehouse_dir.mkdir()
+    shutil.copy2(sample_settings.build_database, settings.build_database)
     with pytest.raises(dbt_runner.DbtBuildError) as raised:
-        dbt_runner.build(_settings(data, tmp_path), select=SELECT, quiet=True, indirect_selection="buildable")
+        dbt_runner.build(
+            settings,
+            select=["stg_erp__invoice_lines+,+rule_violations"],
+            quiet=True,
+            indirect_selection="buildable",
+        )
     message = str(raised.value)
     assert "FAILED rule quarantine_within_threshold on rule_violations" in message, message
     assert "stg_erp__invoice_lines" in message and "negative_quantity" in message
     assert "IN000001/1" in message and "invoice_lines.csv" in message
 
 
-def test_duplicate_key_fails_naming_model_rule_key_file_and_line(tmp_path):
-    data = _copy(tmp_path)
+def test_duplicate_key_fails_naming_model_rule_key_file_and_line(scratch, failing):
+    data = failing
     header, lines = _read(data / "erp" / "invoice_lines.csv")
     lines.append(lines[1000])
     _write(data / "erp" / "invoice_lines.csv", header, lines)
     with pytest.raises(dbt_runner.DbtBuildError) as raised:
         dbt_runner.build(
-            _settings(data, tmp_path),
+            _settings(data, scratch),
             select=["stg_erp__invoice_lines"],
             quiet=True,
             indirect_selection="buildable",
