@@ -19,6 +19,9 @@ from finkpi.quality.gx_runner import load_suites
 from tests.conftest import SAMPLE_DIR
 from tests.metrics import reference as ref
 
+# not in `make test-quick`: the Dagster refresh: a whole pipeline run of its own
+pytestmark = pytest.mark.build
+
 PUBLISH = dg.AssetKey("published_version")
 
 

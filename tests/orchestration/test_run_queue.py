@@ -18,6 +18,9 @@ from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import Queued
 from finkpi.settings import PROJECT_DIR
 from tests.orchestration.queue_probe import probe
 
+# not in `make test-quick`: Dagster's daemon and two queued runs
+pytestmark = pytest.mark.build
+
 Status = dg.DagsterRunStatus
 
 

@@ -21,6 +21,9 @@ from finkpi.quality.rules import rule_outcomes
 from finkpi.settings import load_settings
 from tests.conftest import SAMPLE_DIR
 
+# not in `make test-quick`: partial dbt builds of damaged copies of the sample
+pytestmark = pytest.mark.build
+
 SELECT = ["+rule_violations"]
 
 
