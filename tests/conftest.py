@@ -68,9 +68,9 @@ def _in_module_order_for_two_workers(items: list) -> list:
     """Modules ordered so that two xdist workers (`--dist loadfile --no-loadscope-reorder`: each
     takes the next module in this order) are both busy from the start: first the module with
     the most tests on the session build (its worker makes the build), then the modules that run
-    builds of their own (the other worker runs them meanwhile; they are the longest), then those
-    that need no build, then the rest of the session build's readers. Within a module the order
-    stays as written."""
+    builds of their own, larger first (the other worker runs them meanwhile; they are the
+    longest), then those that need no build, then the rest of the session build's readers.
+    Within a module the order stays as written."""
     modules: dict[str, list] = {}
     for item in items:
         modules.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
@@ -85,6 +85,7 @@ def _in_module_order_for_two_workers(items: list) -> list:
 
     readers = sorted((m for m in modules if session_readers(m)), key=session_readers, reverse=True)
     builders = [m for m in modules if own_builds(m) and m not in readers]
+    builders.sort(key=lambda m: len(modules[m]), reverse=True)
     quick = [m for m in modules if m not in readers and m not in builders]
     order = readers[:1] + builders + quick + readers[1:]
     return [item for module in order for item in modules[module]]
