@@ -22,8 +22,9 @@ Per scale, in a process of its own (so peak memory belongs to one scale):
    the full build with the incremental facts' rows after that day taken out, and `pipeline.run`
    with `incremental=True` runs every stage again in it. Its marts and metric values are compared,
    row by row, with the full run over the same files (AssertionError otherwise).
-   (tests/models/test_incremental.py does it the long way on the sample: a real build of the
-   history, then the delivery appended to the files.)
+   (`yesterday_build` in finkpi/generate/daily.py; tests/models/test_incremental.py makes the same
+   on the sample, and its slow twin the long way: a real build of the history, then the delivery
+   appended to the files.)
 
 Larger scales are generated with `write_scaled` into `data/landing/scaleN` (kept for the next
 run; pass --regenerate to write them again); scale 1 is the bundled CSV sample. The dbt project
@@ -464,24 +465,6 @@ def _compare_metric_values(con) -> int:
 # --------------------------------------------------------------------------------------------------
 # one scale, in its own process
 
-INCREMENTAL_FACTS = {"fct_gl_entries": "posting_date", "fct_invoice_lines": "revenue_date",
-                     "fct_sales_order_lines": "order_date"}  # fmt: skip
-
-
-def yesterday(full_build: Path, target: Path, cutoff: date) -> None:
-    """The build warehouse as yesterday's run left it: the full build with the incremental facts'
-    rows after `cutoff` taken out. (An incremental run rebuilds every other table whatever it
-    held; tests/models/test_incremental.py shows, on the sample, that a build of the history
-    holds exactly these fact rows.) Saves a second full build of the history at large scales."""
-    import duckdb
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(full_build, target)
-    with duckdb.connect(str(target)) as con:
-        for table, column in INCREMENTAL_FACTS.items():
-            con.execute(f"delete from marts.{table} where {column} > date '{cutoff.isoformat()}'")
-        con.execute("checkpoint")
-
 
 def run_scale(spec: dict) -> dict:
     scale, workdir = spec["scale"], Path(spec["workdir"])
@@ -510,7 +493,7 @@ def _save(spec: dict, result: dict) -> None:
 
 
 def _measure_scale(spec, result, project, source, raw_format, cutoff, tag) -> None:
-    from finkpi.generate.daily import rows_after
+    from finkpi.generate.daily import rows_after, yesterday_build
     from finkpi.settings import load_settings
 
     workdir = Path(spec["workdir"])
@@ -558,7 +541,7 @@ def _measure_scale(spec, result, project, source, raw_format, cutoff, tag) -> No
     if cutoff is not None:
         result["delivery"] = {"cutoff": cutoff.isoformat(), "rows": rows_after(data_dir, cutoff)}
         incremental = settings.with_(warehouse_dir=workdir / "incremental", incremental=True)
-        yesterday(settings.build_database, incremental.build_database, cutoff)
+        yesterday_build(settings.build_database, incremental.build_database, cutoff)
         delivered = sum(result["delivery"]["rows"].values())
         say(f"{tag} incremental run (a delivery of {delivered:,} rows after {cutoff}) ...")
         with common.OtherLoad() as load:
@@ -699,8 +682,9 @@ def render(results: list[dict], info: dict, argv: list[str], wall_s: float, out:
             f" {delivered.get('erp.gl_journal_entries', 0):,} GL lines and"
             f" {sum(delivered.values()):,} rows in all came after it. Yesterday's warehouse is the full"
             " build with the three incremental facts' rows after that day taken out (every other table"
-            " is rebuilt by any run; `tests/models/test_incremental.py` builds a real history on the"
-            " sample and appends the delivery to the files). `finkpi run --incremental` then ran every"
+            " is rebuilt by any run; the slow test in `tests/models/test_incremental.py` builds a real"
+            " history on the sample and appends the delivery to the files). `finkpi run --incremental`"
+            " then ran every"
             " stage in it: the three largest facts recompute a window of the last days, everything else"
             " is rebuilt. Every mart row and every metric value equals the full run over the same files"
             f" ({sum(inc['checks']['incremental_equals_full'].values()):,}"

@@ -4,7 +4,9 @@
 transactional table keeps the rows dated up to that day, in file order. `write_with_delivery`
 writes the extracts one delivery later: the same rows, then the rows after `cutoff` appended at
 the end of each file (the way an ERP extract grows), so the rows already loaded keep their file
-and line (`_source_file`, `_source_row`). Used by the incremental-run test and the benchmarks.
+and line (`_source_file`, `_source_row`). `yesterday_build` makes the build warehouse such a
+delivery finds: a full build with the incremental facts' rows after `cutoff` taken out. Used by the
+incremental-run test and the benchmarks.
 
 Tables without a business date of their own (master data, rates, accounts) are copied whole;
 so are the two whose files are not in date order (customers by created date, production orders
@@ -16,6 +18,14 @@ from __future__ import annotations
 import shutil
 from datetime import date
 from pathlib import Path
+
+# The incremental facts (models/marts, `materialized='incremental'`) -> their date column, the one
+# their window (macros/incremental.sql) is cut by.
+INCREMENTAL_FACTS = {
+    "fct_gl_entries": "posting_date",
+    "fct_invoice_lines": "revenue_date",
+    "fct_sales_order_lines": "order_date",
+}
 
 # (source, table) -> the row's business date: a column, or (parent table, key) for lines whose
 # date is their header's.
@@ -151,3 +161,23 @@ def cutoff_for_share(src: Path, share: float) -> date:
     if cutoff is None:
         raise ValueError(f"{src}: too few order days to leave {share:.1%} of the lines to a delivery")
     return cutoff
+
+
+def yesterday_build(full_build: Path, target: Path, cutoff: date) -> None:
+    """The build warehouse as yesterday's run left it, made from today's full build: a copy of
+    `full_build` at `target` with the incremental facts' rows dated after `cutoff` taken out.
+
+    That is the state an incremental run reads (the newest date of each fact and the rows before
+    its window); every other table it rebuilds whatever it held. A full build of the history
+    (`write_history`) holds the same fact rows up to `cutoff` as long as no row older than the
+    lookback window depends on a later delivery, the condition of incremental runs at all (README,
+    "Incremental runs"). It saves a second full build, in the tests and the benchmarks."""
+    import duckdb
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(full_build, target)
+    with duckdb.connect(str(target)) as con:
+        for table, column in INCREMENTAL_FACTS.items():
+            con.execute(f"delete from marts.{table} where {column} > date '{cutoff.isoformat()}'")
+        con.execute("checkpoint")

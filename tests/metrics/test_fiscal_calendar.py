@@ -1,16 +1,27 @@
-"""A fiscal year that does not start in January: the whole pipeline with fiscal_year_start_month=4,
-its quarter and year exports against the independent oracle, and the labels."""
+"""A fiscal year that does not start in January: the sample with fiscal_year_start_month=4, its
+quarter and year exports against the independent oracle, and the labels.
+
+Only the fiscal calendar changes, so the pipeline runs only what reads it, from a copy of the pytest
+session build: dbt builds (with their tests) the models that read the var
+`fiscal_year_start_month` and every model downstream of them (`dim_dates+` today, found in the
+manifest so that a new reader is not missed), with the April start; then the metric export stage
+(`export_metrics`, MetricFlow over that build, the same call as `finkpi run`'s export stage)
+computes every value again. Every other model reads neither the var nor anything built from it,
+so the session build already holds what an April-start build would. The values are compared
+with the oracle (tests/metrics/reference.py), which computes fiscal periods from the raw files.
+"""
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 
 import duckdb
 import pytest
 
-from finkpi import pipeline
-from finkpi.settings import load_settings
-from tests.conftest import SAMPLE_DIR
+from finkpi import dbt_runner
+from finkpi.metrics.exports import export_metrics
+from finkpi.pipeline import new_run_id
 from tests.metrics import test_metric_values as comparisons
 
 SAMPLE = [
@@ -24,12 +35,42 @@ SAMPLE = [
 ]
 
 
-@pytest.fixture(scope="module")
-def april_values(tmp_path_factory):
-    settings = load_settings(
-        warehouse_dir=tmp_path_factory.mktemp("april"), data_dir=SAMPLE_DIR, fiscal_year_start_month=4
+def _reads_the_fiscal_calendar(manifest: dict) -> list[str]:
+    """The models that read the var `fiscal_year_start_month`, in their SQL or through a macro."""
+    macros = {
+        uid for uid, macro in manifest["macros"].items() if "fiscal_year_start_month" in macro["macro_sql"]
+    }
+    while True:  # macros calling such a macro read it too
+        more = {
+            uid
+            for uid, macro in manifest["macros"].items()
+            if set(macro["depends_on"]["macros"]) & macros and uid not in macros
+        }
+        if not more:
+            break
+        macros |= more
+    return sorted(
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and ("fiscal_year_start_month" in node["raw_code"] or set(node["depends_on"]["macros"]) & macros)
     )
-    pipeline.run(settings, progress=lambda _message: None)
+
+
+@pytest.fixture(scope="module")
+def april_values(built, manifest, sample_settings, tmp_path_factory):
+    settings = sample_settings.with_(
+        warehouse_dir=tmp_path_factory.mktemp("april"), fiscal_year_start_month=4
+    )
+    shutil.copy2(sample_settings.build_database, settings.build_database)
+    readers = _reads_the_fiscal_calendar(manifest)
+    assert "dim_dates" in readers, readers
+    with pytest.MonkeyPatch.context() as patch:  # dbt and MetricFlow set these in this process:
+        for name, value in settings.dbt_environment().items():  # undone after, for later tests
+            patch.setenv(name, value)
+        result = dbt_runner.build(settings, select=[f"{name}+" for name in readers], quiet=True)
+        assert {r.node.name for r in result.result.results} >= set(readers)
+        export_metrics(settings, new_run_id())
     with duckdb.connect(str(settings.build_database), read_only=True) as con:
         frame = con.execute("select * from metrics.metric_values").df()
     frame["period_start"] = frame["period_start"].dt.date
