@@ -70,8 +70,6 @@ def _run_incremental_and_compare(incremental, full, data_dir, before: dict[str, 
     """`pipeline.run` with `incremental` (its warehouse is yesterday's), then every mart row and
     metric value against the full build of `full`; `data_dir` is what the incremental run read."""
     assert incremental.incremental
-    for name, value in incremental.dbt_environment().items():  # dbt and MetricFlow set these in
-        monkeypatch.setenv(name, value)  # this process: undone after the test
     builds = []
     real_build = dbt_runner.build
 
@@ -136,8 +134,6 @@ def test_incremental_run_after_a_built_history_and_an_appended_delivery(
     history = history.with_(project_dir=sample_settings.project_dir)
     delivered = write_history(SAMPLE_DIR, data_dir, cutoff)
     assert 0 < delivered["erp.sales_order_lines"] <= 0.011 * 26_705, delivered
-    for name, value in history.dbt_environment().items():  # dbt sets these in this process
-        monkeypatch.setenv(name, value)  # undone after the test
     dbt_runner.build(history, quiet=True)  # full
     before = _fact_rows(history.build_database)
     # yesterday_build leaves the incremental facts as this history build holds them
