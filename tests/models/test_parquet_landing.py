@@ -19,11 +19,15 @@ import subprocess
 import sys
 
 import duckdb
+import pytest
 
 from finkpi import dbt_runner
 from finkpi.cli import _settings, build_parser
 from finkpi.quality import preflight
 from finkpi.settings import PROJECT_DIR
+
+# not in `make test-quick`: a whole dbt build of the Parquet landing
+pytestmark = pytest.mark.build
 
 
 def test_scaled_parquet_landing_builds_with_n_times_the_volume(sample_settings, tmp_path):
