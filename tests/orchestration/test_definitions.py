@@ -151,6 +151,37 @@ def test_dagster_cli_validates_the_definitions(tmp_path):
     assert "Validation successful for code location finkpi" in completed.stdout + completed.stderr
 
 
+def test_dg_checks_and_lists_the_definitions_from_the_repository_root(tmp_path):
+    """Dagster's own command line works on the code location from the repository root (dg.toml
+    is there): `dg check defs` (what CI runs, here) and `dg list defs --json`."""
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path),
+        "DO_NOT_TRACK": "1",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    (tmp_path / "dagster.yaml").write_text((PROJECT_DIR / "orchestration" / "dagster.yaml").read_text())
+    dg_cli = str(Path(sys.executable).parent / "dg")
+    checked = subprocess.run(
+        [dg_cli, "check", "defs"], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
+    assert "All definitions loaded successfully" in checked.stdout + checked.stderr
+    listed = subprocess.run(
+        [dg_cli, "list", "defs", "--json"],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert listed.returncode == 0, listed.stdout[-3000:] + listed.stderr[-3000:]
+    listing = json.loads(listed.stdout)
+    assets = {asset["asset_key"] for asset in listing["assets"]}
+    assert {"published_version", "metrics/metric_values", "marts/fct_invoice_lines"} <= assets
+    assert "refresh" in {job["name"] for job in listing["jobs"]}
+
+
 def test_instance_template_queues_one_run_at_a_time_without_telemetry(tmp_path, monkeypatch):
     (tmp_path / "dagster.yaml").write_text((PROJECT_DIR / "orchestration" / "dagster.yaml").read_text())
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
