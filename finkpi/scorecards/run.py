@@ -532,13 +532,13 @@ def run(
     from finkpi.metrics.exports import write_tables
 
     started = time.perf_counter()
-    try:  # the hand-kept seeds first: a bad row is named before any data is read
-        seeds = load_seeds(seeds_dir or settings.project_dir / "seeds" / "targets")
-    except TargetsError as exc:
-        raise ScorecardError(str(exc)) from None
     with duckdb.connect(str(settings.build_database), read_only=True) as con:
         values = con.execute("select * from metrics.metric_values").df()
         catalog = con.execute("select * from metrics.metric_catalog").df()
+    try:
+        seeds = load_seeds(seeds_dir or settings.project_dir / "seeds" / "targets")
+    except TargetsError as exc:
+        raise ScorecardError(str(exc)) from None
     as_of = date.fromisoformat(settings.dbt_vars()["as_of_date"])
     calendars = {t.fiscal_year_start_month for t in seeds.targets}
     seeds = seeds.for_calendar(settings.fiscal_year_start_month)

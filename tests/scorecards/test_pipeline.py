@@ -210,7 +210,8 @@ def test_a_revision_approved_after_the_period_ended_is_not_applied(tables):
     assert row.loc["FY2025-Q3", "target_version"] == 2  # the mid-year reforecast of 2025-06-30
 
 
-def test_a_bad_seed_stops_the_step_naming_the_row(sample_settings, tmp_path):
+def test_a_bad_seed_stops_the_step_naming_the_row(built, sample_settings, tmp_path):
+    # the seeds are validated against the catalog of the build (each metric's direction)
     source = PROJECT_DIR / "seeds" / "targets"
     (tmp_path / "scorecard_targets.csv").write_text((source / "scorecard_targets.csv").read_text())
     weights = (source / "scorecard_weights.csv").read_text().splitlines()
