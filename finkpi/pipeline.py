@@ -14,12 +14,11 @@ import time
 
 import duckdb
 
-from finkpi import dbt_runner, faults
+from finkpi import dbt_runner, faults, publish
 from finkpi.audit.provenance import definitions_hash
 from finkpi.audit.report import reports_dir
 from finkpi.audit.store import AuditStore
 from finkpi.metrics.exports import export_metrics
-from finkpi.publish import publish_run, published_path
 from finkpi.quality import gx_runner, preflight
 from finkpi.quality.rules import rule_outcomes
 from finkpi.run import Run, RunSummary
@@ -101,7 +100,9 @@ def _stages(this: Run, first: int) -> None:
 def publish_step(settings: Settings, run_id: str, progress=print):
     """Publish the build's metric layer with the scorecard tables (the last stage; Dagster's
     publish asset calls it too)."""
-    return publish_run(settings, run_id, extra_tables=scorecard_tables(settings, run_id), progress=progress)
+    return publish.publish_run(
+        settings, run_id, extra_tables=scorecard_tables(settings, run_id), progress=progress
+    )
 
 
 def validate(settings: Settings, summary: RunSummary) -> None:
@@ -125,7 +126,7 @@ def quality_gate(settings: Settings, run_id: str, suite_names=None, rules: bool 
     outcomes = rule_outcomes(settings.build_database) if rules else []
     gate = gx_runner.validate_in_subprocess(
         settings,
-        previous_counts=published_counts(published_path(settings)),
+        previous_counts=published_counts(publish.published_path(settings)),
         run_id=run_id,
         docs_dir=reports_dir(settings) / run_id / "gx",  # this run's Data Docs, for its report
         suite_names=suite_names,
