@@ -80,6 +80,8 @@ class RunSummary:
 
 
 class Run:
+    """One run, whoever runs it (see the module's docstring); `summary` is what it did so far."""
+
     def __init__(self, settings: Settings, run_id: str | None = None, progress=print):
         self.id = run_id or new_run_id()
         # resolved here, once: the raw files are not read again for them during the run
