@@ -517,6 +517,7 @@ def run_scale(scale: int, data_dir: Path, raw_format: str, workdir: Path) -> dic
     from finkpi import dbt_runner, pipeline
     from finkpi.metrics.engine import MetricEngine
     from finkpi.metrics.exports import export_metrics
+    from finkpi.run import new_run_id
     from finkpi.settings import load_settings
 
     tag = f"[scale {scale}]"
@@ -559,7 +560,7 @@ def run_scale(scale: int, data_dir: Path, raw_format: str, workdir: Path) -> dic
 
     say(f"{tag} metric exports (MetricFlow in-process) ...")
     with PeakMemory() as memory:
-        seconds, exported = timed(lambda: export_metrics(settings, pipeline.new_run_id()))
+        seconds, exported = timed(lambda: export_metrics(settings, new_run_id()))
     with duckdb.connect(str(settings.build_database), read_only=True) as con:
         (rows,) = con.execute("select count(*) from metrics.metric_values").fetchone()
     result["export"] = {

@@ -2,64 +2,31 @@
 publish (write-audit-publish). The CLI and the tests call `run`; Dagster's assets (orchestration/)
 call the same step functions.
 
-Every run is recorded in the audit store, failed ones too: a start record before anything runs and
-an end record (status, definitions hash, error) in a `finally`. A run killed outright has a start
-and no end. `from_stage` skips the first stages and reuses the build warehouse as it is
+Every run is a `finkpi.run.Run`, recorded in the audit store, failed ones too: a start record before
+anything runs and an end record (status, definitions hash, error) however it ends. A run killed
+outright has a start and no end. `from_stage` skips the first stages and reuses the build warehouse as it is
 (`export`: re-export the metrics of the existing build; `publish`: publish its exports as they are).
 """
 
 from __future__ import annotations
 
 import time
-import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 
-from finkpi import dbt_runner, faults
+import duckdb
+
+from finkpi import dbt_runner, faults, publish
+from finkpi.audit.provenance import definitions_hash
+from finkpi.audit.report import reports_dir
+from finkpi.audit.store import AuditStore
+from finkpi.metrics.exports import export_metrics
+from finkpi.quality import gx_runner, preflight
+from finkpi.quality.rules import rule_outcomes
+from finkpi.run import Run, RunSummary, new_run_id  # noqa: F401 (new_run_id: some tests import it here)
+from finkpi.scorecards.run import run as score
 from finkpi.settings import Settings
+from finkpi.spark.run import spark_stages
 
 STAGES = ("build", "export", "publish")
-
-
-def new_run_id() -> str:
-    """Sortable and unique: UTC start time plus a random suffix."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
-
-
-@dataclass
-class RunSummary:
-    run_id: str
-    warehouse: Path
-    as_of_date: str
-    seconds: dict[str, float] = field(default_factory=dict)
-    mart_rows: dict[str, int] = field(default_factory=dict)
-    metric_rows: int = 0
-    metric_queries: int = 0
-    rule_outcomes: list = field(default_factory=list)
-    gate: object = None  # finkpi.quality.gx_runner.GateResult
-    published_version: str | None = None
-    definitions_hash: str | None = None
-
-    def describe(self) -> str:
-        lines = [f"run {self.run_id}: as_of_date {self.as_of_date}; build warehouse {self.warehouse}"]
-        lines += [f"  {step}: {seconds:.1f} s" for step, seconds in self.seconds.items()]
-        if self.mart_rows:
-            lines.append("marts (rows):")
-            lines += [f"  {name:<32} {rows:>9,}" for name, rows in self.mart_rows.items()]
-        if self.metric_queries:
-            lines.append(
-                f"metrics.metric_values: {self.metric_rows:,} rows"
-                f" from {self.metric_queries} MetricFlow queries"
-            )
-        if self.published_version:
-            lines.append(
-                f"published version {self.published_version}: {self.warehouse.parent / 'published.duckdb'}"
-            )
-        lines += [f"rule {outcome.describe()}" for outcome in self.rule_outcomes]
-        if self.gate is not None:
-            lines.append(self.gate.describe())
-        return "\n".join(lines)
 
 
 class QualityGateError(RuntimeError):
@@ -71,44 +38,25 @@ class QualityGateError(RuntimeError):
 
 
 def run(settings: Settings, progress=print, from_stage: str = "build") -> RunSummary:
-    from finkpi.audit.provenance import code_version, input_file_hashes
-    from finkpi.audit.report import write_run_report
-    from finkpi.audit.store import AuditStore, now
-    from finkpi.lineage import openlineage
-
+    """One recorded run (`finkpi.run.Run`: start and end records, OpenLineage, report) of the
+    stages from `from_stage` on; a failed run is recorded as failed and its error raised."""
     if from_stage not in STAGES:
         raise ValueError(f"from_stage must be one of {STAGES}, not {from_stage!r}")
-    as_of = settings.dbt_vars()["as_of_date"]
-    summary = RunSummary(run_id=new_run_id(), warehouse=settings.build_database, as_of_date=as_of)
-    audit = AuditStore(settings.warehouse_dir)
-    started_at, code = now(), code_version(settings.project_dir)
-    inputs = input_file_hashes(settings)
-    audit.record_run_start(summary.run_id, started_at, code, inputs)
-    openlineage.emit_start(settings, summary, inputs, progress)  # lineage events never fail a run
-    status, message, error = "failed", None, None
+    this = Run(settings, progress=progress)
+    this.start()
     try:
-        _stages(settings, summary, progress, STAGES.index(from_stage))
-        status = "success"
+        _stages(this, STAGES.index(from_stage))
     except BaseException as exc:
-        message, error = f"{type(exc).__name__}: {exc}"[:4000], exc
+        this.end("failed", exc)
         raise
-    finally:
-        audit.record_run_end(summary.run_id, started_at, status, code, summary.definitions_hash, message)
-        openlineage.emit_end(settings, summary, status, error, inputs, progress)
-        write_run_report(settings, summary.run_id, progress)  # the audit report; never fails a run
-    return summary
+    this.end("success")
+    return this.summary
 
 
-def _stages(settings: Settings, summary: RunSummary, progress, first: int) -> None:
-    from finkpi.audit.provenance import definitions_hash
-    from finkpi.metrics.exports import export_metrics
-    from finkpi.quality import preflight
-    from finkpi.scorecards.run import run as score
-
+def _stages(this: Run, first: int) -> None:
+    settings, summary, progress = this.settings, this.summary, this.progress
     if settings.dbt_target == "spark":  # the scale-out target: build and exports only
-        from finkpi.spark.run import spark_stages
-
-        return spark_stages(settings, summary, progress, first)
+        return spark_stages(this, first)
     if first <= 0:
         faults.pause_point("build")
         progress(
@@ -152,9 +100,9 @@ def _stages(settings: Settings, summary: RunSummary, progress, first: int) -> No
 def publish_step(settings: Settings, run_id: str, progress=print):
     """Publish the build's metric layer with the scorecard tables (the last stage; Dagster's
     publish asset calls it too)."""
-    from finkpi.publish import publish_run
-
-    return publish_run(settings, run_id, extra_tables=scorecard_tables(settings, run_id), progress=progress)
+    return publish.publish_run(
+        settings, run_id, extra_tables=scorecard_tables(settings, run_id), progress=progress
+    )
 
 
 def validate(settings: Settings, summary: RunSummary) -> None:
@@ -175,16 +123,10 @@ def quality_gate(settings: Settings, run_id: str, suite_names=None, rules: bool 
     every result in the audit store; with `rules`, the rule outcomes too. Returns (rule outcomes,
     GateResult); raising on a failure is the caller's choice (the CLI raises, Dagster reports an
     asset check)."""
-    from finkpi.audit.report import reports_dir
-    from finkpi.audit.store import AuditStore
-    from finkpi.publish import published_path
-    from finkpi.quality import gx_runner
-    from finkpi.quality.rules import rule_outcomes
-
     outcomes = rule_outcomes(settings.build_database) if rules else []
     gate = gx_runner.validate_in_subprocess(
         settings,
-        previous_counts=published_counts(published_path(settings)),
+        previous_counts=published_counts(publish.published_path(settings)),
         run_id=run_id,
         docs_dir=reports_dir(settings) / run_id / "gx",  # this run's Data Docs, for its report
         suite_names=suite_names,
@@ -226,10 +168,6 @@ def quality_gate(settings: Settings, run_id: str, suite_names=None, rules: bool 
 def published_counts(published) -> dict[str, int] | None:
     """Row counts of the currently published tables that the suites also validate (for their
     volume check: a new run may change a table's size by at most +/-50%)."""
-    import duckdb
-
-    from finkpi.quality import gx_runner
-
     if not published.exists():
         return None
     with duckdb.connect(str(published), read_only=True) as con:
@@ -251,8 +189,6 @@ SCORECARD_TABLES = (
 def scorecard_tables(settings: Settings, run_id: str) -> dict[str, str]:
     """The scorecard step's tables to publish: those it wrote (it skips scoring for a fiscal
     calendar its targets were not set for), stamped with the publishing run."""
-    import duckdb
-
     with duckdb.connect(str(settings.build_database), read_only=True) as con:
         present = {
             name
@@ -268,8 +204,6 @@ def scorecard_tables(settings: Settings, run_id: str) -> dict[str, str]:
 
 
 def mart_row_counts(settings: Settings) -> dict[str, int]:
-    import duckdb
-
     with duckdb.connect(str(settings.build_database), read_only=True) as con:
         tables = [
             name

@@ -88,6 +88,16 @@ class Settings:
     def with_(self, **changes) -> Settings:
         return replace(self, **changes)
 
+    def resolved(self) -> Settings:
+        """These settings with the as-of dates resolved from the raw files (where not set). A run
+        pins them once at its start: every stage, dbt call and child process then sees the same
+        dates, and none reads the files again for them."""
+        return replace(
+            self,
+            as_of_date=self.as_of_date or resolve_as_of_date(self),
+            sap_as_of_date=self.sap_as_of_date or resolve_sap_as_of_date(self),
+        )
+
     def dbt_environment(self) -> dict[str, str]:
         """Environment variables profiles.yml and the source definitions read (absolute paths, so a
         copy of the project, as Dagster makes, still finds the data)."""

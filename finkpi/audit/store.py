@@ -285,6 +285,17 @@ class AuditStore:
         self.append("events", [record])
 
     # -- reading ---------------------------------------------------------------------------
+    def run_records(self, run_id: str) -> dict[str, dict]:
+        """A run's records by event (`start`, `end`): what a run resumed in another process (a
+        later Dagster step) continues from, and how it knows it has ended."""
+        with self.reading() as con:
+            if con is None or not _has_table(con, "runs"):
+                return {}
+            cursor = con.execute("select * from runs where run_id = ? order by seq", [run_id])
+            names = [column[0] for column in cursor.description]
+            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return {row["event"]: row for row in rows}
+
     def events(self, kinds: Iterable[str] | None = None) -> list[dict]:
         with self.reading() as con:
             if con is None or not _has_table(con, "events"):

@@ -11,13 +11,17 @@ from __future__ import annotations
 import time
 
 from finkpi import dbt_runner
+from finkpi.quality import preflight
+from finkpi.run import Run
 from finkpi.settings import Settings
+from finkpi.spark.exports import export_metrics_on_spark, mart_tables
+from finkpi.spark.session import spark_session  # pyspark itself is imported when a session starts
 
 
-def spark_stages(settings: Settings, summary, progress, first: int) -> None:
-    from finkpi.quality import preflight
-    from finkpi.spark.exports import export_metrics_on_spark
-
+def spark_stages(run: Run, first: int) -> None:
+    """The stages of `run` on Spark (it is started and ended by the pipeline, as on DuckDB): its
+    summary says where the tables are and what the build and exports did."""
+    settings, summary, progress = run.settings, run.summary, run.progress
     if first > 1:
         raise ValueError("publishing runs on the DuckDB target only; unset FINKPI_ENV to publish")
     summary.warehouse = settings.warehouse_dir / "spark" / "warehouse"  # the Spark tables' folder
@@ -45,9 +49,6 @@ def spark_stages(settings: Settings, summary, progress, first: int) -> None:
 
 
 def mart_row_counts(settings: Settings) -> dict[str, int]:
-    from finkpi.spark.exports import mart_tables
-    from finkpi.spark.session import spark_session
-
     spark = spark_session(settings)
     return {
         name: spark.sql(f"select count(*) from marts.{name}").collect()[0][0] for name in mart_tables(spark)

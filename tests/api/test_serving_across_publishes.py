@@ -10,8 +10,9 @@ import httpx
 from api_support import running_server
 
 from finkpi.api.app import create_app
-from finkpi.pipeline import new_run_id, scorecard_tables
+from finkpi.pipeline import scorecard_tables
 from finkpi.publish import current_version, publish_run, rollback
+from finkpi.run import new_run_id
 from finkpi.settings import PROJECT_DIR, load_settings
 
 SAMPLE_DIR = PROJECT_DIR / "data" / "sample"

@@ -23,8 +23,8 @@ MATERIALIZED = ("model", "seed", "snapshot")
 @dbt_assets(manifest=manifest(), dagster_dbt_translator=TRANSLATOR, name="dbt_build", op_tags={"kind": "dbt"})
 def dbt_build(context: dg.AssetExecutionContext, finkpi: FinkpiSettings):
     """Pre-flight of the raw files, then `dbt build` of the selected models with their tests."""
-    settings = finkpi.settings()
-    with audited_step(context, settings):
+    with audited_step(context, finkpi.settings()) as run:
+        settings = run.settings
         preflight.check(settings)
         selection, indirect = get_subset_selection_for_context(
             context, manifest(), select="fqn:*", exclude=None, selector=None,

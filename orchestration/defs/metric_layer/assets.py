@@ -9,7 +9,10 @@ owned by the departments accountable for the published metrics (`meta.department
 import dagster as dg
 
 from finkpi import pipeline
+from finkpi.audit.provenance import definitions_hash
 from finkpi.metrics.catalog import load_catalog
+from finkpi.metrics.exports import export_metrics
+from finkpi.scorecards.run import run as score
 from finkpi.settings import PROJECT_DIR
 from orchestration.defs.dbt.project import TRANSLATOR, manifest
 from orchestration.defs.quality.checks import EXPORT_SUITES, EXPORT_TABLES, check_specs, gate_results
@@ -107,12 +110,10 @@ SCORECARD_DESCRIPTIONS = {
 def metric_exports(context: dg.AssetExecutionContext, finkpi: FinkpiSettings):
     """`metrics check`, then every published metric exported through MetricFlow in-process; then
     the Great Expectations suites of the three tables (blocking checks)."""
-    from finkpi.metrics.exports import export_metrics
-
-    settings = finkpi.settings()
-    with audited_step(context, settings) as run_id:
-        exported = export_metrics(settings, run_id, context.log.info)
-        checks = list(gate_results(context, settings, run_id, EXPORT_SUITES, rules=False))
+    with audited_step(context, finkpi.settings()) as run:
+        run_id = run.id
+        exported = export_metrics(run.settings, run_id, context.log.info)
+        checks = list(gate_results(context, run, EXPORT_SUITES, rules=False))
     for name in EXPORT_TABLES:
         metadata = {"run_id": run_id}
         if name == "metric_values":
@@ -138,12 +139,11 @@ def metric_exports(context: dg.AssetExecutionContext, finkpi: FinkpiSettings):
 )
 def scorecards(context: dg.AssetExecutionContext, finkpi: FinkpiSettings):
     """Scorecards, driver attribution, associations and forecasts (finkpi/scorecards/)."""
-    from finkpi.scorecards.run import run as score
-
-    settings = finkpi.settings()
-    with audited_step(context, settings) as run_id:
-        score(settings, run_id, context.log.info)
-    written = pipeline.scorecard_tables(settings, run_id)  # scoring is skipped for another fiscal calendar
+    with audited_step(context, finkpi.settings()) as run:
+        run_id = run.id
+        score(run.settings, run_id, context.log.info)
+    # scoring is skipped for another fiscal calendar
+    written = pipeline.scorecard_tables(run.settings, run_id)
     for name in SCORECARD_TABLES:
         if name in written:
             yield dg.MaterializeResult(asset_key=_key(name), metadata={"run_id": run_id})
@@ -160,13 +160,12 @@ def scorecards(context: dg.AssetExecutionContext, finkpi: FinkpiSettings):
     "Great Expectations check passed; the published version stays as it was otherwise.",
 )
 def published_version(context: dg.AssetExecutionContext, finkpi: FinkpiSettings) -> dg.MaterializeResult:
-    from finkpi.audit.provenance import definitions_hash
-
-    settings = finkpi.settings()
-    with audited_step(
-        context, settings, definitions_hash=lambda: definitions_hash(settings.build_database)
-    ) as run_id:
-        result = pipeline.publish_step(settings, run_id, context.log.info)
+    with audited_step(context, finkpi.settings()) as run:
+        settings = run.settings
+        result = pipeline.publish_step(settings, run.id, context.log.info)
+        # what the end record and the OpenLineage COMPLETE say, as after `finkpi run`
+        run.summary.published_version = result.run_id
+        run.summary.definitions_hash = definitions_hash(settings.build_database)
     return dg.MaterializeResult(
         metadata={
             "version": result.run_id,

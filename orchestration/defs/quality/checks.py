@@ -15,8 +15,9 @@ import dagster as dg
 
 from finkpi import pipeline
 from finkpi.quality.gx_runner import load_suites
+from finkpi.run import Run
 from orchestration.resources import FinkpiSettings
-from orchestration.run_audit import audited_step, record_failed_end
+from orchestration.run_audit import audited_step
 
 CHECK_NAME = "great_expectations"
 EXPORT_TABLES = ("metric_values", "metric_catalog", "metric_definition_history")  # written by the export step
@@ -46,20 +47,20 @@ def check_specs(suites: dict[str, dg.AssetKey]) -> list[dg.AssetCheckSpec]:
 
 
 def _run_gate(context, finkpi: FinkpiSettings, suites: dict[str, dg.AssetKey], rules: bool):
-    settings = finkpi.settings()
-    with audited_step(context, settings, keys=set(suites.values())) as run_id:
-        results = list(gate_results(context, settings, run_id, suites, rules))
+    with audited_step(context, finkpi.settings(), keys=set(suites.values())) as run:
+        results = list(gate_results(context, run, suites, rules))
     yield from results
 
 
-def gate_results(context, settings, run_id: str, suites: dict[str, dg.AssetKey], rules: bool):
+def gate_results(context, run: Run, suites: dict[str, dg.AssetKey], rules: bool):
     """Run the suites (one child process), record them in the audit store, and yield one check
-    result per suite. A failed gate also records the run's end as failed: the checks are
-    blocking, so nothing after them runs."""
-    _, gate = pipeline.quality_gate(settings, run_id, suite_names=sorted(suites), rules=rules)
+    result per suite. A failed gate also ends the run as failed: the checks are blocking, so
+    nothing after them runs."""
+    run_id = run.id
+    _, gate = pipeline.quality_gate(run.settings, run_id, suite_names=sorted(suites), rules=rules)
     context.log.info(gate.describe())
     if not gate.success:
-        record_failed_end(context, settings, f"quality gate failed (run {run_id})\n{gate.describe()}")
+        run.end("failed", message=f"quality gate failed (run {run_id})\n{gate.describe()}")
     for suite, key in suites.items():
         outcomes = [o for o in gate.outcomes if o.suite == suite]
         if not outcomes:  # the validation process itself failed: its error, on every suite
