@@ -21,7 +21,7 @@ from finkpi.audit.store import AuditStore
 from finkpi.metrics.exports import export_metrics
 from finkpi.quality import gx_runner, preflight
 from finkpi.quality.rules import rule_outcomes
-from finkpi.run import Run, RunSummary, new_run_id  # noqa: F401 (new_run_id: some tests import it here)
+from finkpi.run import Run, RunSummary
 from finkpi.scorecards.run import run as score
 from finkpi.settings import Settings
 from finkpi.spark.run import spark_stages

@@ -21,7 +21,7 @@ import pytest
 
 from finkpi import dbt_runner
 from finkpi.metrics.exports import export_metrics
-from finkpi.pipeline import new_run_id
+from finkpi.run import new_run_id
 from tests.metrics import test_metric_values as comparisons
 
 SAMPLE = [
