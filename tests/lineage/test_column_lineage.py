@@ -54,14 +54,14 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def metric_sql(built, sample_settings):
-    catalog = load_catalog(PROJECT_DIR)
+    catalog = load_catalog(sample_settings.project_dir)
     with MetricEngine(sample_settings) as engine:
         return {m.name: definition_sql(engine, m) for m in catalog.published if not m.is_computed}
 
 
 @pytest.fixture(scope="module")
 def lineage(built, sample_settings):
-    return ColumnLineage.for_project(PROJECT_DIR, sample_settings.build_database)
+    return ColumnLineage.for_project(sample_settings.project_dir, sample_settings.build_database)
 
 
 @pytest.mark.parametrize("metric", sorted(EXPECTED))

@@ -12,7 +12,6 @@ import pytest
 from finkpi.metrics.catalog import Catalog, MetricDefinition, load_catalog
 from finkpi.metrics.certification import definition_history
 from finkpi.metrics.governance import canonical_sql, check_catalog, definition_hash
-from finkpi.settings import PROJECT_DIR
 
 CONTRACT_COLUMNS = [
     "metric_name", "label", "description", "perspective", "metric_type", "unit", "direction", "owner",
@@ -89,8 +88,8 @@ def test_every_library_metric_is_certified_for_its_current_definition(catalog_ta
     assert not uncertified, uncertified
 
 
-def test_metrics_check_passes_on_the_project(built, catalog_table):
-    catalog = load_catalog(PROJECT_DIR)
+def test_metrics_check_passes_on_the_project(built, sample_settings, catalog_table):
+    catalog = load_catalog(sample_settings.project_dir)
     hashes = dict(zip(catalog_table["metric_name"], catalog_table["definition_hash"], strict=True))
     result = check_catalog(catalog, hashes)
     assert result.ok, result.problems

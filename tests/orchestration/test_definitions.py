@@ -16,7 +16,7 @@ import dagster as dg
 import pytest
 
 from finkpi.quality.gx_runner import load_suites
-from finkpi.settings import PROJECT_DIR
+from finkpi.settings import PROJECT_DIR, load_settings
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_keys.json"
 DAGSTER = str(Path(sys.executable).parent / "dagster")
@@ -97,7 +97,7 @@ def test_groups_follow_the_layers_and_owners_and_descriptions_come_from_metadata
     # metric layer: the departments accountable for the published metrics, and the metric list
     from finkpi.metrics.catalog import load_catalog
 
-    published = load_catalog(PROJECT_DIR).published
+    published = load_catalog(load_settings().project_dir).published  # the worker's project copy
     departments = {m.department.lower().replace(" ", "_") for m in published}
     assert set(node("metrics", "metric_values").owners) == {f"team:{d}" for d in departments}
     description = node("metrics", "metric_values").description
