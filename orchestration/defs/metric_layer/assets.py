@@ -13,7 +13,7 @@ from finkpi.audit.provenance import definitions_hash
 from finkpi.metrics.catalog import load_catalog
 from finkpi.metrics.exports import export_metrics
 from finkpi.scorecards.run import run as score
-from finkpi.settings import PROJECT_DIR
+from finkpi.settings import load_settings
 from orchestration.defs.dbt.project import TRANSLATOR, manifest
 from orchestration.defs.quality.checks import EXPORT_SUITES, EXPORT_TABLES, check_specs, gate_results
 from orchestration.resources import FinkpiSettings
@@ -38,7 +38,8 @@ def _team(name: str) -> str:
 
 def _metric_metadata() -> tuple[str, list[str]]:
     """A description listing the published metrics, and the owning departments as teams."""
-    catalog = load_catalog(PROJECT_DIR)
+    manifest()  # dbt parses the project first when target/ has no manifest (a fresh clone)
+    catalog = load_catalog(load_settings().project_dir)
     published = sorted(catalog.published, key=lambda m: m.name)
     lines = [f"- `{m.name}` ({m.label}): owner {m.owner}, {m.department}; {m.unit}" for m in published]
     owners = sorted({_team(m.department) for m in published if m.department})
