@@ -44,6 +44,7 @@ import duckdb  # noqa: E402
 import httpx  # noqa: E402
 import yaml  # noqa: E402
 
+from finkpi import contract  # noqa: E402
 from finkpi.api import query as q  # noqa: E402
 from finkpi.api.access import Principal, hash_key, new_key  # noqa: E402
 from finkpi.api.formats import records  # noqa: E402
@@ -284,7 +285,8 @@ def measure(url: str, keys: dict[str, str], warehouse: Path, total: int, server_
         }
         run_id = version.run_id
     reader.close()
-    connection = duckdb.connect(str(warehouse / "versions" / run_id / "published.duckdb"), read_only=True)
+    published = contract.database_file(contract.version_dir(warehouse, run_id))
+    connection = duckdb.connect(str(published), read_only=True)
     rows = check_same_rows(url, keys, connection, queries)
     say(f"API rows = DuckDB rows for every query: {rows}")
     measured_at = f"{datetime.now(UTC):%Y-%m-%d %H:%M}"

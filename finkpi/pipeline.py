@@ -14,7 +14,7 @@ import time
 
 import duckdb
 
-from finkpi import dbt_runner, faults, publish
+from finkpi import contract, dbt_runner, faults, publish
 from finkpi.audit.provenance import definitions_hash
 from finkpi.audit.report import reports_dir
 from finkpi.audit.store import AuditStore
@@ -181,25 +181,21 @@ def published_counts(published) -> dict[str, int] | None:
         }
 
 
-SCORECARD_TABLES = (
-    "scorecard_lines", "scorecard_summary", "driver_attribution", "driver_associations", "metric_forecast",
-)  # fmt: skip
-
-
 def scorecard_tables(settings: Settings, run_id: str) -> dict[str, str]:
     """The scorecard step's tables to publish: those it wrote (it skips scoring for a fiscal
     calendar its targets were not set for), stamped with the publishing run."""
     with duckdb.connect(str(settings.build_database), read_only=True) as con:
         present = {
-            name
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'metrics'"
+            relation
+            for (relation,) in con.execute(
+                "select table_schema || '.' || table_name from information_schema.tables"
             ).fetchall()
         }
+    relations = {name: contract.TABLES[name].build_relation for name in contract.SCORECARD_TABLES}
     return {
-        name: f"select * replace ('{run_id}' as run_id) from build.metrics.{name}"
-        for name in SCORECARD_TABLES
-        if name in present
+        name: f"select * replace ('{run_id}' as run_id) from build.{relation}"
+        for name, relation in relations.items()
+        if relation in present
     }
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from finkpi import contract
 from finkpi.audit.provenance import code_version, input_file_hashes
 from finkpi.audit.report import write_run_report
 from finkpi.audit.store import AuditStore, now
@@ -71,7 +72,8 @@ class RunSummary:
             )
         if self.published_version:
             lines.append(
-                f"published version {self.published_version}: {self.warehouse.parent / 'published.duckdb'}"
+                f"published version {self.published_version}:"
+                f" {contract.published_path(self.warehouse.parent)}"
             )
         lines += [f"rule {outcome.describe()}" for outcome in self.rule_outcomes]
         if self.gate is not None:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import duckdb
 
+from finkpi import contract
+
 
 class NothingPublished(RuntimeError):
     """No version is published yet (no `current` link), or it is incomplete."""
@@ -52,7 +54,7 @@ class PublishedReader:
         self._version: Version | None = None
 
     def current_run_id(self) -> str:
-        link = self.warehouse_dir / "current"
+        link = contract.current_link(self.warehouse_dir)
         try:
             return Path(os.readlink(link)).name
         except (FileNotFoundError, OSError):
@@ -80,11 +82,11 @@ class PublishedReader:
                 version.close_if_idle()
 
     def _open(self, run_id: str) -> Version:
-        directory = self.warehouse_dir / "versions" / run_id
-        manifest_path = directory / "manifest.json"
+        directory = contract.version_dir(self.warehouse_dir, run_id)
+        manifest_path = contract.manifest_file(directory)
         if not manifest_path.exists():
-            raise NothingPublished(f"published version {run_id} has no manifest.json (incomplete)")
-        connection = duckdb.connect(str(directory / "published.duckdb"), read_only=True)
+            raise NothingPublished(f"published version {run_id} has no {manifest_path.name} (incomplete)")
+        connection = duckdb.connect(str(contract.database_file(directory)), read_only=True)
         return Version(run_id, directory, connection, json.loads(manifest_path.read_text()))
 
     def close(self) -> None:

@@ -20,6 +20,7 @@ from datetime import date
 import pyarrow as pa
 from sqlglot import exp
 
+from finkpi import contract
 from finkpi.api.access import Principal
 from finkpi.api.published import Version
 
@@ -48,6 +49,10 @@ class Resource:
     table: str
     order_by: tuple[str, ...]
     scope: str
+
+    def __post_init__(self):
+        if self.table not in contract.TABLES:  # the API serves published tables only
+            raise ValueError(f"{self.table} is not a table of the published contract (finkpi.contract)")
 
 
 RESOURCES = {

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import duckdb
 
+from finkpi import contract
+
 GENESIS = "0" * 64
 
 # table -> columns after (seq, prev_hash) and before record_hash, with their types
@@ -343,8 +345,8 @@ def _has_table(con, table: str) -> bool:
     )
 
 
-# Published copies: SQL over the attached store (alias `audit`) for each audit_* table; `None` when
-# the store does not exist yet gives empty tables with the same columns.
+# Published copies: SQL over the attached store (alias `audit`) for each audit_* table of the
+# published contract; `None` when the store does not exist yet gives empty tables with the same columns.
 def published_audit_sql(alias: str | None, publishing_run_id: str = "") -> dict[str, str]:
     def source(table: str) -> str:
         if alias is None:
@@ -357,10 +359,10 @@ def published_audit_sql(alias: str | None, publishing_run_id: str = "") -> dict[
 
     runs = source("runs")
     publishing = publishing_run_id.replace("'", "''")
-    return {
+    special = {
         # one row per run: its start and (if any) its end; a start without an end is `interrupted`
         # (killed), except the run publishing this version (`publishing`)
-        "audit_runs": f"""
+        "runs": f"""
             select s.run_id, s.started_at, e.ended_at,
                    coalesce(e.status, case when s.run_id = '{publishing}'
                                            then 'publishing' else 'interrupted' end) as status,
@@ -370,7 +372,10 @@ def published_audit_sql(alias: str | None, publishing_run_id: str = "") -> dict[
             left join {runs} as e on e.run_id = s.run_id and e.event = 'end'
             where s.event = 'start'
             order by s.seq""",
-        "audit_validations": f"select * from {source('validations')} order by seq",
-        "audit_quarantine": f"select * from {source('quarantine')} order by seq",
-        "audit_events": f"select * from {source('events')} order by seq",
+    }
+    copies = {name: contract.TABLES[name].audit_table for name in contract.AUDIT_TABLES}
+    # every other table as it is
+    return {
+        name: special.get(table) or f"select * from {source(table)} order by seq"
+        for name, table in copies.items()
     }

@@ -47,7 +47,7 @@ from openlineage.client.facet_v2 import (
 from openlineage.client.transport.file import FileConfig, FileTransport
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 
-from finkpi import __version__
+from finkpi import __version__, contract
 from finkpi.settings import Settings
 
 JOB_NAMESPACE = "finkpi"
@@ -93,7 +93,7 @@ def openlineage_run_id(run_id: str) -> str:
 
 
 def published_namespace(settings: Settings) -> str:
-    return f"duckdb://{(settings.warehouse_dir / 'published.duckdb').absolute()}"
+    return f"duckdb://{contract.published_path(settings.warehouse_dir).absolute()}"
 
 
 def _client(settings: Settings, run_id: str) -> OpenLineageClient | None:
@@ -162,12 +162,11 @@ def output_datasets(settings: Settings, version: str) -> list[OutputDataset]:
     import duckdb
 
     from finkpi.lineage.published import published_lineage
-    from finkpi.publish.versions import versions_dir
 
-    version_dir = versions_dir(settings) / version
-    manifest = json.loads((version_dir / "manifest.json").read_text())
+    version_dir = contract.version_dir(settings.warehouse_dir, version)
+    manifest = json.loads(contract.manifest_file(version_dir).read_text())
     # columns in table order (the manifest's JSON is key-sorted)
-    with duckdb.connect(str(version_dir / "published.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(contract.database_file(version_dir)), read_only=True) as con:
         columns: dict[str, list[tuple[str, str]]] = {}
         for table, column, data_type in con.execute(
             "select table_name, column_name, data_type from duckdb_columns()"

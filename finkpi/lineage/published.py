@@ -26,10 +26,12 @@ from pathlib import Path
 
 import duckdb
 
+from finkpi import contract
 from finkpi.lineage.columns import ColumnLineage, LineageNode
 from finkpi.settings import Settings
 
-METRIC_VALUES = "metrics.metric_values"
+VALUES = "metric_values"  # the published table every metric's values are in
+METRIC_VALUES = contract.TABLES[VALUES].build_relation  # and the build relation it is made from
 
 
 @dataclass
@@ -51,10 +53,10 @@ class PublishedLineage:
         `metric_values.value` (every published metric)."""
         from finkpi.scorecards.run import COLUMN_LINEAGE
 
-        if table == "metric_values" and column == "value":
+        if table == VALUES and column == "value":
             return LineageNode(METRIC_VALUES, "value", "model", list(self.metrics.values()))
         if table not in COLUMN_LINEAGE:
-            known = ", ".join(["metric_values", *COLUMN_LINEAGE])
+            known = ", ".join([VALUES, *COLUMN_LINEAGE])
             raise ValueError(f"no column lineage for table {table!r} (tables with lineage: {known})")
         declared = COLUMN_LINEAGE[table]
         if column not in declared:
@@ -78,7 +80,7 @@ class PublishedLineage:
         from finkpi.scorecards.run import COLUMN_LINEAGE
 
         present = {table for table, _of in self.metrics_in}
-        return {"metric_values": ["value"]} | {
+        return {VALUES: ["value"]} | {
             table: list(columns) for table, columns in COLUMN_LINEAGE.items() if table in present
         }
 
@@ -149,14 +151,14 @@ def _metrics_in_scorecard_tables(con) -> dict[tuple[str, str], list[str]]:
     from finkpi.scorecards.run import COLUMN_LINEAGE
 
     present = {
-        name
-        for (name,) in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'metrics'"
+        relation
+        for (relation,) in con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables"
         ).fetchall()
     }
     found = {}
     for table, columns in COLUMN_LINEAGE.items():
-        if table not in present:
+        if contract.TABLES[table].build_relation not in present:
             continue
         # a summary has no metric column: its scores come from the lines it sums
         holder = "scorecard_lines" if table == "scorecard_summary" else table
@@ -164,7 +166,8 @@ def _metrics_in_scorecard_tables(con) -> dict[tuple[str, str], list[str]]:
             found[(table, key)] = [
                 name
                 for (name,) in con.execute(
-                    f"select distinct {key} from metrics.{holder} where {key} is not null order by 1"
+                    f"select distinct {key} from {contract.TABLES[holder].build_relation}"
+                    f" where {key} is not null order by 1"
                 ).fetchall()
             ]
     return found

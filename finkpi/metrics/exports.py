@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime
 import duckdb
 import pandas as pd
 
+from finkpi import contract
 from finkpi.metrics.catalog import Catalog, MetricDefinition
 from finkpi.metrics.engine import MetricEngine
 
@@ -355,11 +356,12 @@ def export_metrics(settings, run_id: str, progress: Callable[[str], None] = lamb
         result, history = compute_exports(settings, engine, calendar, run_id, progress)
     write_tables(
         settings.build_database,
-        {
-            "metric_values": result.values,
-            "metric_catalog": result.catalog,
-            "metric_definition_history": history,
-        },
+        contract.step_tables(
+            contract.EXPORT_STEP,
+            metric_values=result.values,
+            metric_catalog=result.catalog,
+            metric_definition_history=history,
+        ),
     )
     return result
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from finkpi import contract
 from finkpi.audit.store import AuditStore
 from finkpi.publish.versions import (
     PublishError,
@@ -29,8 +30,6 @@ __all__ = [
     "rollback",
 ]
 
-# tables of the build warehouse published as they are, with run_id set to the publishing run
-BUILD_TABLES = ("metrics.metric_catalog", "metrics.metric_definition_history")
 MAX_CANDIDATES_IN_AUDIT = 200
 
 
@@ -55,8 +54,9 @@ def _publish_run(settings, run_id, extra_tables, audit, progress) -> PublishResu
     from finkpi.publish.close import published_metric_tables
 
     tables, candidates = published_metric_tables(settings, run_id, audit)
-    for relation in BUILD_TABLES:
-        name = relation.split(".")[-1]
+    # tables of the build warehouse published as they are, with run_id set to the publishing run
+    for name in contract.BUILD_TABLES:
+        relation = contract.TABLES[name].build_relation
         tables[name] = f"select * replace ('{run_id}' as run_id) from build.{relation}"
     tables.update(extra_tables or {})
     if len(candidates):

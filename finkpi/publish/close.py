@@ -30,6 +30,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from finkpi import contract
 from finkpi.audit.provenance import file_sha256
 from finkpi.audit.store import AuditStore
 from finkpi.publish.versions import (
@@ -119,7 +120,7 @@ def close_period(settings: Settings, period: str, actor: str | None = None) -> C
         version = current_version(settings)
         if version is None:
             raise ValueError("nothing is published yet: publish a run before closing a period")
-        source = versions_dir(settings) / version / "published.duckdb"
+        source = contract.database_file(versions_dir(settings) / version)
         with duckdb.connect(str(source), read_only=True) as con:
             where = "grain = 'month' and period_start = ?"
             total, incomplete = con.execute(
@@ -203,7 +204,7 @@ def published_metric_tables(settings: Settings, run_id: str, audit: AuditStore) 
     periods = ", ".join(_sql_literal(p) for p in closed)
     recomputed = (
         "select metric_name, grain, period_start, period_label, is_complete, dimension, dimension_value,"
-        " value, run_id as value_run_id from build.metrics.metric_values"
+        f" value, run_id as value_run_id from build.{contract.TABLES['metric_values'].build_relation}"
     )
     is_closed_month = (
         f"(grain = 'month' and strftime(period_start, '%Y-%m') in ({periods}))" if closed else "false"
@@ -250,26 +251,18 @@ def published_metric_tables(settings: Settings, run_id: str, audit: AuditStore) 
             }
             for c in closes
         ],
-        columns=[
-            "period",
-            "status",
-            "closed_at",
-            "closed_by",
-            "closed_from_version",
-            "frozen_rows",
-            "reopened_at",
-            "reopened_by",
-            "reopen_reason",
-            "run_id",
-        ],  # fmt: skip
+        columns=list(contract.TABLES["closed_periods"].columns),
     ).astype({"closed_at": "datetime64[us]", "reopened_at": "datetime64[us]", "frozen_rows": "int64"})
     candidates = restatement_candidates(settings, closed, recomputed, run_id)
-    tables = {
-        "metric_values": values_sql,
-        "metric_values_as_reported": as_reported,
-        "metric_restatement_candidates": candidates,
-        "closed_periods": closed_table,
-    }
+    tables = contract.exactly(
+        contract.CLOSE_TABLES,
+        {
+            "metric_values": values_sql,
+            "metric_values_as_reported": as_reported,
+            "metric_restatement_candidates": candidates,
+            "closed_periods": closed_table,
+        },
+    )
     return tables, candidates
 
 
@@ -278,10 +271,7 @@ def restatement_candidates(
 ) -> pd.DataFrame:
     """Recomputed month rows of closed periods that differ from the frozen ones (value changed,
     or a row only on one side)."""
-    columns = [
-        "period", "metric_name", "grain", "period_start", "dimension", "dimension_value",
-        "as_reported_value", "recomputed_value", "difference", "run_id",
-    ]  # fmt: skip
+    columns = list(contract.TABLES["metric_restatement_candidates"].columns)
     if not closed:
         return pd.DataFrame(columns=columns).astype(
             {"as_reported_value": "float64", "recomputed_value": "float64", "difference": "float64"}

@@ -1,12 +1,7 @@
 """Write–audit–publish: complete version directories and an atomic switch.
 
-Layout under the warehouse folder:
-
-    versions/<run_id>/published.duckdb     every published table (DuckDB storage version v1.0.0)
-    versions/<run_id>/<table>.parquet      one Parquet file per table
-    versions/<run_id>/manifest.json        run_id, table -> rows and columns, file -> SHA-256
-    current -> versions/<run_id>           a relative symlink, switched by an atomic rename
-    published.duckdb -> current/published.duckdb
+The layout of a version and of the warehouse folder (versions/<run_id>/, `current`,
+`published.duckdb`) is declared in `finkpi.contract`, with the tables a version holds.
 
 A version is written under `versions/.tmp-<run_id>-<pid>/` and renamed into place only when it is
 complete, so `versions/<run_id>/` always holds a whole version. `current` is switched by creating
@@ -32,12 +27,12 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from finkpi import faults
+from finkpi import contract, faults
 from finkpi.audit.provenance import file_sha256
 from finkpi.audit.store import AuditStore, published_audit_sql
 from finkpi.settings import Settings
 
-STORAGE_VERSION = "v1.0.0"
+STORAGE_VERSION = contract.STORAGE_VERSION
 # A table's source: a relation of the build warehouse ("metrics.metric_values"), a query over the
 # build warehouse attached as `build` ("select ... from build.metrics.metric_values"), or a frame.
 Source = str | pd.DataFrame
@@ -60,16 +55,16 @@ class PublishResult:
 
 # -- paths and state -------------------------------------------------------------------------
 def versions_dir(settings: Settings) -> Path:
-    return settings.warehouse_dir / "versions"
+    return contract.versions_dir(settings.warehouse_dir)
 
 
 def current_link(settings: Settings) -> Path:
-    return settings.warehouse_dir / "current"
+    return contract.current_link(settings.warehouse_dir)
 
 
 def published_path(settings: Settings) -> Path:
     """Where BI tools open the published DuckDB file (a symlink through `current`)."""
-    return settings.warehouse_dir / "published.duckdb"
+    return contract.published_path(settings.warehouse_dir)
 
 
 def current_version(settings: Settings) -> str | None:
@@ -147,14 +142,14 @@ def _replace_symlink(link: Path, target: str) -> None:
 
 
 def switch_current(settings: Settings, version: str) -> None:
-    if not (versions_dir(settings) / version / "manifest.json").exists():
+    if not contract.manifest_file(contract.version_dir(settings.warehouse_dir, version)).exists():
         raise PublishError(f"version {version} is not a complete version directory")
-    _replace_symlink(current_link(settings), f"versions/{version}")
+    _replace_symlink(current_link(settings), contract.current_target(version))
     published = published_path(settings)
     if published.exists() and not published.is_symlink():
         raise PublishError(f"{published} is a regular file; move it away (it must be a symlink)")
-    if not published.is_symlink() or os.readlink(published) != "current/published.duckdb":
-        _replace_symlink(published, "current/published.duckdb")
+    if not published.is_symlink() or os.readlink(published) != contract.PUBLISHED_TARGET:
+        _replace_symlink(published, contract.PUBLISHED_TARGET)
 
 
 # -- publish -----------------------------------------------------------------------------
@@ -209,7 +204,7 @@ def publish(
             run_id=run_id,
             version=run_id,
             previous_version=previous,
-            details={"tables": table_rows, "manifest_sha256": file_sha256(final / "manifest.json")},
+            details={"tables": table_rows, "manifest_sha256": file_sha256(contract.manifest_file(final))},
         )
         pruned = prune(settings, keep, audit)
     result = PublishResult(
@@ -231,7 +226,7 @@ def publish(
 def _write_version(
     settings: Settings, run_id: str, tables: dict[str, Source], staging: Path, audit: AuditStore
 ) -> dict[str, int]:
-    database = staging / "published.duckdb"
+    database = contract.database_file(staging)
     con = duckdb.connect()
     try:
         if settings.build_database.exists():
@@ -240,7 +235,7 @@ def _write_version(
             f"attach {_sql_literal(database)} as pub (storage_version {_sql_literal(STORAGE_VERSION)})"
         )
         for name, source in tables.items():
-            if name.startswith("audit_"):
+            if name.startswith(contract.AUDIT_PREFIX):
                 raise PublishError(f"{name}: audit_* tables are written by publish itself")
             if isinstance(source, pd.DataFrame):
                 con.register("incoming", source)
@@ -270,15 +265,15 @@ def _write_version(
                 " where database_name = 'pub' and table_name = ? order by column_index",
                 [name],
             ).fetchall()
-            parquet = staging / f"{name}.parquet"
+            parquet = contract.parquet_file(staging, name)
             con.execute(f'copy pub.main."{name}" to {_sql_literal(parquet)} (format parquet)')
             manifest_tables[name] = {"rows": rows, "columns": dict(columns), "parquet": parquet.name}
         faults.pause_point("publish-write")
         con.execute("detach pub")
     finally:
         con.close()
-    if (staging / "published.duckdb.wal").exists():
-        raise PublishError("published.duckdb kept a WAL after detach; refusing an incomplete file")
+    if database.with_name(database.name + ".wal").exists():
+        raise PublishError(f"{database.name} kept a WAL after detach; refusing an incomplete file")
     files = {}
     for path in sorted(staging.iterdir()):
         _fsync_file(path)
@@ -289,7 +284,7 @@ def _write_version(
         "tables": manifest_tables,
         "files": files,
     }
-    manifest_path = staging / "manifest.json"
+    manifest_path = contract.manifest_file(staging)
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     _fsync_file(manifest_path)
     return {name: info["rows"] for name, info in manifest_tables.items()}

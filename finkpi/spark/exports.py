@@ -19,6 +19,7 @@ from decimal import Decimal
 
 import pandas as pd
 
+from finkpi import contract
 from finkpi.metrics.engine import MetricEngine
 from finkpi.metrics.exports import ExportResult, compute_exports
 from finkpi.settings import Settings
@@ -105,11 +106,12 @@ def export_metrics_on_spark(
         )
         write_tables(
             engine.spark,
-            {
-                "metric_values": result.values,
-                "metric_catalog": result.catalog,
-                "metric_definition_history": history,
-            },
+            contract.step_tables(
+                contract.EXPORT_STEP,
+                metric_values=result.values,
+                metric_catalog=result.catalog,
+                metric_definition_history=history,
+            ),
         )
     return result
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from finkpi import contract
 from finkpi.quality.gx_runner import load_suites
 from finkpi.settings import PROJECT_DIR, load_settings
 
@@ -131,6 +132,9 @@ def test_publish_reads_every_metric_layer_table(graph):
         "metrics/scorecard_lines", "metrics/scorecard_summary", "metrics/driver_attribution",
         "metrics/driver_associations", "metrics/metric_forecast",
     }  # fmt: skip
+    # which are the build relations the published contract names (finkpi/contract.py)
+    relations = {t.build_relation for t in contract.TABLES.values() if t.build_relation}
+    assert parents == {relation.replace(".", "/") for relation in relations}
     exports = graph.get(dg.AssetKey(["metrics", "metric_values"])).parent_keys
     assert dg.AssetKey(["marts", "fct_invoice_lines"]) in exports  # from the semantic models
 

@@ -11,6 +11,7 @@ import duckdb
 import pytest
 from tests_publish_helpers import RUN_TABLES, published_state, run_ids
 
+from finkpi import contract
 from finkpi.audit import AuditStore
 from finkpi.publish import PublishError, current_version, list_versions, publish, publish_run, rollback
 from finkpi.publish.versions import STORAGE_VERSION
@@ -25,20 +26,17 @@ def test_a_version_is_complete_and_current_points_at_it(fresh_warehouse):
     folder = warehouse / "versions" / "20250101T000000Z-aaaa0001"
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["run_id"] == result.run_id
-    expected = {
-        "metric_values", "metric_catalog", "metric_definition_history", "metric_values_as_reported",
-        "metric_restatement_candidates", "closed_periods",
-        "audit_runs", "audit_validations", "audit_quarantine", "audit_events",
-    }  # fmt: skip
+    # the contract's tables but the scorecard step's (publish_run alone publishes no scorecards)
+    expected = set(contract.TABLES) - set(contract.SCORECARD_TABLES)
     assert set(manifest["tables"]) == expected
     # every file hashed in the manifest, hashes right; one Parquet per table with the same rows
-    assert set(manifest["files"]) == {"published.duckdb"} | {f"{t}.parquet" for t in expected}
+    assert set(manifest["files"]) == contract.version_files(expected) - {contract.MANIFEST}
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
     with duckdb.connect(str(settings.build_database), read_only=True) as build:
         build_rows = {
             t: build.execute(f"select count(*) from metrics.{t}").fetchone()[0]
-            for t in ("metric_values", "metric_catalog", "metric_definition_history")
+            for t in contract.EXPORT_TABLES
         }
     with duckdb.connect() as con:
         for table, info in manifest["tables"].items():
@@ -67,7 +65,7 @@ def test_published_file_has_storage_version_for_duckdb_1x(fresh_warehouse, tmp_p
 def test_without_audit_records_the_audit_tables_are_empty_with_columns(fresh_warehouse):
     publish(fresh_warehouse, "20250101T000000Z-aaaa0003", {"metric_catalog": "metrics.metric_catalog"})
     with duckdb.connect(str(fresh_warehouse.warehouse_dir / "published.duckdb"), read_only=True) as con:
-        for table in ("audit_runs", "audit_validations", "audit_quarantine"):
+        for table in contract.AUDIT_TABLES:
             assert con.execute(f"select count(*) from {table}").fetchone()[0] == 0
         columns = {row[0] for row in con.execute("describe audit_validations").fetchall()}
     assert {"run_id", "check_id", "severity", "status", "prev_hash", "record_hash"} <= columns

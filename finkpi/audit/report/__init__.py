@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from finkpi import contract
 from finkpi.audit.store import AuditStore
 from finkpi.settings import Settings
 
@@ -122,9 +123,7 @@ def runs_of(records: dict[str, list[dict]]) -> list[dict]:
 def _catalog_rows(settings: Settings, run_id: str) -> list[dict] | None:
     """The metric catalog a run published (its version, else the snapshot beside its report), or
     for a run that did not publish, the build warehouse's catalog if this run exported it."""
-    from finkpi.publish.versions import versions_dir
-
-    parquet = versions_dir(settings) / run_id / "metric_catalog.parquet"
+    parquet = contract.parquet_file(contract.version_dir(settings.warehouse_dir, run_id), "metric_catalog")
     snapshot = reports_dir(settings) / run_id / "catalog.json"
     if parquet.exists():
         with duckdb.connect() as con:
@@ -210,7 +209,6 @@ def _write(path: Path, text: str) -> None:
 def write_report(settings: Settings, run_id: str | None = None) -> Path:
     """Write the report of one run (default: the latest) and the index; returns the run's page."""
     from finkpi.audit.report.svg import lineage_svg
-    from finkpi.publish.versions import versions_dir
 
     audit = AuditStore(settings.warehouse_dir)
     records = audit_records(audit)
@@ -228,7 +226,7 @@ def write_report(settings: Settings, run_id: str | None = None) -> Path:
     published = None
     if publish is not None:
         details = json.loads(publish["details"] or "{}")
-        manifest_path = versions_dir(settings) / run_id / "manifest.json"
+        manifest_path = contract.manifest_file(contract.version_dir(settings.warehouse_dir, run_id))
         manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
         published = {
             "version": publish["version"],

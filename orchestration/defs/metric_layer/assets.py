@@ -8,7 +8,7 @@ owned by the departments accountable for the published metrics (`meta.department
 
 import dagster as dg
 
-from finkpi import pipeline
+from finkpi import contract, pipeline
 from finkpi.audit.provenance import definitions_hash
 from finkpi.metrics.catalog import load_catalog
 from finkpi.metrics.exports import export_metrics
@@ -22,7 +22,7 @@ from orchestration.run_audit import audited_step
 GROUP = "metric_layer"
 # asset keys are schema/table in the build warehouse, like the dbt models' (marts/fct_...)
 SCHEMA = "metrics"
-SCORECARD_TABLES = pipeline.SCORECARD_TABLES
+SCORECARD_TABLES = contract.SCORECARD_TABLES
 
 
 def _key(table: str) -> dg.AssetKey:
@@ -172,6 +172,6 @@ def published_version(context: dg.AssetExecutionContext, finkpi: FinkpiSettings)
             "version": result.run_id,
             "previous_version": result.previous_version or "",
             "table_rows": result.table_rows,
-            "published": dg.MetadataValue.path(str(settings.warehouse_dir / "published.duckdb")),
+            "published": dg.MetadataValue.path(str(contract.published_path(settings.warehouse_dir))),
         }
     )

@@ -13,14 +13,14 @@ downstream of it (finally the publish) runs, and the run's end is recorded as fa
 
 import dagster as dg
 
-from finkpi import pipeline
+from finkpi import contract, pipeline
 from finkpi.quality.gx_runner import load_suites
 from finkpi.run import Run
 from orchestration.resources import FinkpiSettings
 from orchestration.run_audit import audited_step
 
 CHECK_NAME = "great_expectations"
-EXPORT_TABLES = ("metric_values", "metric_catalog", "metric_definition_history")  # written by the export step
+EXPORT_TABLES = contract.EXPORT_TABLES  # written by the export step
 SUITES = load_suites()
 
 
