@@ -26,7 +26,6 @@ from finkpi.settings import Settings
 
 def finkpi_run(context: dg.OpExecutionContext, settings: Settings) -> Run:
     """This Dagster run's finkpi run, not yet started or joined (the same id in every step)."""
-    context = getattr(context, "op_execution_context", context)  # asset / check contexts wrap it
     record = context.instance.get_run_record_by_id(context.run.run_id)
     created = record.create_timestamp if record else None
     return Run(settings, new_run_id(created, context.run.run_id[:8]), progress=print)
@@ -54,7 +53,7 @@ def audited_step(context, settings: Settings, keys=None) -> Iterator[Run]:
     published). `keys`: the assets the step materializes or checks (default: the step's selected
     assets)."""
     keys = keys if keys is not None else context.selected_asset_keys
-    context = getattr(context, "op_execution_context", context)
+    context = getattr(context, "op_execution_context", context)  # asset / check contexts wrap it
     run = finkpi_run(context, settings)
     run.join()
     try:

@@ -142,7 +142,7 @@ def _session_target_for_session_readers(request):
     it on this worker ran dbt itself (a partial build, `finkpi run`) and rewrote target/."""
     if "built" in request.fixturenames:
         built = request.getfixturevalue("built")
-        _restore_session_target(load_settings().project_dir, built.shared)
+        _restore_session_target(built.settings.project_dir, built.shared)
 
 
 def _restore_session_target(project_dir: Path, shared: Path) -> None:

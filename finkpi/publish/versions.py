@@ -32,7 +32,6 @@ from finkpi.audit.provenance import file_sha256
 from finkpi.audit.store import AuditStore, published_audit_sql
 from finkpi.settings import Settings
 
-STORAGE_VERSION = contract.STORAGE_VERSION
 # A table's source: a relation of the build warehouse ("metrics.metric_values"), a query over the
 # build warehouse attached as `build` ("select ... from build.metrics.metric_values"), or a frame.
 Source = str | pd.DataFrame
@@ -81,10 +80,9 @@ def list_versions(settings: Settings, audit: AuditStore | None = None) -> list[s
     the second only, so two versions published within one second would sort at random (and prune
     or rollback would pick the wrong one). A version without a publish event (the process died
     between the rename and the record) was never announced: it sorts first, by name."""
-    root = versions_dir(settings)
-    if not root.exists():
+    on_disk = _versions_on_disk(settings)
+    if not on_disk:
         return []
-    on_disk = {p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")}
     audit = audit or AuditStore(settings.warehouse_dir)
     published_order: dict[str, int] = {}
     for event in audit.events(["publish"]):
@@ -92,6 +90,13 @@ def list_versions(settings: Settings, audit: AuditStore | None = None) -> list[s
     unrecorded = sorted(on_disk - published_order.keys())
     recorded = sorted(on_disk & published_order.keys(), key=published_order.__getitem__)
     return unrecorded + recorded
+
+
+def _versions_on_disk(settings: Settings) -> set[str]:
+    root = versions_dir(settings)
+    if not root.exists():
+        return set()
+    return {p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")}
 
 
 _held_locks: dict[Path, int] = {}
@@ -231,9 +236,8 @@ def _write_version(
     try:
         if settings.build_database.exists():
             con.execute(f"attach {_sql_literal(settings.build_database)} as build (read_only)")
-        con.execute(
-            f"attach {_sql_literal(database)} as pub (storage_version {_sql_literal(STORAGE_VERSION)})"
-        )
+        storage = _sql_literal(contract.STORAGE_VERSION)
+        con.execute(f"attach {_sql_literal(database)} as pub (storage_version {storage})")
         for name, source in tables.items():
             if name.startswith(contract.AUDIT_PREFIX):
                 raise PublishError(f"{name}: audit_* tables are written by publish itself")
@@ -280,7 +284,7 @@ def _write_version(
         files[path.name] = file_sha256(path)
     manifest = {
         "run_id": run_id,
-        "storage_version": STORAGE_VERSION,
+        "storage_version": contract.STORAGE_VERSION,
         "tables": manifest_tables,
         "files": files,
     }
@@ -340,7 +344,7 @@ def rollback(
             raise PublishError("nothing is published: no version to roll back from")
         history = [event["version"] for event in audit.events(["publish"])]
         position = max((i for i, v in enumerate(history) if v == current), default=len(history))
-        on_disk = set(list_versions(settings, audit))
+        on_disk = _versions_on_disk(settings)
         candidates = [v for v in reversed(history[:position]) if v != current and v in on_disk]
         if not candidates:
             raise PublishError(f"no earlier version than {current} is kept on disk to roll back to")

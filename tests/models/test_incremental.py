@@ -131,7 +131,6 @@ def test_incremental_run_after_a_built_history_and_an_appended_delivery(
     cutoff = cutoff_for_share(SAMPLE_DIR, 0.01)
     data_dir = tmp_path / "data"
     history = load_settings(data_dir=data_dir, warehouse_dir=tmp_path / "warehouse")
-    history = history.with_(project_dir=sample_settings.project_dir)
     delivered = write_history(SAMPLE_DIR, data_dir, cutoff)
     assert 0 < delivered["erp.sales_order_lines"] <= 0.011 * 26_705, delivered
     dbt_runner.build(history, quiet=True)  # full
@@ -152,7 +151,6 @@ def test_incremental_run_after_a_built_history_and_an_appended_delivery(
     write_with_delivery(SAMPLE_DIR, data_dir, cutoff)
     arguments = ["--data-dir", str(data_dir), "--warehouse-dir", str(history.warehouse_dir)]
     incremental = _settings(build_parser().parse_args(["run", "--incremental", *arguments]))
-    incremental = incremental.with_(project_dir=sample_settings.project_dir)
     _run_incremental_and_compare(incremental, sample_settings, data_dir, before, monkeypatch)
 
 

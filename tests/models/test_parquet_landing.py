@@ -30,7 +30,7 @@ from finkpi.settings import PROJECT_DIR
 pytestmark = pytest.mark.build
 
 
-def test_scaled_parquet_landing_builds_with_n_times_the_volume(sample_settings, tmp_path):
+def test_scaled_parquet_landing_builds_with_n_times_the_volume(tmp_path):
     landing = tmp_path / "landing"
     finkpi = [sys.executable, "-m", "finkpi.cli"]
     subprocess.run([*finkpi, "generate", "--scale", "2", "--out", str(landing)], check=True, cwd=PROJECT_DIR)
@@ -49,7 +49,6 @@ def test_scaled_parquet_landing_builds_with_n_times_the_volume(sample_settings, 
     ]
     settings = _settings(build_parser().parse_args(["run", *arguments]))
     assert (settings.raw_format, settings.data_dir) == ("parquet", landing.resolve())
-    settings = settings.with_(project_dir=sample_settings.project_dir)  # the session's dbt project
     preflight.check(settings)
     result = dbt_runner.build(settings, quiet=True)  # raises DbtBuildError if a model or test fails
     built = {r.node.name for r in result.result.results if r.node.resource_type == "model"}

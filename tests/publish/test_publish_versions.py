@@ -14,7 +14,6 @@ from tests_publish_helpers import RUN_TABLES, published_state, run_ids
 from finkpi import contract
 from finkpi.audit import AuditStore
 from finkpi.publish import PublishError, current_version, list_versions, publish, publish_run, rollback
-from finkpi.publish.versions import STORAGE_VERSION
 
 
 def test_a_version_is_complete_and_current_points_at_it(fresh_warehouse):
@@ -54,12 +53,12 @@ def test_published_file_has_storage_version_for_duckdb_1x(fresh_warehouse, tmp_p
     path = fresh_warehouse.warehouse_dir / "published.duckdb"
     with duckdb.connect(str(path), read_only=True) as con:
         (tags,) = con.execute("select tags from duckdb_databases() where path is not null").fetchone()
-    assert tags["storage_version"].startswith(STORAGE_VERSION), tags
+    assert tags["storage_version"].startswith(contract.STORAGE_VERSION), tags
     # the check discriminates: a file written by default by duckdb 2.x reports a newer version
     with duckdb.connect(str(tmp_path / "default.duckdb")) as con:
         con.execute("create table t as select 1 as a")
         (default_tags,) = con.execute("select tags from duckdb_databases() where path is not null").fetchone()
-    assert not default_tags.get("storage_version", "").startswith(STORAGE_VERSION), default_tags
+    assert not default_tags.get("storage_version", "").startswith(contract.STORAGE_VERSION), default_tags
 
 
 def test_without_audit_records_the_audit_tables_are_empty_with_columns(fresh_warehouse):
