@@ -119,7 +119,21 @@ class Settings:
             "closed_periods": self.closed_periods,
             "sap_as_of_date": (self.sap_as_of_date or resolve_sap_as_of_date(self)).isoformat(),
             "incremental_lookback_days": self.incremental_lookback_days,
+            "sources": self.source_vars(),
             **self.extra_vars,
+        }
+
+
+    def source_vars(self) -> dict:
+        """Per source system, what its dbt models need to know of it (macros/sources.sql): the
+        business date its data reaches (date rules and published periods are judged per company)
+        and, for a source whose rows carry no company, the company its data belongs to."""
+        as_of = (self.as_of_date or resolve_as_of_date(self)).isoformat()
+        sap_as_of = (self.sap_as_of_date or resolve_sap_as_of_date(self)).isoformat()
+        return {
+            "erp": {"as_of_date": as_of, "company_code": None},
+            "crm": {"as_of_date": as_of, "company_code": "DE01"},
+            "sap": {"as_of_date": sap_as_of, "company_code": "EPM1"},
         }
 
 
