@@ -570,11 +570,11 @@ def source_for(scale: int, landing: Path, regenerate: bool) -> tuple[Path, dict]
 
     if scale == 1:
         return REPO / "data" / "sample", {}
-    from finkpi.generate.schema import CRM_TABLES, ERP_TABLES
+    from finkpi.generate.writer import SAMPLE_SOURCES
 
     out = landing / f"scale{scale}"
-    expected = [out / "erp" / f"{t}.parquet" for t in ERP_TABLES] + [
-        out / "crm" / f"{t}.parquet" for t in CRM_TABLES
+    expected = [
+        out / name / f"{t}.parquet" for name, source in SAMPLE_SOURCES.items() for t in source.table_names
     ]
     # complete: every table written and the per-shard parts merged (`finkpi generate --scale N` too)
     if all(p.exists() for p in expected) and not (out / ".parts").exists() and not regenerate:

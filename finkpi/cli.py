@@ -200,9 +200,7 @@ def cmd_lineage(args) -> int:
         sql = definition_sql(engine, metric)
     from finkpi.lineage.columns import ColumnLineage
 
-    tree = ColumnLineage.for_project(settings.project_dir, settings.build_database).of_metric(
-        metric.name, sql
-    )
+    tree = ColumnLineage.for_project(settings).of_metric(metric.name, sql)
     print(json.dumps(tree.to_dict(), indent=2) if args.format == "json" else tree.render())
     return 0
 

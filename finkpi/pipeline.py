@@ -18,6 +18,7 @@ from finkpi import contract, dbt_runner, faults, publish
 from finkpi.audit.provenance import definitions_hash
 from finkpi.audit.report import reports_dir
 from finkpi.audit.store import AuditStore
+from finkpi.lineage.published import published_lineage
 from finkpi.metrics.exports import export_metrics
 from finkpi.quality import gx_runner, preflight
 from finkpi.quality.rules import rule_outcomes
@@ -110,12 +111,15 @@ def validate(settings: Settings, summary: RunSummary) -> None:
     and fail rules already stopped the build) and the Great Expectations suites, whose volume
     check compares with the row counts of the version published now. Every result goes to the
     audit store, pass or fail; a failure raises QualityGateError naming each failed or errored
-    expectation."""
+    expectation. The column lineage of what is published must resolve down to registered
+    sources' columns (finkpi/sources/): a chain that does not raises LineageError naming the
+    source and column, since an auditor could not trace that number."""
     summary.rule_outcomes, summary.gate = quality_gate(settings, summary.run_id)
     if not summary.gate.success:
         raise QualityGateError(
             f"quality gate failed (run {summary.run_id})\n{summary.gate.describe()}", summary.gate
         )
+    published_lineage(settings)  # cached for the audit report and OpenLineage of this run
 
 
 def quality_gate(settings: Settings, run_id: str, suite_names=None, rules: bool = True):

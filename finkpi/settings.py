@@ -12,25 +12,29 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
+import duckdb
+
+from finkpi.sources import REGISTERED, SourceSystem, SourceTable, get, run_date_source
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 # Environment name -> dbt target in profiles.yml. `ci` is `local` with CI's paths; `spark` is the
 # scale-out target (dbt-spark session, an optional extra).
 DBT_TARGETS = {"local": "local", "ci": "local", "spark": "spark"}
 
-DEFAULT_SOURCES = ("erp", "crm")
-
 
 @dataclass(frozen=True)
 class Settings:
     env: str = "local"
     project_dir: Path = PROJECT_DIR
-    # Raw extracts: <data_dir>/<source>/<table>.<raw_format>
+    # Raw extracts: <data_dir>/<source>/<table>.<raw_format>, unless a source has a folder of its
+    # own (finkpi/sources/: its folder setting, e.g. FINKPI_SAP_DIR)
     data_dir: Path = PROJECT_DIR / "data" / "sample"
-    # The second ERP: SAP's SHINE EPM sample (real data, vendored; README "Adding a source system")
-    sap_dir: Path = PROJECT_DIR / "data" / "reference" / "sap"
-    # None: the SAP company's own business date, its latest sales order (date rules are per company)
-    sap_as_of_date: date | None = None
+    # source name -> its folder, where set (else the registry's default)
+    source_folders: dict[str, Path] = field(default_factory=dict)
+    # source name -> its company's business date, where set (else found in its files, see
+    # `source_as_of_date`); the run's own as_of_date is `as_of_date`
+    source_as_of_dates: dict[str, date] = field(default_factory=dict)
     raw_format: str = "csv"
     warehouse_dir: Path = PROJECT_DIR / "warehouse"
     # None: the latest business date found in the data (see `resolve_as_of_date`).
@@ -82,8 +86,47 @@ class Settings:
             return []
         return sorted(json.loads(path.read_text())["closed_periods"])
 
+    def source_folder(self, source: str) -> Path:
+        """The folder of one source system's files (its setting, else the registry's default)."""
+        if source in self.source_folders:
+            return self.source_folders[source]
+        return get(source).default_location(self.data_dir, self.project_dir)
+
     def source_path(self, source: str, table: str) -> Path:
-        return self.data_dir / source / f"{table}.{self.raw_format}"
+        """The raw file of one table of a registered source."""
+        system = get(source)
+        return self.source_folder(source) / f"{system.table(table).file_stem}.{self.source_format(source)}"
+
+    def raw_files(self) -> list[tuple[SourceSystem, SourceTable, Path]]:
+        """Every registered source's files, in registry order (whether they exist or not)."""
+        return [
+            (source, table, self.source_path(source.name, table.name))
+            for source in REGISTERED
+            for table in source.tables
+        ]
+
+    def source_of_folder(self, folder: Path) -> str | None:
+        """The registered source whose files live in `folder`, if any."""
+        folder = Path(folder).resolve()
+        for source in REGISTERED:
+            if self.source_folder(source.name).resolve() == folder:
+                return source.name
+        return None
+
+    def source_format(self, source: str) -> str:
+        return get(source).file_format(self.raw_format)
+
+    def source_as_of_date(self, source: str) -> date:
+        """The business date one source's data reaches: set, else the newest date of its as-of
+        column, else (a source without one) the run's as_of_date."""
+        system = get(source)
+        if source in self.source_as_of_dates:
+            return self.source_as_of_dates[source]
+        if system.sets_run_date and self.as_of_date:
+            return self.as_of_date
+        if system.as_of is None:
+            return self.as_of_date or resolve_as_of_date(self)
+        return resolve_source_as_of_date(self, system)
 
     def with_(self, **changes) -> Settings:
         return replace(self, **changes)
@@ -92,10 +135,10 @@ class Settings:
         """These settings with the as-of dates resolved from the raw files (where not set). A run
         pins them once at its start: every stage, dbt call and child process then sees the same
         dates, and none reads the files again for them."""
+        pinned = replace(self, as_of_date=self.as_of_date or resolve_as_of_date(self))
         return replace(
-            self,
-            as_of_date=self.as_of_date or resolve_as_of_date(self),
-            sap_as_of_date=self.sap_as_of_date or resolve_sap_as_of_date(self),
+            pinned,
+            source_as_of_dates={source.name: pinned.source_as_of_date(source.name) for source in REGISTERED},
         )
 
     def dbt_environment(self) -> dict[str, str]:
@@ -105,8 +148,13 @@ class Settings:
             "FINKPI_DBT_TARGET": self.dbt_target,
             "FINKPI_WAREHOUSE_DIR": str(self.warehouse_dir.resolve()),
             "FINKPI_DATA_DIR": str(self.data_dir.resolve()),
-            "FINKPI_SAP_DIR": str(self.sap_dir.resolve()),
             "FINKPI_DBT_THREADS": str(self.dbt_threads),
+            # a source with a folder of its own: its dbt source definition reads this variable
+            **{
+                source.folder_env: str(self.source_folder(source.name).resolve())
+                for source in REGISTERED
+                if source.folder_env
+            },
         }
 
     def dbt_vars(self) -> dict:
@@ -117,23 +165,26 @@ class Settings:
             "reporting_currency": self.reporting_currency,
             "raw_format": self.raw_format,
             "closed_periods": self.closed_periods,
-            "sap_as_of_date": (self.sap_as_of_date or resolve_sap_as_of_date(self)).isoformat(),
             "incremental_lookback_days": self.incremental_lookback_days,
             "sources": self.source_vars(),
             **self.extra_vars,
         }
 
-
     def source_vars(self) -> dict:
-        """Per source system, what its dbt models need to know of it (macros/sources.sql): the
-        business date its data reaches (date rules and published periods are judged per company)
-        and, for a source whose rows carry no company, the company its data belongs to."""
-        as_of = (self.as_of_date or resolve_as_of_date(self)).isoformat()
-        sap_as_of = (self.sap_as_of_date or resolve_sap_as_of_date(self)).isoformat()
+        """The var `sources`: per registered source system, what the dbt macros need to know of it
+        (macros/sources.sql, raw_source, join_rate): the business date its data reaches, the
+        company of a source whose rows carry none, its folder and file format, its rates."""
+        settings = self if self.as_of_date else replace(self, as_of_date=resolve_as_of_date(self))
+        group_rates = run_date_source().rates_model
         return {
-            "erp": {"as_of_date": as_of, "company_code": None},
-            "crm": {"as_of_date": as_of, "company_code": "DE01"},
-            "sap": {"as_of_date": sap_as_of, "company_code": "EPM1"},
+            source.name: {
+                "as_of_date": settings.source_as_of_date(source.name).isoformat(),
+                "company_code": source.company_code,
+                "folder": str(settings.source_folder(source.name).resolve()),
+                "raw_format": settings.source_format(source.name),
+                "rates_model": source.rates_model or group_rates,
+            }
+            for source in REGISTERED
         }
 
 
@@ -149,10 +200,21 @@ def load_settings(**overrides) -> Settings:
         values["env"] = env["FINKPI_ENV"]
     if "FINKPI_DATA_DIR" in env:
         values["data_dir"] = Path(env["FINKPI_DATA_DIR"]).resolve()
-    if env.get("FINKPI_SAP_DIR"):
-        values["sap_dir"] = Path(env["FINKPI_SAP_DIR"]).resolve()
-    if env.get("FINKPI_SAP_AS_OF_DATE"):
-        values["sap_as_of_date"] = date.fromisoformat(env["FINKPI_SAP_AS_OF_DATE"])
+    # each source's own folder and business date, in the variables its registry entry names
+    folders = {
+        s.name: Path(env[s.folder_env]).resolve()
+        for s in REGISTERED
+        if s.folder_env and env.get(s.folder_env)
+    }
+    if folders:
+        values["source_folders"] = folders
+    as_of_dates = {
+        s.name: date.fromisoformat(env[s.as_of_env])
+        for s in REGISTERED
+        if s.as_of_env and env.get(s.as_of_env)
+    }
+    if as_of_dates:
+        values["source_as_of_dates"] = as_of_dates
     if "FINKPI_RAW_FORMAT" in env:
         values["raw_format"] = env["FINKPI_RAW_FORMAT"]
     if "FINKPI_WAREHOUSE_DIR" in env:
@@ -192,45 +254,37 @@ def load_settings(**overrides) -> Settings:
 
 
 def resolve_as_of_date(settings: Settings) -> date:
-    """The latest business date in the data: the last day with a booked sales order.
-
-    A business date, not a load date: it moves only when the ERP books something new.
-    """
-    import duckdb
-
-    path = settings.source_path("erp", "sales_orders")
-    if not path.exists():
-        raise FileNotFoundError(f"cannot infer as_of_date: {path} does not exist (set FINKPI_AS_OF_DATE)")
-    reader = "read_csv" if settings.raw_format == "csv" else "read_parquet"
-    options = ", all_varchar = true" if settings.raw_format == "csv" else ""
-    with duckdb.connect() as con:
-        (latest,) = con.execute(
-            f"select max(cast(order_date as date)) from {reader}(?{options})", [str(path)]
-        ).fetchone()
-    if latest is None:
-        raise ValueError(f"cannot infer as_of_date: {path} has no orders (set FINKPI_AS_OF_DATE)")
-    return latest
+    """The run's business date: the as-of date of the source that sets it (the sample ERP: the
+    last day with a booked sales order). A business date, not a load date: it moves only when the
+    source books something new."""
+    return resolve_source_as_of_date(settings, run_date_source(), override="FINKPI_AS_OF_DATE")
 
 
-def resolve_sap_as_of_date(settings: Settings) -> date:
-    """The SAP company's business date: its latest sales order (`HISTORY.CREATEDAT`).
-
-    The SAP extract is a company of its own with its own history (2014-2022), so its freshness and
-    "future date" rules are judged against its own date, not the sample company's.
-    """
-    import duckdb
-
-    path = settings.sap_dir / "salesOrder.csv"
+def resolve_source_as_of_date(settings: Settings, source: SourceSystem, override: str | None = None) -> date:
+    """A source's business date: the newest date in its as-of column (the first ten characters,
+    so a timestamp counts by its day). Each company's freshness and date rules are judged
+    against its own date."""
+    override = override or source.as_of_env or "its as-of date"
+    table = source.table(source.as_of.table)
+    path = settings.source_path(source.name, table.name)
     if not path.exists():
         raise FileNotFoundError(
-            f"the SAP source needs {path}: set FINKPI_SAP_DIR to the folder of the SAP extract "
-            "(the bundled copy is data/reference/sap) or FINKPI_SAP_AS_OF_DATE"
+            f"cannot infer the as-of date of source {source.name}: {path} does not exist "
+            f"(set {source.folder_env or 'FINKPI_DATA_DIR'} to its folder, or {override})"
         )
+    if settings.source_format(source.name) == "csv":
+        reader = "read_csv(?, all_varchar = true, header = true)"
+    else:
+        reader = "read_parquet(?)"
+    column = source.as_of.column.replace('"', '""')
     with duckdb.connect() as con:
         (latest,) = con.execute(
-            'select max(try_cast("HISTORY.CREATEDAT" as date)) from read_csv(?, all_varchar = true)',
+            f'select max(try_cast(left(trim(cast("{column}" as varchar)), 10) as date)) from {reader}',
             [str(path)],
         ).fetchone()
     if latest is None:
-        raise ValueError(f"cannot infer the SAP as-of date: {path} has no orders (set FINKPI_SAP_AS_OF_DATE)")
+        raise ValueError(
+            f"cannot infer the as-of date of source {source.name}: {path} has no date in "
+            f"{source.as_of.column} (set {override})"
+        )
     return latest

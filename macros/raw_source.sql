@@ -8,14 +8,13 @@
     (a window function without ORDER BY does not: measured, it reorders rows). Across several
     files of one glob the numbering runs on, so each file's first ordinal is subtracted.
 -#}
-{#- `raw_format`: the format of this source's files when it is not var('raw_format') (the SAP
-    extract is always CSV). -#}
-{% macro raw_source(source_name, table_name, raw_format=none) -%}
-    {{ return(adapter.dispatch('raw_source', 'finkpi')(source_name, table_name, raw_format)) }}
+{#- The format of a source's files comes from its registry entry (var `sources`, finkpi/sources/). -#}
+{% macro raw_source(source_name, table_name) -%}
+    {{ return(adapter.dispatch('raw_source', 'finkpi')(source_name, table_name)) }}
 {%- endmacro %}
 
-{% macro duckdb__raw_source(source_name, table_name, raw_format=none) -%}
-    {%- set header_lines = 1 if (raw_format or var('raw_format', 'csv')) == 'csv' else 0 -%}
+{% macro duckdb__raw_source(source_name, table_name) -%}
+    {%- set header_lines = 1 if source_raw_format(source_name) == 'csv' else 0 -%}
     select
         raw.* exclude (filename, ordinality),
         raw.filename as _source_file,
@@ -26,7 +25,7 @@
 
 
 {#- Spark: the raw files were loaded as tables with their position by `load_raw_sources`. -#}
-{% macro spark__raw_source(source_name, table_name, raw_format=none) -%}
+{% macro spark__raw_source(source_name, table_name) -%}
     {#- quoted: some raw names are SQL keywords in Spark (crm.Case) -#}
     select * from {{ source(source_name, table_name).quote(schema=true, identifier=true) }}
 {%- endmacro %}
@@ -42,8 +41,8 @@
       the record's position; + 1 for the header line.
     - Parquet has the row's own position in the file (`_metadata.row_index`, 0-based).
     - `_source_file` is the path without Spark's `file:` scheme, as DuckDB names it.
-    - The SAP extract (source `sap`) is read from FINKPI_SAP_DIR, always as CSV, whatever
-      var('raw_format') says; its files are named by the table's identifier (salesOrder.csv).
+    - Each source's folder and format come from its registry entry (var `sources`); its files
+      are named by the table's identifier (SAP: salesOrder.csv).
 
     The tables are copies (Parquet, in the Spark warehouse), rewritten on every run, so a
     staging view never reads a file that changed under it. DuckDB reads the files directly
@@ -58,18 +57,10 @@
 
 {% macro spark__load_raw_sources() -%}
     {%- if execute -%}
-        {%- set data_dir = env_var('FINKPI_DATA_DIR', 'data/sample') -%}
-        {#- Sources with a folder of their own: always CSV, files named by the table's identifier
-            (the SAP extract: FINKPI_SAP_DIR/salesOrder.csv, as its external_location says). -#}
-        {%- set own_folders = {'sap': env_var('FINKPI_SAP_DIR', 'data/reference/sap')} -%}
         {%- for node in graph.sources.values() if node.package_name == project_name -%}
-            {%- if node.source_name in own_folders -%}
-                {%- set raw_format = 'csv' -%}
-                {%- set path = own_folders[node.source_name] ~ '/' ~ node.identifier ~ '.csv' -%}
-            {%- else -%}
-                {%- set raw_format = var('raw_format', 'csv') -%}
-                {%- set path = data_dir ~ '/' ~ node.source_name ~ '/' ~ node.name ~ '.' ~ raw_format -%}
-            {%- endif -%}
+            {%- set raw_format = source_raw_format(node.source_name) -%}
+            {%- set path = registered_source(node.source_name)['folder'] ~ '/' ~ node.identifier
+                ~ '.' ~ raw_format -%}
             {%- set file_view = node.source_name ~ '__' ~ node.name ~ '__file' -%}
             {%- call statement('schema_' ~ file_view) -%}
                 create schema if not exists {{ node.schema }}

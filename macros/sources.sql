@@ -1,26 +1,35 @@
 {#-
-    What the models know of a source system, from var('sources') (finkpi passes it from its
-    source registry). A macro here takes the source's name as data and never branches on it.
+    What the models know of a source system, from var('sources') (finkpi passes every registered
+    source from its registry, finkpi/sources/). A macro here takes the source's name as data and
+    never branches on it. A source missing from the var (dbt called without finkpi's vars, as
+    sqlfluff does) gets the run's defaults; tests keep the registry and the dbt sources equal.
 -#}
+
+{%- macro registered_source(source_name) -%}
+    {{ return(var('sources', {}).get(source_name, {})) }}
+{%- endmacro -%}
 
 {#- The business date a source's data reaches: its company's own as_of_date. -#}
 {% macro source_as_of_date(source_name) -%}
-    {%- set declared = var('sources', {}).get(source_name) -%}
-    {%- if declared is none -%}
-        {{ exceptions.raise_compiler_error(
-            "source system '" ~ source_name ~ "' is not in var('sources'): register it in finkpi/sources/"
-        ) }}
+    {%- set declared = registered_source(source_name).get('as_of_date') -%}
+    {%- if declared -%}
+        cast('{{ declared }}' as date)
+    {%- else -%}
+        {{ as_of_date() }}
     {%- endif -%}
-    cast('{{ declared["as_of_date"] }}' as date)
 {%- endmacro %}
 
 {#- The company code of a source whose rows carry none (a single-company CRM), as a literal. -#}
 {% macro source_company_code(source_name) -%}
-    {%- set declared = var('sources', {}).get(source_name) -%}
-    {%- if declared is none or declared.get('company_code') is none -%}
-        {{ exceptions.raise_compiler_error(
-            "source system '" ~ source_name ~ "' declares no company code: its rows must carry one"
-        ) }}
+    {%- set declared = registered_source(source_name).get('company_code') -%}
+    {%- if declared -%}
+        '{{ declared }}'
+    {%- else -%}
+        cast(null as {{ dbt.type_string() }})
     {%- endif -%}
-    '{{ declared["company_code"] }}'
+{%- endmacro %}
+
+{#- The format of a source's files (csv | parquet). -#}
+{% macro source_raw_format(source_name) -%}
+    {{ return(registered_source(source_name).get('raw_format', var('raw_format', 'csv'))) }}
 {%- endmacro %}

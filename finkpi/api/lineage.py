@@ -80,9 +80,7 @@ class LineageService:
             from finkpi.lineage.columns import ColumnLineage
 
             try:
-                self._walkers[digest] = ColumnLineage.for_project(
-                    self.settings.project_dir, self.settings.build_database
-                )
+                self._walkers[digest] = ColumnLineage.for_project(self.settings)
             except (duckdb.IOException, duckdb.ConnectionException, FileNotFoundError) as exc:
                 raise LineageUnavailable(
                     f"lineage needs dbt's manifest and the build warehouse, unreadable now ({exc});"

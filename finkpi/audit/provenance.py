@@ -44,23 +44,24 @@ def file_sha256(path: Path) -> str:
 
 
 def input_file_hashes(settings: Settings) -> dict[str, str]:
-    """SHA-256 of every raw file under the data folder (relative path -> hash), and of the SAP
-    source's files (`sap/<file>`; they live in a folder of their own, FINKPI_SAP_DIR)."""
-    from finkpi.sources import sap
-
-    root = settings.data_dir
+    """SHA-256 of every registered source's files (`<source>/<file>`, finkpi/sources/), and of any
+    other file under the data folder (by its path there), so nothing read goes unhashed."""
     hashes = {}
-    if root.exists():
-        hashes = {
-            str(path.relative_to(root)): file_sha256(path)
-            for path in sorted(root.rglob("*"))
-            if path.is_file() and not path.name.startswith(".")
-        }
-    for table in sap.TABLES:
-        path = sap.path(settings.sap_dir, table)
+    for source, _table, path in settings.raw_files():
         if path.is_file():
-            hashes[f"sap/{path.name}"] = file_sha256(path)
-    return hashes
+            hashes[source_file_key(source.name, path)] = file_sha256(path)
+    root = settings.data_dir
+    if root.exists():
+        for path in sorted(root.rglob("*")):
+            key = str(path.relative_to(root))
+            if path.is_file() and not path.name.startswith(".") and key not in hashes:
+                hashes[key] = file_sha256(path)
+    return dict(sorted(hashes.items()))
+
+
+def source_file_key(source: str, path: Path) -> str:
+    """How the audit store names a source's file: `<source>/<file name>` (`sap/salesOrder.csv`)."""
+    return f"{source}/{Path(path).name}"
 
 
 def definitions_hash(build_database: Path) -> str | None:

@@ -3,8 +3,9 @@
     write_sample(out_dir, seed=42)          -> CSV files, ~30k sales-order lines (the committed sample)
     write_scaled(out_dir, scale, seed=42)   -> Parquet files, `scale` times the volume
 
-Both write `<out_dir>/erp/<table>` and `<out_dir>/crm/<Table>` for every table of `schema.py`, with
-exactly its columns in its order, every value as text, and return the row count per `source/table`.
+Both write `<out_dir>/erp/<table>` and `<out_dir>/crm/<Table>` for every table of the sample's
+registry entries (finkpi/sources/erp.py, crm.py), with exactly its columns in its order, every
+value as text, and return the row count per `source/table`.
 """
 
 from __future__ import annotations

@@ -18,8 +18,19 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from finkpi.sources import crm, erp
+
 from . import calendar as cal
-from .schema import SOURCES, columns
+
+# The sample company's two sources, whose files this generator writes (their contracts live in
+# their registry entries; a test checks the files against them).
+SAMPLE_SOURCES = {source.name: source for source in (erp.SOURCE, crm.SOURCE)}
+
+
+def columns(source: str, table: str) -> list[str]:
+    """The raw column names of one sample table, in file order."""
+    return SAMPLE_SOURCES[source].table(table).column_names
+
 
 NA = np.int64(-(2**62))  # empty numeric cell
 
@@ -118,7 +129,7 @@ class Writer:
         self.con.execute("SET memory_limit = '2GB'")
         self.counts: dict[str, int] = {}
         self.parts: dict[str, list[Path]] = {}
-        for src in SOURCES:
+        for src in SAMPLE_SOURCES:
             (self.out / src).mkdir(parents=True, exist_ok=True)
 
     def write(self, source: str, table: str, cols: dict[str, Col], part: int | None = None) -> int:
@@ -156,5 +167,5 @@ class Writer:
         if self.parts:
             shutil.rmtree(self.out / ".parts", ignore_errors=True)
         self.con.close()
-        order = [f"{s}/{t}" for s in SOURCES for t in SOURCES[s]]
+        order = [f"{name}/{table}" for name, source in SAMPLE_SOURCES.items() for table in source.table_names]
         return {k: self.counts[k] for k in order if k in self.counts}

@@ -22,13 +22,20 @@ import duckdb
 from sqlglot import exp
 from sqlglot.lineage import lineage as sqlglot_lineage
 
-# A staging model reads its extract through raw_source(): `(select * from read_csv('.../erp/x.csv', ...)
-# with ordinality)`. For lineage that subquery is the raw table `src_erp.x`.
+from finkpi.settings import Settings
+
+# A staging model reads its extract through raw_source(): `(select * from read_csv('<folder>/x.csv',
+# ...) with ordinality)`. For lineage that subquery is the raw table `src_<source>.x`, the source
+# being the registered one whose folder that is (finkpi/sources/).
 _RAW_READ = re.compile(
-    r"\(select \* from read_(?:csv|parquet)\('[^']*/(\w+)/(\w+)\.(?:csv|parquet)'[^)]*\) with ordinality\)",
+    r"\(select \* from read_(?:csv|parquet)\('([^']*)/([^/']+)\.(?:csv|parquet)'[^)]*\) with ordinality\)",
     re.IGNORECASE,
 )
 SOURCE_SCHEMA_PREFIX = "src_"
+
+
+class LineageError(ValueError):
+    """A chain that cannot be resolved down to a registered source's column."""
 
 
 @dataclass
@@ -97,8 +104,17 @@ class LineageNode:
 class ColumnLineage:
     """Lineage over one built project: dbt's manifest plus the warehouse's column lists."""
 
-    def __init__(self, manifest: dict, database: Path, source_columns: dict[str, dict[str, list[str]]]):
+    def __init__(
+        self,
+        manifest: dict,
+        database: Path,
+        source_columns: dict[str, dict[str, list[str]]],
+        source_folders: dict[str, str] | None = None,
+    ):
+        """`source_columns`: source -> file name (without extension) -> its columns;
+        `source_folders`: the resolved folder of each source's files -> the source."""
         self.manifest = manifest
+        self.source_folders = source_folders or {}
         self.models = {
             (node["schema"], node["name"]): node
             for node in manifest["nodes"].values()
@@ -113,18 +129,10 @@ class ColumnLineage:
         self.schema = self._schema(database, source_columns)
 
     @classmethod
-    def for_project(cls, project_dir: Path, database: Path) -> ColumnLineage:
-        from finkpi.generate.schema import SOURCES
-        from finkpi.sources import sap
-
-        manifest = json.loads((project_dir / "target" / "manifest.json").read_text())
-        sources = {
-            name: {table: [c for c, _t, _d in cols] for table, cols in tables.items()}
-            for name, tables in SOURCES.items()
-        }
-        # the SAP source is read from its own folder (data/reference/sap), by file name
-        sources["sap"] = {file: columns for file, columns in sap.TABLES.values()}
-        return cls(manifest, database, sources)
+    def for_project(cls, settings: Settings) -> ColumnLineage:
+        """Over the built project of `settings`, its sources as the registry declares them."""
+        manifest = json.loads((settings.project_dir / "target" / "manifest.json").read_text())
+        return cls(manifest, settings.build_database, *registered_sources(settings))
 
     def _schema(self, database: Path, source_columns) -> dict:
         tables: dict[str, dict[str, dict[str, str]]] = {}
@@ -149,12 +157,19 @@ class ColumnLineage:
         code = self.models[(schema_name, model)].get("compiled_code")
         if not code:
             raise ValueError(f"{schema_name}.{model} has no compiled SQL: build the project first")
-        return _RAW_READ.sub(
-            lambda match: (
-                f'"{self.database_name}"."{SOURCE_SCHEMA_PREFIX}{match.group(1)}"."{match.group(2)}"'
-            ),
-            code,
-        )
+
+        def raw_table(match: re.Match) -> str:
+            folder, file = match.group(1), match.group(2)
+            source = self.source_folders.get(str(Path(folder).resolve()))
+            if source is None:
+                raise LineageError(
+                    f"{schema_name}.{model} reads {folder}/{file}, which is in no registered source's"
+                    f" folder ({', '.join(sorted(self.source_folders.values())) or 'none'}): register the"
+                    " source in finkpi/sources/ or check its folder setting"
+                )
+            return f'"{self.database_name}"."{SOURCE_SCHEMA_PREFIX}{source}"."{file}"'
+
+        return _RAW_READ.sub(raw_table, code)
 
     def _inputs(self, sql: str, column: str) -> list[tuple[str, str, str]]:
         """(schema, table, column) of the relations' columns a query's output column comes from."""
@@ -175,8 +190,14 @@ class ColumnLineage:
     def _node(self, schema_name: str, relation: str, column: str) -> LineageNode:
         if schema_name.startswith(SOURCE_SCHEMA_PREFIX):
             # sqlglot lower-cases unquoted names; report the extract's own spelling (CRM: `Case.Type`)
+            source = schema_name[len(SOURCE_SCHEMA_PREFIX) :]
             table, name = self._spelled(schema_name, relation, column)
-            return LineageNode(f"{schema_name[len(SOURCE_SCHEMA_PREFIX) :]}.{table}", name, "source")
+            if name not in self.schema[self.database_name].get(schema_name, {}).get(table, {}):
+                raise LineageError(
+                    f"source {source}: the lineage reaches column {column!r} of {table}, which its"
+                    " registry entry does not declare (finkpi/sources/): add the column to the contract"
+                )
+            return LineageNode(f"{source}.{table}", name, "source")
         if (schema_name, relation) in self.seeds:
             return LineageNode(f"{schema_name}.{relation}", column, "seed")
         node = LineageNode(f"{schema_name}.{relation}", column, "model")
@@ -196,3 +217,13 @@ class ColumnLineage:
         for upstream in self._inputs(metric_sql, metric):
             node.upstream.append(self._node(*upstream))
         return node
+
+
+def registered_sources(settings: Settings) -> tuple[dict[str, dict[str, list[str]]], dict[str, str]]:
+    """The registry, as lineage needs it: source -> file name -> columns, and folder -> source."""
+    columns: dict[str, dict[str, list[str]]] = {}
+    folders: dict[str, str] = {}
+    for source, table, path in settings.raw_files():
+        columns.setdefault(source.name, {})[table.file_stem] = table.column_names
+        folders[str(path.parent.resolve())] = source.name
+    return columns, folders

@@ -48,6 +48,7 @@ from openlineage.client.transport.file import FileConfig, FileTransport
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 
 from finkpi import __version__, contract
+from finkpi.audit.provenance import file_sha256, source_file_key
 from finkpi.settings import Settings
 
 JOB_NAMESPACE = "finkpi"
@@ -119,28 +120,17 @@ def _now() -> str:
 
 # -- datasets ----------------------------------------------------------------------------------
 def input_datasets(settings: Settings, file_hashes: dict[str, str] | None = None) -> list[InputDataset]:
-    """The raw extract files of the source contract that exist, and the seed files."""
-    from finkpi.audit.provenance import file_sha256
-    from finkpi.generate.schema import SOURCES
-    from finkpi.sources import sap
-
+    """The raw files of the registered sources that exist (finkpi/sources/), and the seed files."""
     hashes = file_hashes or {}
     datasets = []
-    for source, tables in SOURCES.items():
-        for table, columns in tables.items():
-            path = settings.source_path(source, table)
-            if not path.exists():
-                continue
-            fields = [schema_dataset.SchemaDatasetFacetFields(c, t, d) for c, t, d in columns]
-            relative = (
-                str(path.relative_to(settings.data_dir)) if path.is_relative_to(settings.data_dir) else ""
-            )
-            datasets.append(_file_dataset(path, fields, hashes.get(relative)))
-    for table, (_file, columns) in sap.TABLES.items():  # the SAP source: its own folder and contract
-        path = sap.path(settings.sap_dir, table)
-        if path.exists():
-            fields = [schema_dataset.SchemaDatasetFacetFields(c, "varchar") for c in columns]
-            datasets.append(_file_dataset(path, fields, hashes.get(f"sap/{path.name}") or file_sha256(path)))
+    for source, table, path in settings.raw_files():
+        if not path.exists():
+            continue
+        fields = [
+            schema_dataset.SchemaDatasetFacetFields(c.name, c.type, c.description) for c in table.columns
+        ]
+        sha256 = hashes.get(source_file_key(source.name, path)) or file_sha256(path)
+        datasets.append(_file_dataset(path, fields, sha256))
     for path in sorted(settings.seeds_dir.rglob("*.csv")):
         with path.open(newline="", encoding="utf-8") as handle:
             header = next(csv.reader(handle), [])

@@ -27,8 +27,9 @@ from pathlib import Path
 import duckdb
 
 from finkpi import contract
-from finkpi.lineage.columns import ColumnLineage, LineageNode
+from finkpi.lineage.columns import ColumnLineage, LineageNode, registered_sources
 from finkpi.settings import Settings
+from finkpi.sources import SOURCES
 
 VALUES = "metric_values"  # the published table every metric's values are in
 METRIC_VALUES = contract.TABLES[VALUES].build_relation  # and the build relation it is made from
@@ -96,20 +97,14 @@ def published_lineage(settings: Settings) -> PublishedLineage:
         metrics_in = _metrics_in_scorecard_tables(con)
     manifest_path = settings.project_dir / "target" / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    key = _cache_key(catalog, manifest)
+    key = _cache_key(catalog, manifest, registered_sources(settings))
     cache = settings.project_dir / "target" / "finkpi-lineage" / f"metrics-{key[:16]}.json"
     if cache.exists():
         data = json.loads(cache.read_text())
         trees = {name: LineageNode.from_dict(tree) for name, tree in data.items()}
         return PublishedLineage(trees, metrics_in, cache, from_cache=True)
 
-    from finkpi.generate.schema import SOURCES
-
-    sources = {
-        name: {table: [c for c, _t, _d in cols] for table, cols in tables.items()}
-        for name, tables in SOURCES.items()
-    }
-    walker = ColumnLineage(manifest, settings.build_database, sources)
+    walker = ColumnLineage(manifest, settings.build_database, *registered_sources(settings))
     definitions = load_catalog(settings.project_dir)
     trees: dict[str, LineageNode] = {}
     computed = []
@@ -132,9 +127,7 @@ def published_lineage(settings: Settings) -> PublishedLineage:
     return PublishedLineage(trees, metrics_in, cache, from_cache=False)
 
 
-def _cache_key(catalog: list[tuple], manifest: dict) -> str:
-    from finkpi.generate.schema import SOURCES
-
+def _cache_key(catalog: list[tuple], manifest: dict, sources: tuple) -> str:
     digest = hashlib.sha256()
     for name, metric_type, sql in catalog:
         digest.update(f"{name}\0{metric_type}\0{sql}\0".encode())
@@ -142,7 +135,7 @@ def _cache_key(catalog: list[tuple], manifest: dict) -> str:
         node = manifest["nodes"][unique_id]
         if node["resource_type"] in ("model", "seed"):
             digest.update(f"{unique_id}\0{node.get('compiled_code') or ''}\0".encode())
-    digest.update(json.dumps(SOURCES, sort_keys=True).encode())
+    digest.update(json.dumps(sources, sort_keys=True).encode())
     return digest.hexdigest()
 
 
@@ -176,10 +169,10 @@ def _metrics_in_scorecard_tables(con) -> dict[tuple[str, str], list[str]]:
 def raw_file(settings: Settings, relation: str) -> Path:
     """The file behind a source relation (`erp.invoices`) or a seed (`seeds.scorecard_targets`,
     `reference.org_units`)."""
-    from finkpi.generate.schema import SOURCES
-
-    schema, _, table = relation.partition(".")
-    if schema in SOURCES:
+    schema, _, file = relation.partition(".")
+    if schema in SOURCES:  # lineage names a source's table by its file (SAP: `sap.salesOrder`)
+        source = SOURCES[schema]
+        table = next((t.name for t in source.tables if t.file_stem == file), file)
         return settings.source_path(schema, table)
     matches = sorted(settings.seeds_dir.rglob(f"{table}.csv"))
     return matches[0] if matches else settings.seeds_dir / f"{table}.csv"

@@ -2,10 +2,10 @@
 
 DuckDB's CSV reader stops at the first bad byte or record with a message about its own buffers;
 this check names the rule (expectations/rules.yml, layer `raw`), the file and the line instead:
-an empty file, bytes that are not UTF-8, a header that lacks or renames a column of the source
-contract (finkpi/generate/schema.py), a record with the wrong number of fields or an unterminated
-quote, a value that does not parse as its column's type (with the same casts as staging), and a
-file whose records repeat as a block (the same extract appended twice).
+an empty file, bytes that are not UTF-8, a header that lacks or renames a column of the source's
+contract (its registry entry, finkpi/sources/), a record with the wrong number of fields or an
+unterminated quote, a value that does not parse as its column's type (with the same casts as
+staging), and a file whose records repeat as a block (the same extract appended twice).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from finkpi.settings import Settings
+from finkpi.sources import REGISTERED, SourceSystem
 
 MAX_PROBLEMS_PER_FILE = 5
 
@@ -43,38 +44,29 @@ class PreflightError(RuntimeError):
         super().__init__("\n".join(lines))
 
 
-def check(settings: Settings, sources: dict | None = None) -> None:
-    """Check every raw file of the settings' data directory; raise PreflightError on problems."""
-    problems = find_problems(settings, sources)
+def check(settings: Settings) -> None:
+    """Check every registered source's raw files; raise PreflightError on problems."""
+    problems = find_problems(settings)
     if problems:
         raise PreflightError(problems)
 
 
-def find_problems(settings: Settings, sources: dict | None = None) -> list[Problem]:
-    from finkpi.generate.schema import SOURCES
-
+def find_problems(settings: Settings, sources: tuple[SourceSystem, ...] = REGISTERED) -> list[Problem]:
+    """The problems of every file of `sources` (default: every registered source), each against
+    its registry contract. Parquet files are typed by their writer; only CSV is checked here."""
     problems: list[Problem] = []
-    for source, tables in (sources or SOURCES).items():
-        for table, columns in tables.items():
-            path = settings.source_path(source, table)
-            if settings.raw_format == "csv":
-                problems += check_csv(path, columns)
-    if sources is None:
-        problems += find_sap_problems(settings)
-    return problems
-
-
-def find_sap_problems(settings: Settings) -> list[Problem]:
-    """The structure of the SAP source's files (always CSV). Values are not type-checked here: a
-    bad SAP value is a quarantine rule of its staging model (expectations/rules.yml)."""
-    from finkpi.sources import sap
-
-    if not settings.sap_dir.is_dir():
-        message = "the SAP source folder does not exist; set FINKPI_SAP_DIR (bundled: data/reference/sap)"
-        return [Problem("empty_file", settings.sap_dir, None, message)]
-    problems: list[Problem] = []
-    for table, columns in sap.preflight_contract().items():
-        problems += check_csv(sap.path(settings.sap_dir, table), columns)
+    for source in sources:
+        folder = settings.source_folder(source.name)
+        if not folder.is_dir():
+            setting = source.folder_env or "FINKPI_DATA_DIR"
+            message = f"the folder of source {source.name} does not exist; set {setting}"
+            problems.append(Problem("empty_file", folder, None, message))
+            continue
+        if settings.source_format(source.name) != "csv":
+            continue
+        for table in source.tables:
+            columns = [(column.name, column.type, column.description) for column in table.columns]
+            problems += check_csv(settings.source_path(source.name, table.name), columns)
     return problems
 
 

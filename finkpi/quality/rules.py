@@ -1,4 +1,4 @@
-"""The one list of quality rules (`expectations/rules.yml`) and what the build made of them.
+"""The quality rules (`expectations/rules.yml`, plus each source's own file) and what the build made of them.
 
 dbt gets each rule's severity, threshold and description as the var `quality_rules`, so the
 models' `rule(...)` conditions act by the list. After the build, `rule_outcomes` reads
@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import yaml
+
 from finkpi.settings import PROJECT_DIR
+from finkpi.sources import REGISTERED
 
 RULES_FILE = PROJECT_DIR / "expectations" / "rules.yml"
 SEVERITIES = ("quarantine", "warn", "fail")
@@ -28,23 +31,29 @@ class Rule:
     threshold: float | None = None
 
 
-@lru_cache(maxsize=4)
-def load_rules(path: Path = RULES_FILE) -> dict[str, Rule]:
-    import yaml
+def rule_files() -> list[Path]:
+    """The shared list, then each registered source's own rules (finkpi/sources/, `rules_file`)."""
+    return [RULES_FILE] + [PROJECT_DIR / source.rules_file for source in REGISTERED if source.rules_file]
 
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+
+@lru_cache(maxsize=4)
+def load_rules(paths: tuple[Path, ...] | None = None) -> dict[str, Rule]:
+    """Every rule of the rule files (default: `rule_files()`); an id may be listed once only."""
+
     rules: dict[str, Rule] = {}
-    for entry in raw["rules"]:
-        rule = Rule(**entry)
-        if rule.id in rules:
-            raise ValueError(f"{path}: rule {rule.id} is listed twice")
-        if rule.severity not in SEVERITIES:
-            raise ValueError(f"{path}: rule {rule.id}: severity must be one of {SEVERITIES}")
-        if rule.layer not in LAYERS:
-            raise ValueError(f"{path}: rule {rule.id}: layer must be one of {LAYERS}")
-        if rule.severity == "quarantine" and rule.threshold is None:
-            raise ValueError(f"{path}: rule {rule.id}: a quarantine rule needs a threshold")
-        rules[rule.id] = rule
+    for path in paths or tuple(rule_files()):
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for entry in raw["rules"]:
+            rule = Rule(**entry)
+            if rule.id in rules:
+                raise ValueError(f"{path}: rule {rule.id} is listed twice")
+            if rule.severity not in SEVERITIES:
+                raise ValueError(f"{path}: rule {rule.id}: severity must be one of {SEVERITIES}")
+            if rule.layer not in LAYERS:
+                raise ValueError(f"{path}: rule {rule.id}: layer must be one of {LAYERS}")
+            if rule.severity == "quarantine" and rule.threshold is None:
+                raise ValueError(f"{path}: rule {rule.id}: a quarantine rule needs a threshold")
+            rules[rule.id] = rule
     return rules
 
 

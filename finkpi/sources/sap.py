@@ -1,4 +1,4 @@
-"""The SAP source (SAP SHINE EPM sample, `data/reference/sap/`): its raw-file contract.
+"""The SAP source (SAP SHINE EPM sample, `data/reference/sap/`): its raw-file contract and registry entry.
 
 One entry per dbt source table of `models/staging/sap/_sap__sources.yml` (a test keeps the two
 equal): the file it is read from and its columns, in SAP's own (dotted, upper-case) names. Every
@@ -10,7 +10,7 @@ counts) before dbt reads them.
 
 from __future__ import annotations
 
-from pathlib import Path
+from finkpi.sources.registry import AsOfDate, Column, SourceSystem, SourceTable
 
 # dbt source table -> (file name without .csv, columns)
 TABLES: dict[str, tuple[str, list[str]]] = {
@@ -188,17 +188,51 @@ TABLES: dict[str, tuple[str, list[str]]] = {
 # Employee fields that never leave the raw file: staging does not select them (README, SAP source).
 CONFIDENTIAL_COLUMNS = ("SALARYAMOUNT", "ACCOUNTNUMBER", "BANKID", "BANKNAME")
 
+KEYS: dict[str, tuple[str, ...]] = {
+    "sales_orders": ("SALESORDERID",),
+    "sales_order_items": ("SALESORDERID", "SALESORDERITEM"),
+    "purchase_orders": ("PURCHASEORDERID",),
+    "purchase_order_items": ("PURCHASEORDERID", "PURCHASEORDERITEM"),
+    "business_partners": ("PARTNERID",),
+    "addresses": ("ADDRESSID",),
+    "products": ("PRODUCTID",),
+    "texts": ("TEXTID", "LANGUAGE"),
+    "employees": ("EMPLOYEEID",),
+    "constants": ("DOMAIN", "FIXEDVALUE", "LANGUAGE"),
+    "exchange_rates": ("MANDT", "KURST", "FCURR", "TCURR", "GDATU"),
+    "currency_factors": ("MANDT", "KURST", "FCURR", "TCURR", "GDATU"),
+    "currency_decimals": ("CURRKEY",),
+    "currencies": ("MANDT", "WAERS"),
+}
 
-def path(sap_dir: Path, table: str) -> Path:
-    return Path(sap_dir) / f"{TABLES[table][0]}.csv"
-
-
-def preflight_contract() -> dict[str, list[tuple[str, str, str]]]:
-    """Table -> (column, type, description) for the pre-flight structure check: every column as
-    varchar, since values are judged by the staging rules of this source."""
-    return {
-        table: [(column, "varchar", "") for column in columns] for table, (_file, columns) in TABLES.items()
-    }
+SOURCE = SourceSystem(
+    name="sap",
+    kind="erp",
+    description="SAP SHINE EPM sample company (real SAP data): sales and purchase orders, partners, products",
+    # Every SAP column is text until staging judges it (rule sap_invalid_value), so the contract's
+    # types are varchar.
+    tables=tuple(
+        SourceTable(
+            name=table,
+            columns=tuple(Column(column, "varchar") for column in columns),
+            file=file,
+            keys=KEYS[table],
+        )
+        for table, (file, columns) in TABLES.items()
+    ),
+    folder_env="FINKPI_SAP_DIR",
+    default_folder="data/reference/sap",
+    raw_format="csv",
+    # a company of its own with its own history (2014-2022): its freshness and "future date"
+    # rules are judged against its latest sales order, not the sample company's date
+    as_of=AsOfDate("sales_orders", "HISTORY.CREATEDAT"),
+    as_of_env="FINKPI_SAP_AS_OF_DATE",
+    company_code="EPM1",
+    # TCURR resolved with TCURF's ratios and alternative rate types (macros/sap.sql: sap_join_rate)
+    rates_model="int_sap_exchange_rates_resolved",
+    rules_file="expectations/rules/sap.yml",
+    confidential_columns={"employees": CONFIDENTIAL_COLUMNS},
+)
 
 
 # What the SAP extract can honestly feed into the metric layer (README, "Adding a source system").

@@ -17,11 +17,10 @@ import pytest
 from openlineage.client.facet_v2 import column_lineage_dataset, schema_dataset
 
 from finkpi import pipeline
-from finkpi.generate.schema import SOURCES
 from finkpi.lineage import openlineage
 from finkpi.quality.preflight import PreflightError
 from finkpi.settings import PROJECT_DIR, load_settings
-from finkpi.sources import sap
+from finkpi.sources import REGISTERED
 
 # The parts of the OpenLineage 2-0-2 RunEvent schema (openlineage.io/spec/2-0-2/OpenLineage.json)
 # every event must meet. openlineage-python does not ship the JSON schema and the tests run
@@ -113,22 +112,16 @@ def test_a_run_writes_start_and_complete_to_the_warehouse(events, built):
 
 def test_inputs_are_every_raw_file_with_its_contract_schema_and_hash(events, sample_settings):
     inputs = {d["name"]: d for d in events[0]["inputs"]}
-    for source, tables in SOURCES.items():
-        for table, columns in tables.items():
-            path = sample_settings.source_path(source, table)
+    for source in REGISTERED:  # every registered source, SAP's own folder included
+        for table in source.tables:
+            path = sample_settings.source_path(source.name, table.name)
             dataset = inputs[str(path.absolute())]
             assert dataset["namespace"] == "file"
             assert [(f["name"], f["type"]) for f in dataset["facets"]["schema"]["fields"]] == [
-                (c, t) for c, t, _d in columns
+                (c.name, c.type) for c in table.columns
             ]
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             assert dataset["facets"]["version"]["datasetVersion"] == digest
-    for table, (_file, columns) in sap.TABLES.items():  # the SAP source, from its own folder
-        path = sap.path(sample_settings.sap_dir, table)
-        dataset = inputs[str(path.absolute())]
-        assert [f["name"] for f in dataset["facets"]["schema"]["fields"]] == columns
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        assert dataset["facets"]["version"]["datasetVersion"] == digest
     targets = inputs[str(PROJECT_DIR / "seeds" / "targets" / "scorecard_targets.csv")]
     assert "target" in [f["name"] for f in targets["facets"]["schema"]["fields"]]
 

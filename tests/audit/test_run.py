@@ -16,6 +16,7 @@ from finkpi.audit.store import AuditStore
 from finkpi.lineage import openlineage
 from finkpi.run import Run, new_run_id
 from finkpi.settings import PROJECT_DIR, load_settings
+from finkpi.sources import get
 
 SAMPLE_DIR = PROJECT_DIR / "data" / "sample"
 
@@ -50,25 +51,23 @@ def test_run_ids_have_one_sortable_format():
 
 def test_as_of_dates_are_resolved_once_per_run(settings, monkeypatch, messages):
     calls = {"erp": 0, "sap": 0}
-    resolve, resolve_sap = settings_module.resolve_as_of_date, settings_module.resolve_sap_as_of_date
+    resolve = settings_module.resolve_source_as_of_date
 
-    def counted(name, real):
-        def wrapper(s):
-            calls[name] += 1
-            return real(s)
+    def counted(s, source, override=None):
+        calls[source.name] += 1
+        return resolve(s, source, override)
 
-        return wrapper
-
-    monkeypatch.setattr(settings_module, "resolve_as_of_date", counted("erp", resolve))
-    monkeypatch.setattr(settings_module, "resolve_sap_as_of_date", counted("sap", resolve_sap))
+    monkeypatch.setattr(settings_module, "resolve_source_as_of_date", counted)
     run = Run(settings, progress=messages.append)
     run.start()
     for _ in range(3):  # what each stage, dbt call and child process asks
         assert run.settings.dbt_vars()["as_of_date"] == run.as_of_date
     run.end("success")
-    assert calls == {"erp": 1, "sap": 1}
-    assert run.as_of_date == resolve(settings).isoformat() == run.summary.as_of_date
-    assert run.settings.sap_as_of_date == resolve_sap(settings)
+    assert calls == {"erp": 1, "sap": 1}  # the CRM reports on the run's date: nothing to resolve
+    assert (
+        run.as_of_date == settings_module.resolve_as_of_date(settings).isoformat() == run.summary.as_of_date
+    )
+    assert run.settings.source_as_of_date("sap") == resolve(settings, get("sap"))
 
 
 def test_a_given_as_of_date_is_kept(settings, messages):

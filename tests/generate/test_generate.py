@@ -18,7 +18,9 @@ import pandas as pd
 import pytest
 
 from finkpi.generate import write_sample, write_scaled
-from finkpi.generate.schema import SOURCES, columns
+from finkpi.generate.writer import SAMPLE_SOURCES, columns
+
+SAMPLE_TABLES = {name: source.table_names for name, source in SAMPLE_SOURCES.items()}
 
 AS_OF = "2025-11-14"
 START = "2023-01-01"
@@ -91,7 +93,7 @@ def hashes(root: Path) -> dict[str, str]:
 
 def test_every_table_with_exact_columns(sample):
     out, counts = sample
-    for source, tables in SOURCES.items():
+    for source, tables in SAMPLE_TABLES.items():
         for table in tables:
             path = out / source / f"{table}.csv"
             raw = path.read_bytes()
@@ -100,7 +102,7 @@ def test_every_table_with_exact_columns(sample):
             header = raw.split(b"\n", 1)[0].decode()
             assert header.split(",") == columns(source, table), path
             assert counts[f"{source}/{table}"] == raw.count(b"\n") - 1 > 0, path
-    assert set(counts) == {f"{s}/{t}" for s in SOURCES for t in SOURCES[s]}
+    assert set(counts) == {f"{s}/{t}" for s in SAMPLE_TABLES for t in SAMPLE_TABLES[s]}
 
 
 def test_volume_and_size(sample):
@@ -761,7 +763,7 @@ def test_write_scaled_small(sample, tmp_path):
     counts = write_scaled(out, scale=2, seed=42, progress=lambda d, n: seen.append((d, n)))
     assert seen == [(1, 2), (2, 2)]
     con = duckdb.connect()
-    for source, tables in SOURCES.items():
+    for source, tables in SAMPLE_TABLES.items():
         for table in tables:
             path = out / source / f"{table}.parquet"
             desc = con.execute(f"DESCRIBE SELECT * FROM '{path}'").fetchall()

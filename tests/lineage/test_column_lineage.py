@@ -61,7 +61,7 @@ def metric_sql(built, sample_settings):
 
 @pytest.fixture(scope="module")
 def lineage(built, sample_settings):
-    return ColumnLineage.for_project(sample_settings.project_dir, sample_settings.build_database)
+    return ColumnLineage.for_project(sample_settings)
 
 
 @pytest.mark.parametrize("metric", sorted(EXPECTED))

@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from finkpi.generate.schema import columns
+from finkpi.generate.writer import columns
 from tests.conftest import read_raw
 from tests.metrics import reference as ref
 

@@ -6,12 +6,12 @@ import shutil
 
 import pytest
 
-from finkpi.generate.schema import ERP_TABLES
 from finkpi.quality import preflight
 from finkpi.settings import load_settings
+from finkpi.sources import get
 from tests.conftest import SAMPLE_DIR
 
-INVOICE_COLUMNS = ERP_TABLES["invoices"]
+INVOICE_COLUMNS = [(c.name, c.type, c.description) for c in get("erp").table("invoices").columns]
 
 
 @pytest.fixture

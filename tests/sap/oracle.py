@@ -29,7 +29,7 @@ UNASSIGNED = "(unassigned)"
 
 
 def sap_dir() -> Path:
-    return load_settings().sap_dir
+    return load_settings().source_folder("sap")
 
 
 @functools.cache

@@ -9,10 +9,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 import pytest
-import yaml
 
 from finkpi.settings import PROJECT_DIR
-from finkpi.sources import sap
+from finkpi.sources import get, sap
 from tests.sap import oracle
 
 SHARED_COPY = PROJECT_DIR.parent / "shared" / "reference-data" / "sap_shine_epm"
@@ -48,32 +47,27 @@ def test_the_vendored_copy_is_the_reference_data_byte_for_byte():
         )
 
 
-def test_the_dbt_sources_are_the_python_contract():
-    spec = yaml.safe_load((PROJECT_DIR / "models/staging/sap/_sap__sources.yml").read_text())
-    tables = {
-        t["name"]: (t["identifier"], [c["name"] for c in t["columns"]]) for t in spec["sources"][0]["tables"]
-    }
-    assert tables == sap.TABLES
-    # and the contract is each file's header
-    for table, (file, columns) in sap.TABLES.items():
-        header = (PROJECT_DIR / "data/reference/sap" / f"{file}.csv").read_text().split("\n", 1)[0]
-        assert header.split(",") == columns, table
+def test_the_contract_is_each_files_header():
+    for table in get("sap").tables:
+        header = (PROJECT_DIR / "data/reference/sap" / f"{table.file_stem}.csv").read_text().split("\n", 1)[0]
+        assert header.split(",") == table.column_names, table.name
 
 
 def test_a_missing_sap_folder_stops_the_preflight_with_its_name(sample_settings, tmp_path):
     from finkpi.quality import preflight
 
-    problems = preflight.find_problems(sample_settings.with_(sap_dir=tmp_path / "nowhere"))
+    nowhere = sample_settings.with_(source_folders={"sap": tmp_path / "nowhere"})
+    problems = preflight.find_problems(nowhere, (get("sap"),))
     assert [p.describe() for p in problems] == [
-        f"FAILED rule empty_file: {tmp_path / 'nowhere'}: the SAP source folder does not exist;"
-        " set FINKPI_SAP_DIR (bundled: data/reference/sap)"
+        f"FAILED rule empty_file: {tmp_path / 'nowhere'}: the folder of source sap does not exist;"
+        " set FINKPI_SAP_DIR"
     ]
 
 
 def test_the_bundled_sap_files_pass_the_preflight(sample_settings):
     from finkpi.quality import preflight
 
-    assert preflight.find_sap_problems(sample_settings) == []
+    assert preflight.find_problems(sample_settings, (get("sap"),)) == []
 
 
 # --- currency: inverted dates, inverse quotations, TCURF ratios, TCURX decimals ---------------------

@@ -43,7 +43,7 @@ final as (
         {{ sap_to_reporting('shifted.list_price', 'shifted.currency', 'rate') }}
             as list_price_reporting
     from shifted
-    {{ sap_join_rate('rate', 'shifted.currency', "cast('" ~ var('sap_as_of_date') ~ "' as date)") }}
+    {{ sap_join_rate('rate', 'shifted.currency', source_as_of_date('sap')) }}
 
 )
 

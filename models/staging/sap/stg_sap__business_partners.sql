@@ -6,7 +6,7 @@ with
 
 source as (
 
-    {{ raw_source('sap', 'business_partners', raw_format='csv') }}
+    {{ raw_source('sap', 'business_partners') }}
 
 ),
 

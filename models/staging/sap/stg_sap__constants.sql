@@ -4,7 +4,7 @@ with
 
 source as (
 
-    {{ raw_source('sap', 'constants', raw_format='csv') }}
+    {{ raw_source('sap', 'constants') }}
 
 ),
 

@@ -4,7 +4,7 @@ with
 
 source as (
 
-    {{ raw_source('sap', 'currency_decimals', raw_format='csv') }}
+    {{ raw_source('sap', 'currency_decimals') }}
 
 ),
 

@@ -5,7 +5,7 @@ with
 
 source as (
 
-    {{ raw_source('sap', 'currency_factors', raw_format='csv') }}
+    {{ raw_source('sap', 'currency_factors') }}
 
 ),
 

@@ -6,7 +6,7 @@ with
 
 source as (
 
-    {{ raw_source('sap', 'exchange_rates', raw_format='csv') }}
+    {{ raw_source('sap', 'exchange_rates') }}
 
 ),
 

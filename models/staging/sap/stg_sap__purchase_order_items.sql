@@ -4,7 +4,7 @@ with
 
 source as (
 
-    {{ raw_source('sap', 'purchase_order_items', raw_format='csv') }}
+    {{ raw_source('sap', 'purchase_order_items') }}
 
 ),
 

@@ -5,7 +5,7 @@ with
 
 source as (
 
-    {{ raw_source('sap', 'purchase_orders', raw_format='csv') }}
+    {{ raw_source('sap', 'purchase_orders') }}
 
 ),
 
@@ -46,7 +46,7 @@ flagged as (
         {{ rule_failures([
             rule('sap_invalid_value',
                 'po_id is null or supplier_id is null or order_date is null or net_amount is null'),
-            rule('sap_future_date', "order_date > cast('" ~ var('sap_as_of_date') ~ "' as date)"),
+            rule('sap_future_date', "order_date > " ~ source_as_of_date('sap')),
             rule('sap_changed_before_created', 'changed_date < order_date'),
         ]) }} as _rule_failures
     from renamed

@@ -5,7 +5,7 @@ with
 
 source as (
 
-    {{ raw_source('sap', 'sales_order_items', raw_format='csv') }}
+    {{ raw_source('sap', 'sales_order_items') }}
 
 ),
 

@@ -1,7 +1,8 @@
 """A sensor on data/landing/: a run of the pipeline when a new extract batch arrives.
 
-What counts as an arrival: a batch is a direct subfolder of the landing folder that holds an
-`erp/` and a `crm/` folder (the layout `finkpi run --data-dir` reads, e.g. generator output
+What counts as an arrival: a batch is a direct subfolder of the landing folder that holds a folder
+for every registered source that lives under the data folder (`erp/` and `crm/`: the layout
+`finkpi run --data-dir` reads, e.g. generator output
 `data/landing/scale50/`). A batch arrives when its file list (names, sizes, modification times)
 is new or changed and none of its files changed in the last SETTLE_SECONDS (a copy still being
 written is left for a later tick). The cursor keeps each batch's fingerprint, so a batch starts
@@ -17,9 +18,12 @@ from pathlib import Path
 import dagster as dg
 
 from finkpi.settings import PROJECT_DIR
+from finkpi.sources import REGISTERED
 from orchestration.defs.automation.jobs import refresh_job
 
 LANDING_DIR = PROJECT_DIR / "data" / "landing"
+# the sources whose extracts arrive under the data folder (not in a folder of their own)
+BATCH_SOURCES = [source.name for source in REGISTERED if source.in_data_dir]
 SETTLE_SECONDS = 60
 
 
@@ -29,7 +33,7 @@ def landed_batches(landing_dir: Path) -> dict[str, dict]:
     if not landing_dir.is_dir():
         return batches
     for folder in sorted(p for p in landing_dir.iterdir() if p.is_dir()):
-        if not ((folder / "erp").is_dir() and (folder / "crm").is_dir()):
+        if not all((folder / source).is_dir() for source in BATCH_SOURCES):
             continue
         files = sorted(p for p in folder.rglob("*") if p.is_file())
         if not files:

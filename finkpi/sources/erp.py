@@ -1,25 +1,26 @@
-"""The raw file layout of the sample company: the contract between the generator and dbt staging.
+"""The sample company's ERP (`<data_dir>/erp/`): its raw-file contract and registry entry.
 
-Each table is one file (`<source>/<table>.csv`, or `.parquet` at scale). Every column is written as
-text; the staging models cast it to the type given here. ERP columns are snake_case the way a
-mid-size ERP exports them; CRM columns are named the way a Salesforce-style CRM exports them.
+Each table is one file (`erp/<table>.csv`, or `.parquet` at scale). Every column is written as
+text; the staging models cast it to the type given here. Columns are snake_case the way a
+mid-size ERP exports them.
 
 Formats:
-- dates: ISO `YYYY-MM-DD`; CRM timestamps: ISO-8601 with the UTC offset of the record's time zone
-  (`2024-03-05T14:22:00+01:00`), the IANA zone itself in `TimeZoneSidKey`.
+- dates: ISO `YYYY-MM-DD`.
 - money: plain decimals with a dot, two places, in the row's `currency` (transaction currency)
   unless the column name ends in `_eur`.
 - signs: GL amounts are debit positive, credit negative. Inventory movement quantities are signed
   (receipts positive, issues negative).
 
-A test checks that the generator writes exactly these columns in this order, and another that every
-table here is declared as a dbt source, so this file, the generator and the sources cannot drift.
+Tests check that the generator (finkpi/generate/) writes exactly these columns in this order and
+that every table here is a dbt source with these columns (models/staging/erp/_erp__sources.yml).
 """
 
 from __future__ import annotations
 
+from finkpi.sources.registry import AsOfDate, SourceSystem, tables_from_contract
+
 # table -> list of (column, type, description). Types are DuckDB types used by staging casts.
-ERP_TABLES: dict[str, list[tuple[str, str, str]]] = {
+CONTRACT: dict[str, list[tuple[str, str, str]]] = {
     "company_codes": [
         ("company_code", "varchar", "legal entity key"),
         ("company_name", "varchar", "legal name"),
@@ -257,81 +258,41 @@ ERP_TABLES: dict[str, list[tuple[str, str, str]]] = {
     ],
 }
 
-CRM_TABLES: dict[str, list[tuple[str, str, str]]] = {
-    "Account": [
-        ("Id", "varchar", "18-character record id"),
-        ("Name", "varchar", "account name"),
-        (
-            "ERP_Customer_Number__c",
-            "varchar",
-            "ERP customer number as typed by sales: often missing, not always written like the ERP",
-        ),
-        ("BillingCountry", "varchar", "country name"),
-        ("Industry", "varchar", "industry"),
-        ("Type", "varchar", "Customer | Prospect | Partner"),
-        ("CreatedDate", "timestamp with time zone", "record created"),
-    ],
-    "Contact": [
-        ("Id", "varchar", "record id"),
-        ("AccountId", "varchar", "account"),
-        ("FirstName", "varchar", "personal data"),
-        ("LastName", "varchar", "personal data"),
-        ("Email", "varchar", "personal data"),
-        ("Phone", "varchar", "personal data"),
-        ("Title", "varchar", "job title"),
-        ("CreatedDate", "timestamp with time zone", "record created"),
-    ],
-    "Lead": [
-        ("Id", "varchar", "record id"),
-        ("FirstName", "varchar", "personal data"),
-        ("LastName", "varchar", "personal data"),
-        ("Company", "varchar", "company name given"),
-        ("Email", "varchar", "personal data"),
-        ("Phone", "varchar", "personal data"),
-        ("Status", "varchar", "Open | Working | Qualified | Unqualified | Converted"),
-        ("LeadSource", "varchar", "Web | Trade Show | Referral | Partner"),
-        ("IsConverted", "boolean", "true/false"),
-        ("ConvertedAccountId", "varchar", "account created on conversion"),
-        ("CreatedDate", "timestamp with time zone", "record created"),
-    ],
-    "Opportunity": [
-        ("Id", "varchar", "record id"),
-        ("AccountId", "varchar", "account"),
-        ("Name", "varchar", "opportunity name"),
-        (
-            "StageName",
-            "varchar",
-            "Prospecting | Qualification | Proposal | Negotiation | Closed Won | Closed Lost",
-        ),
-        ("Amount", "decimal(18,2)", "expected amount in CurrencyIsoCode"),
-        ("CurrencyIsoCode", "varchar", "currency"),
-        ("Probability", "decimal(9,2)", "stage probability in percent"),
-        ("IsClosed", "boolean", "true/false"),
-        ("IsWon", "boolean", "true/false"),
-        ("CreatedDate", "timestamp with time zone", "record created"),
-        ("CloseDate", "date", "expected or actual close date"),
-    ],
-    "Case": [
-        ("Id", "varchar", "record id"),
-        ("CaseNumber", "varchar", "human-readable number"),
-        ("AccountId", "varchar", "account"),
-        ("ContactId", "varchar", "contact who raised it"),
-        ("Type", "varchar", "Complaint | Service Request | Question"),
-        ("Reason", "varchar", "Late delivery | Damaged goods | Wrong item | Invoice query | Other"),
-        ("Priority", "varchar", "Low | Medium | High"),
-        ("Status", "varchar", "New | Working | Closed"),
-        ("Origin", "varchar", "Email | Phone | Web"),
-        ("ERP_Order_Number__c", "varchar", "sales order concerned, when known"),
-        ("TimeZoneSidKey", "varchar", "IANA time zone of the service desk that logged the case"),
-        ("CreatedDate", "timestamp with time zone", "case opened"),
-        ("First_Response_Date__c", "timestamp with time zone", "first response; empty if none yet"),
-        ("ClosedDate", "timestamp with time zone", "resolved; empty if still open"),
-    ],
+KEYS: dict[str, tuple[str, ...]] = {
+    "company_codes": ("company_code",),
+    "exchange_rates": ("rate_date", "from_currency", "to_currency"),
+    "customers": ("customer_id",),
+    "products": ("product_id",),
+    "product_standard_costs": ("product_id", "valid_from"),
+    "sales_orders": ("order_id",),
+    "sales_order_lines": ("order_id", "line_number"),
+    "deliveries": ("order_id", "order_line_number"),
+    "invoices": ("invoice_id",),
+    "invoice_lines": ("invoice_id", "line_number"),
+    "credit_notes": ("credit_note_id",),
+    "customer_payments": ("payment_id",),
+    "write_offs": ("write_off_id",),
+    "suppliers": ("supplier_id",),
+    "purchase_orders": ("po_id",),
+    "purchase_order_lines": ("po_id", "line_number"),
+    "goods_receipts": ("receipt_id", "po_line_number"),
+    "supplier_invoices": ("supplier_invoice_id",),
+    "supplier_payments": ("payment_id",),
+    "inventory_movements": ("movement_id",),
+    "production_orders": ("production_order_id",),
+    "gl_accounts": ("account_id",),
+    "cost_centers": ("cost_center_id",),
+    "gl_journal_entries": ("entry_id", "line_number"),
 }
 
-SOURCES: dict[str, dict[str, list[tuple[str, str, str]]]] = {"erp": ERP_TABLES, "crm": CRM_TABLES}
-
-
-def columns(source: str, table: str) -> list[str]:
-    """The raw column names of one table, in file order."""
-    return [name for name, _type, _doc in SOURCES[source][table]]
+SOURCE = SourceSystem(
+    name="erp",
+    kind="erp",
+    description="the sample company's ERP: orders, deliveries, billing, procurement, production, ledger",
+    tables=tables_from_contract(CONTRACT, KEYS),
+    # the run's business date: the last day with a booked sales order (it moves only when the
+    # ERP books something new; FINKPI_AS_OF_DATE overrides it)
+    as_of=AsOfDate("sales_orders", "order_date"),
+    sets_run_date=True,
+    rates_model="stg_erp__exchange_rates",
+)

@@ -1,0 +1,140 @@
+"""What a source system is: one declaration per ERP or CRM, read by everything that touches its files.
+
+A `SourceSystem` says where its files live (a folder setting and its environment variable), which
+files it has with their column contract, types and keys, how its company's business date (as-of
+date) is found, which company its data belongs to and which quality rules it adds. Settings,
+the pre-flight check, provenance, both lineage paths, OpenLineage and the dbt macros
+(`raw_source`, `join_rate`, via var `sources`) read it; none of them names a source.
+
+This module is the floor below `finkpi.settings`: it imports nothing of finkpi's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+KINDS = ("erp", "crm")
+RAW_FORMATS = ("csv", "parquet")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str  # as spelt in the file's header
+    type: str  # the DuckDB type staging casts it to (every raw column is read as text)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """One raw file of a source: its dbt source table name, file name and column contract."""
+
+    name: str  # the dbt source table (`source('<source>', '<name>')`)
+    columns: tuple[Column, ...]
+    file: str = ""  # the file name without extension (dbt `identifier`); default: the table name
+    keys: tuple[str, ...] = ()  # the columns that identify a record
+
+    @property
+    def file_stem(self) -> str:
+        return self.file or self.name
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+
+@dataclass(frozen=True)
+class AsOfDate:
+    """How a source's business date is found in its files: the newest date in one column (its
+    first ten characters, so an ISO timestamp counts by its date)."""
+
+    table: str
+    column: str
+
+
+@dataclass(frozen=True)
+class SourceSystem:
+    name: str  # dbt source name, folder names, `source_system` value of its rows
+    kind: str  # erp | crm (which union branches and templates it takes)
+    description: str
+    tables: tuple[SourceTable, ...]
+    # Where the files are: the folder in `folder_env`, else `default_folder` (relative to the
+    # project), else `<data_dir>/<name>` (the sample company's extracts).
+    folder_env: str | None = None
+    default_folder: str | None = None
+    # csv | parquet, or None: the run's raw_format (FINKPI_RAW_FORMAT)
+    raw_format: str | None = None
+    # The company's business date: the newest date of one column, overridable in `as_of_env`.
+    # None: the run's as_of_date (a source that reports on the group's business day).
+    as_of: AsOfDate | None = None
+    as_of_env: str | None = None
+    # The run's own as_of_date is the as-of date of the source that sets it (exactly one).
+    sets_run_date: bool = False
+    # The company of a source whose rows carry no company code (a single-company CRM); None when
+    # every row names its own (an ERP's company_code column).
+    company_code: str | None = None
+    # Where converted amounts get their rates (a dbt model: from_currency, to_currency, rate_date,
+    # rate); None: the group table of the source that sets the run date.
+    rates_model: str | None = None
+    # The source's own quality rules (expectations/rules.yml format), relative to the project.
+    rules_file: str | None = None
+    # Columns that never leave the raw file (staging does not select them), per table.
+    confidential_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"source {self.name}: kind must be one of {KINDS}, not {self.kind!r}")
+        if self.raw_format is not None and self.raw_format not in RAW_FORMATS:
+            raise ValueError(f"source {self.name}: raw_format must be one of {RAW_FORMATS}")
+        if bool(self.folder_env) != bool(self.default_folder):
+            raise ValueError(
+                f"source {self.name}: a folder of its own needs both folder_env and default_folder"
+            )
+        if self.as_of is not None and self.as_of.table not in self.table_names:
+            raise ValueError(
+                f"source {self.name}: as_of reads table {self.as_of.table!r}, not one of its tables"
+            )
+
+    @property
+    def table_names(self) -> list[str]:
+        return [table.name for table in self.tables]
+
+    def table(self, name: str) -> SourceTable:
+        for table in self.tables:
+            if table.name == name:
+                return table
+        raise KeyError(f"source {self.name} has no table {name!r} (tables: {', '.join(self.table_names)})")
+
+    @property
+    def in_data_dir(self) -> bool:
+        """Its files arrive in `<data_dir>/<name>/` with the other extracts of a batch."""
+        return not (self.folder_env or self.default_folder)
+
+    def default_location(self, data_dir: Path, project_dir: Path) -> Path:
+        """The folder of the source's files when its setting (`folder_env`) is not set."""
+        if self.in_data_dir:
+            return Path(data_dir) / self.name
+        return (project_dir / self.default_folder).resolve()
+
+    def file_format(self, run_raw_format: str) -> str:
+        return self.raw_format or run_raw_format
+
+
+def tables_from_contract(
+    contract: dict[str, list[tuple[str, str, str]]],
+    keys: dict[str, tuple[str, ...]],
+    files: dict[str, str] | None = None,
+) -> tuple[SourceTable, ...]:
+    """SourceTables from a table -> [(column, type, description)] contract, in its order."""
+    unkeyed = set(keys) - set(contract)
+    if unkeyed:
+        raise ValueError(f"keys name tables that are not in the contract: {sorted(unkeyed)}")
+    return tuple(
+        SourceTable(
+            name=table,
+            columns=tuple(Column(*column) for column in columns),
+            file=(files or {}).get(table, ""),
+            keys=keys.get(table, ()),
+        )
+        for table, columns in contract.items()
+    )

@@ -1,0 +1,162 @@
+"""The source registry (finkpi/sources/) is the one list of source systems: the dbt sources, the
+staging models, provenance, OpenLineage and column lineage all follow it, and nothing outside it
+names a source."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+import yaml
+
+from finkpi.audit.provenance import input_file_hashes
+from finkpi.lineage.columns import ColumnLineage, LineageError, registered_sources
+from finkpi.lineage.openlineage import input_datasets
+from finkpi.lineage.published import published_lineage
+from finkpi.settings import PROJECT_DIR
+from finkpi.sources import REGISTERED, SOURCES
+
+# A quoted source name, or one that starts a path: `"sap"`, `'erp'`, `"crm/`, `f"sap/{name}"`.
+SOURCE_NAME = re.compile(r"[\"'](" + "|".join(SOURCES) + r")[\"'/]")
+# The sample company's generator writes the files of the sample's own two sources by name: it is
+# the data's producer, not a reader of sources (finkpi/generate/).
+NOT_READERS = ("finkpi/sources/", "finkpi/generate/")
+
+
+def _declared_sources() -> dict[str, dict]:
+    declared = {}
+    for path in sorted((PROJECT_DIR / "models" / "staging").glob("*/_*__sources.yml")):
+        for source in yaml.safe_load(path.read_text())["sources"]:
+            declared[source["name"]] = {
+                table["name"]: (table.get("identifier", table["name"]), [c["name"] for c in table["columns"]])
+                for table in source["tables"]
+            }
+    return declared
+
+
+def test_every_dbt_source_is_registered_with_its_files_and_columns():
+    declared = _declared_sources()
+    assert set(declared) == set(SOURCES), "a dbt source without a registry entry, or the reverse"
+    for source in REGISTERED:
+        registered = {table.name: (table.file_stem, table.column_names) for table in source.tables}
+        assert declared[source.name] == registered, f"the dbt source {source.name} differs from its entry"
+
+
+def test_every_registered_table_has_a_staging_model():
+    for source in REGISTERED:
+        staging = [
+            path.read_text() for path in (PROJECT_DIR / "models" / "staging" / source.name).glob("stg_*.sql")
+        ]
+        for table in source.table_names:
+            assert any(f"raw_source('{source.name}', '{table}')" in sql for sql in staging), (
+                source.name,
+                table,
+            )
+
+
+def test_no_module_or_macro_outside_the_registry_names_a_source():
+    files = [
+        *(PROJECT_DIR / "finkpi").rglob("*.py"),
+        *(PROJECT_DIR / "orchestration").rglob("*.py"),
+        *(PROJECT_DIR / "macros").rglob("*.sql"),
+    ]
+    offenders = []
+    for path in files:
+        relative = path.relative_to(PROJECT_DIR).as_posix()
+        if relative.startswith(NOT_READERS):
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if SOURCE_NAME.search(line):
+                offenders.append(f"{relative}:{number}: {line.strip()}")
+    assert not offenders, "source names outside finkpi/sources/:\n" + "\n".join(offenders)
+
+
+def test_the_check_finds_a_source_name():
+    assert SOURCE_NAME.search("""path = settings.data_dir / "sap" / name""")
+    assert SOURCE_NAME.search("""{%- set own = {'crm': 1} -%}""")
+    assert SOURCE_NAME.search("""hashes[f"erp/{path.name}"]""")
+    assert not SOURCE_NAME.search("""ref('int_sap_exchange_rates_resolved')""")
+
+
+def test_every_registered_file_is_hashed_and_an_openlineage_input(sample_settings):
+    hashes = input_file_hashes(sample_settings)
+    inputs = {dataset.name for dataset in input_datasets(sample_settings, hashes)}
+    for source, _table, path in sample_settings.raw_files():
+        assert path.is_file(), path
+        assert f"{source.name}/{path.name}" in hashes, f"{path} is not hashed in provenance"
+        assert str(path.absolute()) in inputs, f"{path} is not an OpenLineage input"
+
+
+def test_a_source_in_a_folder_of_its_own_is_found_there(sample_settings, tmp_path):
+    moved = tmp_path / "sap-extract"
+    shutil.copytree(sample_settings.source_folder("sap"), moved)
+    settings = sample_settings.with_(source_folders={"sap": moved})
+    assert settings.source_path("sap", "sales_orders") == moved / "salesOrder.csv"
+    assert settings.dbt_environment()["FINKPI_SAP_DIR"] == str(moved.resolve())
+    assert settings.source_vars()["sap"]["folder"] == str(moved.resolve())
+    hashes = input_file_hashes(settings)
+    assert hashes["sap/salesOrder.csv"] == input_file_hashes(sample_settings)["sap/salesOrder.csv"]
+
+
+@pytest.mark.build
+def test_every_registered_file_appears_in_column_lineage(built, sample_settings):
+    """Each raw file reaches lineage: the `_source_file` of its staging model leads to it."""
+    walker = ColumnLineage.for_project(sample_settings)
+    consumers = {}
+    for node in walker.manifest["nodes"].values():
+        for upstream in node.get("depends_on", {}).get("nodes", []):
+            if upstream.startswith("source.") and node["name"].startswith("stg_"):
+                consumers[upstream] = node
+    for source in REGISTERED:
+        for table in source.tables:
+            model = consumers[f"source.finkpi.{source.name}.{table.name}"]
+            chain = walker.of_column(model["schema"], model["name"], "_source_file")
+            reached = {(leaf.relation, leaf.column) for leaf in _leaves(chain)}
+            assert (f"{source.name}.{table.file_stem}", "filename") in reached, (source.name, table.name)
+
+
+@pytest.mark.build
+def test_a_column_missing_from_the_registry_fails_lineage_naming_source_and_column(built, sample_settings):
+    columns, folders = registered_sources(sample_settings)
+    columns["sap"]["salesOrder"] = [c for c in columns["sap"]["salesOrder"] if c != "GROSSAMOUNT"]
+    walker = ColumnLineage(
+        ColumnLineage.for_project(sample_settings).manifest, sample_settings.build_database, columns, folders
+    )
+    with pytest.raises(LineageError, match=r"source sap: .*'GROSSAMOUNT' of salesOrder"):
+        walker.of_column("staging", "stg_sap__sales_orders", "gross_amount")
+
+
+@pytest.mark.build
+def test_a_file_outside_every_registered_folder_fails_the_published_lineage(built, sample_settings, tmp_path):
+    """The build read SAP's files from data/reference/sap; a registry that puts SAP elsewhere
+    cannot trace those reads, and the gate's lineage step (pipeline.validate) says which."""
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(sample_settings.source_folder("sap"), moved)
+    with pytest.raises(
+        LineageError, match=r"stg_sap__\w+ reads .*/reference/sap/\w+, which is in no registered"
+    ):
+        published_lineage(sample_settings.with_(source_folders={"sap": moved}))
+
+
+def _leaves(node):
+    if not node.upstream:
+        yield node
+    for child in node.upstream:
+        yield from _leaves(child)
+
+
+def test_registry_entries_are_checked_when_declared():
+    from finkpi.sources import AsOfDate, SourceSystem, SourceTable
+
+    table = SourceTable("orders", ())
+    with pytest.raises(ValueError, match="kind must be one of"):
+        SourceSystem("x", "wms", "", (table,))
+    with pytest.raises(ValueError, match="needs both folder_env and default_folder"):
+        SourceSystem("x", "crm", "", (table,), folder_env="FINKPI_X_DIR")
+    with pytest.raises(ValueError, match="as_of reads table 'lines'"):
+        SourceSystem("x", "crm", "", (table,), as_of=AsOfDate("lines", "date"))
+
+
+def test_the_run_date_comes_from_exactly_one_source():
+    assert [source.name for source in REGISTERED if source.sets_run_date] == ["erp"]
