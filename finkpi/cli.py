@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from finkpi.settings import PROJECT_DIR, load_settings
+from finkpi.sources.registry import KINDS
 
 
 def _settings(args):
@@ -253,6 +254,24 @@ def _split(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
+def cmd_source_new(args) -> int:
+    from finkpi.sources.scaffold import Scaffold
+
+    project = load_settings().project_dir
+    scaffold = Scaffold(
+        project,
+        args.name,
+        args.kind,
+        data_from=Path(args.data_from).resolve() if args.data_from else None,
+        company_code=args.company,
+    )
+    for path in scaffold.write():
+        print(f"wrote {path}")
+    print()
+    print(scaffold.checklist())
+    return 0
+
+
 def cmd_dbt(args) -> int:
     from finkpi import dbt_runner
 
@@ -378,6 +397,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", required=True, choices=["admin", "auditor", "viewer"])
     p.add_argument("--departments", help="a viewer's departments, comma-separated (e.g. Sales,Finance)")
     p.set_defaults(func=cmd_api_key)
+
+    source = sub.add_parser("source", help="source systems (finkpi/sources/)").add_subparsers(
+        dest="source_command", required=True
+    )
+    p = source.add_parser(
+        "new", help="the files of a new ERP or CRM source, and the checklist of what is left"
+    )
+    p.add_argument("name", help="the source's name: lower case, e.g. acme_crm")
+    p.add_argument("--kind", required=True, choices=KINDS)
+    p.add_argument(
+        "--from",
+        dest="data_from",
+        help="a folder of its CSV extracts: the contract is read from their headers",
+    )
+    p.add_argument("--company", help="the company code its rows belong to (a source whose rows carry none)")
+    p.set_defaults(func=cmd_source_new)
 
     p = sub.add_parser("dbt", help="any dbt command, in-process, with finkpi's paths and vars")
     _add_run_options(p)

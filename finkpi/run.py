@@ -50,6 +50,8 @@ class RunSummary:
     run_id: str
     warehouse: Path
     as_of_date: str
+    # each registered source's own business date (its company's freshness and periods)
+    source_as_of_dates: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     mart_rows: dict[str, int] = field(default_factory=dict)
     metric_rows: int = 0
@@ -61,6 +63,12 @@ class RunSummary:
 
     def describe(self) -> str:
         lines = [f"run {self.run_id}: as_of_date {self.as_of_date}; build warehouse {self.warehouse}"]
+        own = {source: day for source, day in self.source_as_of_dates.items() if day != self.as_of_date}
+        if own:
+            lines.append(
+                "  sources with a business date of their own: "
+                + ", ".join(f"{s} {d}" for s, d in own.items())
+            )
         lines += [f"  {step}: {seconds:.1f} s" for step, seconds in self.seconds.items()]
         if self.mart_rows:
             lines.append("marts (rows):")
@@ -92,7 +100,12 @@ class Run:
         self.progress = progress
         self.audit = AuditStore(self.settings.warehouse_dir)
         self.summary = RunSummary(
-            run_id=self.id, warehouse=self.settings.build_database, as_of_date=self.as_of_date
+            run_id=self.id,
+            warehouse=self.settings.build_database,
+            as_of_date=self.as_of_date,
+            source_as_of_dates={
+                source: day.isoformat() for source, day in self.settings.source_as_of_dates.items()
+            },
         )
         self.started_at: datetime | None = None
         self.code_version: str | None = None

@@ -167,6 +167,7 @@ class Settings:
             "closed_periods": self.closed_periods,
             "incremental_lookback_days": self.incremental_lookback_days,
             "sources": self.source_vars(),
+            "group_rates_model": run_date_source().rates_model,
             **self.extra_vars,
         }
 
@@ -180,6 +181,14 @@ class Settings:
             source.name: {
                 "as_of_date": settings.source_as_of_date(source.name).isoformat(),
                 "company_code": source.company_code,
+                # a company the ERPs' company masters do not hold joins dim_companies with these
+                "company": {
+                    "name": source.company.name,
+                    "country": source.company.country,
+                    "currency": source.company.currency,
+                }
+                if source.company
+                else None,
                 "folder": str(settings.source_folder(source.name).resolve()),
                 "raw_format": settings.source_format(source.name),
                 "rates_model": source.rates_model or group_rates,

@@ -1,6 +1,6 @@
 {#-
-    Converts a transaction-currency amount to the reporting currency with a rate joined from
-    stg_erp__exchange_rates (EUR per unit of the transaction currency, on the transaction date).
+    Converts a transaction-currency amount to the reporting currency with a rate joined by
+    join_rate (reporting-currency units per unit of the transaction currency, on a date).
     Rounded to the cent per document, the way the ledger posts it, so subledgers reconcile with
     their GL control accounts to the cent. A missing rate gives NULL (caught by not_null tests),
     never a silent 1.
@@ -12,9 +12,12 @@
     end
 {%- endmacro %}
 
-{#- The join that brings the rate of one currency on one day. -#}
-{% macro join_rate(alias, currency, on_date) -%}
-    left join {{ ref('stg_erp__exchange_rates') }} as {{ alias }}
+{#- The join that brings the rate of one currency on one day: from the rates of `source_name`
+    (its registry entry's rates_model: columns from_currency, to_currency, rate_date, rate), or
+    the group's (var group_rates_model). -#}
+{% macro join_rate(alias, currency, on_date, source_name=none) -%}
+    {%- set rates = registered_source(source_name).get('rates_model') if source_name else none -%}
+    left join {{ ref(rates or var('group_rates_model')) }} as {{ alias }}
         on {{ alias }}.from_currency = {{ currency }}
         and {{ alias }}.to_currency = '{{ var("reporting_currency") }}'
         and {{ alias }}.rate_date = {{ on_date }}

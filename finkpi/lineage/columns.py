@@ -19,7 +19,9 @@ from functools import cache
 from pathlib import Path
 
 import duckdb
+import sqlglot
 from sqlglot import exp
+from sqlglot.errors import OptimizeError
 from sqlglot.lineage import lineage as sqlglot_lineage
 
 from finkpi.settings import Settings
@@ -171,15 +173,25 @@ class ColumnLineage:
 
         return _RAW_READ.sub(raw_table, code)
 
-    def _inputs(self, sql: str, column: str) -> list[tuple[str, str, str]]:
-        """(schema, table, column) of the relations' columns a query's output column comes from."""
-        root = sqlglot_lineage(column, sql, schema=self.schema, dialect="duckdb")
+    def _inputs(self, sql: str, column: str, where: str) -> list[tuple[str, str, str]]:
+        """(schema, table, column) of the relations' columns a query's output column comes from.
+        `where` names the query in the error when a column cannot be traced."""
+        try:
+            root = sqlglot_lineage(column, sql, schema=self.schema, dialect="duckdb")
+        except OptimizeError as exc:  # a column no relation (and no registry entry) declares
+            sources = sorted(set(re.findall(rf'"{SOURCE_SCHEMA_PREFIX}(\w+)"', sql)))
+            hint = (
+                f" (it reads source {', '.join(sources)}: does its registry entry declare it?)"
+                if sources
+                else ""
+            )
+            raise LineageError(f"{where}: column {column!r} cannot be traced: {exc}{hint}") from None
         found = []
         for node in root.walk():
             if isinstance(node.source, exp.Table) and not node.downstream:
                 table = node.source
                 if table.db and table.name:  # not a table function or a constant
-                    found.append((table.db, table.name, node.name.split(".")[-1]))
+                    found.append((table.db, table.name, _column_name(node.name)))
         return sorted(set(found))
 
     # -- whole chains -------------------------------------------------------------------------
@@ -201,7 +213,7 @@ class ColumnLineage:
         if (schema_name, relation) in self.seeds:
             return LineageNode(f"{schema_name}.{relation}", column, "seed")
         node = LineageNode(f"{schema_name}.{relation}", column, "model")
-        for upstream in self._inputs(self._sql(schema_name, relation), column):
+        for upstream in self._inputs(self._sql(schema_name, relation), column, f"{schema_name}.{relation}"):
             node.upstream.append(self._node(*upstream))
         return node
 
@@ -214,9 +226,16 @@ class ColumnLineage:
     def of_metric(self, metric: str, metric_sql: str) -> LineageNode:
         """A metric's chain: its compiled MetricFlow query's output column down to the sources."""
         node = LineageNode(metric, metric, "metric")
-        for upstream in self._inputs(metric_sql, metric):
+        for upstream in self._inputs(metric_sql, metric, f"metric {metric}"):
             node.upstream.append(self._node(*upstream))
         return node
+
+
+def _column_name(qualified: str) -> str:
+    """The column of a lineage node's name: `raw."PARTNER.PARTNERID"` is column PARTNER.PARTNERID
+    (SAP's dotted names), not PARTNERID"."""
+    column = sqlglot.parse_one(qualified, dialect="duckdb")
+    return column.name if isinstance(column, exp.Column) else qualified.split(".")[-1]
 
 
 def registered_sources(settings: Settings) -> tuple[dict[str, dict[str, list[str]]], dict[str, str]]:

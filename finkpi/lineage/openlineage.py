@@ -68,6 +68,8 @@ class FinkpiRunFacet(RunFacet):
     status: str
     definitionsHash: str | None = None  # noqa: N815
     publishedVersion: str | None = None  # noqa: N815
+    # each registered source's own business date (finkpi/sources/)
+    sourceAsOfDates: dict | None = None  # noqa: N815
 
     @staticmethod
     def _get_schema() -> str:
@@ -248,6 +250,7 @@ def run_event(settings: Settings, summary, state: RunState, status: str, inputs,
             status=status,
             definitionsHash=summary.definitions_hash,
             publishedVersion=summary.published_version,
+            sourceAsOfDates=summary.source_as_of_dates or None,
         ),
     }
     if error is not None:

@@ -174,5 +174,5 @@ def raw_file(settings: Settings, relation: str) -> Path:
         source = SOURCES[schema]
         table = next((t.name for t in source.tables if t.file_stem == file), file)
         return settings.source_path(schema, table)
-    matches = sorted(settings.seeds_dir.rglob(f"{table}.csv"))
-    return matches[0] if matches else settings.seeds_dir / f"{table}.csv"
+    matches = sorted(settings.seeds_dir.rglob(f"{file}.csv"))
+    return matches[0] if matches else settings.seeds_dir / f"{file}.csv"

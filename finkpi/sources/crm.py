@@ -11,7 +11,7 @@ rates.
 
 from __future__ import annotations
 
-from finkpi.sources.registry import SourceSystem, tables_from_contract
+from finkpi.sources.registry import Company, SourceSystem, tables_from_contract
 
 # table -> list of (column, type, description). Types are DuckDB types used by staging casts.
 CONTRACT: dict[str, list[tuple[str, str, str]]] = {
@@ -93,5 +93,5 @@ SOURCE = SourceSystem(
     kind="crm",
     description="the sample company's CRM: accounts, contacts, leads, opportunities and service cases",
     tables=tables_from_contract(CONTRACT, KEYS),
-    company_code="DE01",
+    company=Company("DE01"),  # the sample company, in the ERP's company master
 )

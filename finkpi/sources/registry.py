@@ -44,6 +44,18 @@ class SourceTable:
 
 
 @dataclass(frozen=True)
+class Company:
+    """The company of a source whose rows carry no company code (a single-company CRM). A company
+    the other sources do not know yet (its code is in no ERP's company master) joins dim_companies
+    with these attributes."""
+
+    code: str
+    name: str = ""
+    country: str = ""
+    currency: str = ""
+
+
+@dataclass(frozen=True)
 class AsOfDate:
     """How a source's business date is found in its files: the newest date in one column (its
     first ten characters, so an ISO timestamp counts by its date)."""
@@ -72,9 +84,9 @@ class SourceSystem:
     sets_run_date: bool = False
     # The company of a source whose rows carry no company code (a single-company CRM); None when
     # every row names its own (an ERP's company_code column).
-    company_code: str | None = None
-    # Where converted amounts get their rates (a dbt model: from_currency, to_currency, rate_date,
-    # rate); None: the group table of the source that sets the run date.
+    company: Company | None = None
+    # The rates its amounts are converted with by join_rate (a dbt model: from_currency,
+    # to_currency, rate_date, rate); None: the group's, those of the source that sets the run date.
     rates_model: str | None = None
     # The source's own quality rules (expectations/rules.yml format), relative to the project.
     rules_file: str | None = None
@@ -94,6 +106,10 @@ class SourceSystem:
             raise ValueError(
                 f"source {self.name}: as_of reads table {self.as_of.table!r}, not one of its tables"
             )
+
+    @property
+    def company_code(self) -> str | None:
+        return self.company.code if self.company else None
 
     @property
     def table_names(self) -> list[str]:

@@ -10,7 +10,7 @@ counts) before dbt reads them.
 
 from __future__ import annotations
 
-from finkpi.sources.registry import AsOfDate, Column, SourceSystem, SourceTable
+from finkpi.sources.registry import AsOfDate, Column, Company, SourceSystem, SourceTable
 
 # dbt source table -> (file name without .csv, columns)
 TABLES: dict[str, tuple[str, list[str]]] = {
@@ -227,9 +227,11 @@ SOURCE = SourceSystem(
     # rules are judged against its latest sales order, not the sample company's date
     as_of=AsOfDate("sales_orders", "HISTORY.CREATEDAT"),
     as_of_env="FINKPI_SAP_AS_OF_DATE",
-    company_code="EPM1",
-    # TCURR resolved with TCURF's ratios and alternative rate types (macros/sap.sql: sap_join_rate)
-    rates_model="int_sap_exchange_rates_resolved",
+    company=Company("EPM1"),  # in dim_companies from the seed sap_company_codes
+    # SAP converts in its own models, with TCURR resolved through TCURF's ratios and alternative
+    # rate types (int_sap_exchange_rates_resolved, macros/sap.sql: sap_join_rate; rule
+    # sap_missing_exchange_rate); join_rate, were it used, would take the group's rates
+    rates_model=None,
     rules_file="expectations/rules/sap.yml",
     confidential_columns={"employees": CONFIDENTIAL_COLUMNS},
 )
