@@ -33,3 +33,17 @@
 {% macro source_raw_format(source_name) -%}
     {{ return(registered_source(source_name).get('raw_format', var('raw_format', 'csv'))) }}
 {%- endmacro %}
+
+{#- Per row, the business date the data of the source named in `source_column` reaches: one
+    branch per registered source, NULL for a source the registry does not know. -#}
+{% macro source_as_of_date_of(source_column) -%}
+    {%- set declared_sources = var('sources', {}) -%}
+    {%- if not declared_sources -%}
+        {{ exceptions.raise_compiler_error("var('sources') is empty: register the sources in finkpi/sources/") }}
+    {%- endif -%}
+    case {{ source_column }}
+    {%- for source_name, declared in declared_sources.items() %}
+        when '{{ source_name }}' then cast('{{ declared["as_of_date"] }}' as date)
+    {%- endfor %}
+    end
+{%- endmacro %}

@@ -171,7 +171,14 @@ def create_app(settings: Settings, keyring: KeyRing) -> FastAPI:
         dimension_value: ListParam = None,
         period_from: PeriodFrom = None,
         period_to: PeriodTo = None,
-        complete_only: bool = False,
+        complete_only: Annotated[
+            bool,
+            Query(
+                description="only complete periods: a company's own periods end by its own as_of_date;"
+                " a total's (or other slice's) by the global one, and every company contributing to it"
+                " covers it (README, Time per company)"
+            ),
+        ] = False,
         limit: Limit = None,
         offset: Offset = 0,
         format: Format = None,

@@ -12,6 +12,13 @@ overdue_ar_ratio), the fiscal periods are rolled up from MetricFlow's month resu
 inputs, the way finance defines them: flows are summed over the period's months, closing balances
 are taken at the period's last month end and opening balances at its first, and then the metric's
 own expression from the semantic manifest is evaluated. No formula is written twice.
+
+Time per company. Each company has its own as_of_date (marts.dim_companies, from its source's
+registered date): its slices (company_code, and source_system, whose values are the companies'
+book-keeping sources) are published up to the period containing it and are complete when they end
+by it. Every other series (the company total, department, region, ...) runs to the global
+as_of_date and is complete only when the period ended by then and every company contributing to it
+covers it (`completeness`).
 """
 
 from __future__ import annotations
@@ -48,11 +55,20 @@ class ExportStats:
 
 
 class MetricExporter:
-    def __init__(self, engine: MetricEngine, catalog: Catalog, calendar: pd.DataFrame, as_of: date):
+    def __init__(
+        self,
+        engine: MetricEngine,
+        catalog: Catalog,
+        calendar: pd.DataFrame,
+        as_of: date,
+        companies: pd.DataFrame,
+    ):
         self.engine = engine
         self.catalog = catalog
         self.calendar = calendar  # dim_dates: one row per day with month_start, fiscal starts, labels
         self.as_of = as_of
+        # (dimension, value) -> the business date that slice's data reaches (its companies' own)
+        self.slice_as_of = slice_as_of_dates(companies, as_of)
         self.stats = ExportStats()
         self._dimension_cache: dict[str, dict[str, str]] = {}
 
@@ -86,7 +102,8 @@ class MetricExporter:
             }
         )
         out["dimension_value"] = out["dimension_value"].fillna(UNASSIGNED).astype(str)
-        # nothing after as_of_date is reported (a period starting later has no business yet)
+        # nothing after as_of_date is reported (a period starting later has no business yet);
+        # a company's slices end at its own as_of_date (in _densified)
         return out[out["period_start"] <= self.as_of]
 
     def _rolled_up(self, metric: str, grain: str, qualified_dimension: str | None) -> pd.DataFrame:
@@ -191,7 +208,8 @@ class MetricExporter:
         return pd.concat([values, *computed], ignore_index=True)
 
     def _densified(self, values: pd.DataFrame, trim_leading: bool = True) -> pd.DataFrame:
-        """One row per period from a series' first value to the period containing as_of_date.
+        """One row per period from a series' first value to the period containing its as_of_date
+        (a company's slices: the company's own; every other series: the global one).
 
         A series is one metric at one grain for one dimension value. Periods before its first
         non-null value are dropped (a calendar-based input alone, such as elapsed days, does not
@@ -205,12 +223,15 @@ class MetricExporter:
         keys = ["metric_name", "grain", "dimension", "dimension_value"]
         out = []
         for key, series in values.groupby(keys, sort=False):
+            # periods after the slice's own as_of_date are not published (not even as 0 or NULL)
+            last = self.slice_as_of.get((key[2], key[3]), self.as_of)
+            series = series[series["period_start"] <= last]
             known = series[series["value"].notna()] if trim_leading else series
             if known.empty:  # undefined throughout (e.g. a zero denominator): keep its rows, as NULL
                 out.append(series)
                 continue
             first = known["period_start"].min()
-            wanted = [p for p in periods[key[1]] if p >= first]
+            wanted = [p for p in periods[key[1]] if first <= p <= last]
             series = series.drop_duplicates("period_start").set_index("period_start").reindex(wanted)
             if self._is_additive_flow(key[0]):
                 series["value"] = series["value"].fillna(0.0)
@@ -234,12 +255,8 @@ class MetricExporter:
         }
 
     def _with_completeness(self, values: pd.DataFrame) -> pd.DataFrame:
-        ends = self._period_ends()
         values = values.copy()
-        values["is_complete"] = [
-            ends[(grain, start)] <= self.as_of
-            for grain, start in zip(values["grain"], values["period_start"], strict=True)
-        ]
+        values["is_complete"] = completeness(values, self._period_ends(), self.as_of, self.slice_as_of)
         return values
 
     def _period_ends(self) -> dict[tuple[str, date], date]:
@@ -276,6 +293,70 @@ class MetricExporter:
             for v in values["value"]
         ]
         return values
+
+
+def slice_as_of_dates(companies: pd.DataFrame, as_of: date) -> dict[tuple[str, str], date]:
+    """(dimension, value) -> the business date the slice's data reaches, for the slices of one
+    company: company_code by the company's own as_of_date, source_system by its companies' (the
+    source's registered date, the same for each). Never later than the global `as_of`.
+
+    `companies`: marts.dim_companies' company_code, source_system and as_of_date."""
+    missing = companies.loc[companies["as_of_date"].isna(), "company_code"].tolist()
+    if missing:
+        raise ValueError(
+            f"marts.dim_companies has no as_of_date for {missing}: register their source systems"
+            " in finkpi/sources/ (var 'sources')"
+        )
+    dates: dict[tuple[str, str], date] = {}
+    for code, source, company_as_of in zip(
+        companies["company_code"], companies["source_system"], companies["as_of_date"], strict=True
+    ):
+        reaches = min(company_as_of, as_of)
+        dates[("company_code", code)] = reaches
+        dates[("source_system", source)] = max(reaches, dates.get(("source_system", source), reaches))
+    return dates
+
+
+def completeness(
+    values: pd.DataFrame,
+    period_ends: dict[tuple[str, date], date],
+    as_of: date,
+    slice_as_of: dict[tuple[str, str], date],
+) -> list[bool]:
+    """is_complete of each row of `values` (metric_name, grain, period_start, dimension,
+    dimension_value).
+
+    A slice of one company (a key of `slice_as_of`) is complete when the period ends by that
+    company's own as_of_date. Any other row (the company total, a department, "(unassigned)", ...)
+    is complete when the period ends by the global `as_of` and every company contributing to it
+    covers it: a company contributes to a metric's period when its own data range overlaps it, that
+    is, when its company_code series of the metric has that period (a series runs from its first
+    value to the company's as_of_date). A metric that cannot be sliced by company names no
+    companies: then every company whose data ends inside the period counts as contributing. A
+    company whose data ended before a period began does not contribute to it.
+    """
+    ends = [period_ends[(g, s)] for g, s in zip(values["grain"], values["period_start"], strict=True)]
+    keys = list(zip(values["dimension"], values["dimension_value"], strict=True))
+    complete = [end <= slice_as_of.get(key, as_of) for end, key in zip(ends, keys, strict=True)]
+    periods = list(zip(values["metric_name"], values["grain"], values["period_start"], strict=True))
+    # the rows of known companies' company_code slices say which companies contribute to what
+    is_company = [key[0] == "company_code" and key in slice_as_of for key in keys]
+    sliced_by_company = {period[0] for period, company in zip(periods, is_company, strict=True) if company}
+    not_covered = {
+        period
+        for period, company, done in zip(periods, is_company, complete, strict=True)
+        if company and not done
+    }
+    company_ends = {d for (dimension, _value), d in slice_as_of.items() if dimension == "company_code"}
+    result = []
+    for period, key, end, done in zip(periods, keys, ends, complete, strict=True):
+        if key in slice_as_of or not done:
+            result.append(done)
+        elif period[0] in sliced_by_company:
+            result.append(period not in not_covered)
+        else:  # which companies are behind it is unknown: any whose data ends inside the period
+            result.append(not any(period[2] <= d < end for d in company_ends))
+    return result
 
 
 CATALOG_COLUMNS = [
@@ -332,6 +413,21 @@ def catalog_frame(
     return pd.DataFrame(rows, columns=CATALOG_COLUMNS)
 
 
+# what the exports need to know of each company (its source and its own as_of_date)
+COMPANIES_SQL = "select company_code, source_system, as_of_date from marts.dim_companies"
+
+
+def companies_frame(companies: pd.DataFrame) -> pd.DataFrame:
+    companies = companies.copy()
+    companies["as_of_date"] = pd.to_datetime(companies["as_of_date"]).dt.date
+    return companies
+
+
+def read_companies(database) -> pd.DataFrame:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return companies_frame(con.execute(COMPANIES_SQL).df())
+
+
 def read_calendar(database) -> pd.DataFrame:
     with duckdb.connect(str(database), read_only=True) as con:
         calendar = con.execute(
@@ -352,8 +448,9 @@ def export_metrics(settings, run_id: str, progress: Callable[[str], None] = lamb
     of `settings` into `metrics.metric_values`, `metric_catalog` and `metric_definition_history`.
     (The Spark target has its own: finkpi.spark.exports.)"""
     calendar = read_calendar(settings.build_database)
+    companies = read_companies(settings.build_database)
     with MetricEngine(settings) as engine:
-        result, history = compute_exports(settings, engine, calendar, run_id, progress)
+        result, history = compute_exports(settings, engine, calendar, companies, run_id, progress)
     write_tables(
         settings.build_database,
         contract.step_tables(
@@ -367,10 +464,16 @@ def export_metrics(settings, run_id: str, progress: Callable[[str], None] = lamb
 
 
 def compute_exports(
-    settings, engine: MetricEngine, calendar: pd.DataFrame, run_id: str, progress: Callable[[str], None]
+    settings,
+    engine: MetricEngine,
+    calendar: pd.DataFrame,
+    companies: pd.DataFrame,
+    run_id: str,
+    progress: Callable[[str], None],
 ) -> tuple[ExportResult, pd.DataFrame]:
     """The export itself, on whichever warehouse `engine` runs its queries: the checked catalog,
-    every metric value, and the definition history."""
+    every metric value, and the definition history. `calendar` is marts.dim_dates (read_calendar),
+    `companies` marts.dim_companies (COMPANIES_SQL)."""
     from finkpi.metrics.catalog import load_catalog
     from finkpi.metrics.certification import certified_hashes, definition_history, load_certifications
     from finkpi.metrics.governance import check_catalog
@@ -386,7 +489,7 @@ def compute_exports(
         raise MetricGovernanceError("metrics check failed:\n  " + "\n  ".join(check.problems))
     for warning in uncertified_warnings(catalog, catalog_rows):
         progress(f"  warning: {warning}")
-    exporter = MetricExporter(engine, catalog, calendar, as_of)
+    exporter = MetricExporter(engine, catalog, calendar, as_of, companies)
     values = exporter.export(run_id, progress)
     history = definition_history(catalog_rows, certifications, datetime.now(UTC))
     history["run_id"] = run_id

@@ -192,9 +192,11 @@ class MetricValues:
                 ["metric_name", "grain", "dimension", "dimension_value", "period_start", "value"]
             ].itertuples(index=False)
         }
+        # completeness is judged per company (a company's data may end inside a period): a period
+        # is complete here when every value of it is
         self.complete = {
             (g, p): bool(c)
-            for g, p, c in values[["grain", "period_start", "is_complete"]].itertuples(index=False)
+            for (g, p), c in values.groupby(["grain", "period_start"])["is_complete"].all().items()
         }
         self.labels = {
             (g, p): lbl
@@ -424,6 +426,8 @@ def _forecast(
     for grain in SCORED_GRAINS:
         for start in mv.periods(grain, complete=False):
             end = period_end(grain, start)
+            if end <= as_of:  # over, incomplete only because a company's data ends inside it
+                continue
             seen = set()
             for (_card, unit), weights in sorted(seeds.weights_on(end).items()):
                 for w in weights:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from finkpi import contract
 from finkpi.metrics.engine import MetricEngine
-from finkpi.metrics.exports import ExportResult, compute_exports
+from finkpi.metrics.exports import COMPANIES_SQL, ExportResult, companies_frame, compute_exports
 from finkpi.settings import Settings
 from finkpi.spark.metric_sql import to_spark_sql
 from finkpi.spark.session import spark_session
@@ -99,7 +99,8 @@ def export_metrics_on_spark(
     written to Spark tables metrics.metric_values, metric_catalog and metric_definition_history."""
     with SparkMetricEngine(settings) as engine:
         calendar = read_calendar(engine.spark)
-        result, history = compute_exports(settings, engine, calendar, run_id, progress)
+        companies = companies_frame(run_on_spark(engine.spark, COMPANIES_SQL))
+        result, history = compute_exports(settings, engine, calendar, companies, run_id, progress)
         progress(
             f"  {result.stats.queries} metric queries on Spark: {engine.spark_seconds:.0f} s in Spark"
             f" of {result.stats.seconds:.0f} s"

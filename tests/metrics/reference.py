@@ -1145,6 +1145,52 @@ def is_complete(start: date, grain: str, as_of: date) -> bool:
     return period_end(start, grain) <= as_of
 
 
+# --------------------------------------------------------------------------------------------------
+# time per company: each company's data reaches its own as-of date
+
+SAMPLE_COMPANY = "DE01"  # data/sample/erp/company_codes.csv: its data reaches the global as_of
+SAP_COMPANY = sap_oracle.COMPANY_CODE
+# the metrics this reference computes with the SAP orders added (_order_line_events,
+# _purchase_line_events): the only ones the SAP company contributes to
+SAP_FED_METRICS = frozenset(
+    {"order_intake", "orders_booked", "average_order_value", "purchase_volume", "active_suppliers"}
+)
+
+
+def sap_as_of() -> date:
+    """The SAP company's own as-of date: its latest sales order (HISTORY.CREATEDAT)."""
+    days = sap_oracle.raw("salesOrder")["HISTORY.CREATEDAT"]
+    return max(date.fromisoformat(d) for d in days if sap_oracle._valid_date(d))
+
+
+def company_as_of(as_of: date) -> dict[str, date]:
+    return {SAMPLE_COMPANY: as_of, SAP_COMPANY: min(sap_as_of(), as_of)}
+
+
+def is_complete_for(
+    metric: str, grain: str, start: date, dimension: str, value: str, as_of: date, sliced_by_company: bool
+) -> bool:
+    """is_complete as the README defines it per company: a slice of one company (company_code, or
+    source_system, whose values are the companies' book-keeping sources) is complete when the
+    period ends by that company's as-of date; any other row when it ends by the global `as_of` and
+    no company contributing to it has data ending inside it. The SAP company contributes to the
+    metrics fed by SAP orders; to a metric that cannot be sliced by company (`sliced_by_company`
+    false) every company counts as contributing."""
+    end = period_end(start, grain)
+    own = company_as_of(as_of)
+    by_source = {"erp": own[SAMPLE_COMPANY], "sap": own[SAP_COMPANY]}
+    if dimension == "company_code" and value in own:
+        return end <= own[value]
+    if dimension == "source_system" and value in by_source:
+        return end <= by_source[value]
+    contributing = [
+        company_end
+        for company, company_end in own.items()
+        if not sliced_by_company or company != SAP_COMPANY or metric in SAP_FED_METRICS
+    ]
+    return end <= as_of and not any(start <= company_end < end for company_end in contributing)
+
+
 def _balance_at(moves: pd.DataFrame, day: date) -> Decimal:
     return _money(int(moves.loc[moves["day"] <= day.isoformat(), "cents"].sum()))
 
