@@ -47,3 +47,41 @@
     {%- endfor %}
     end
 {%- endmacro %}
+
+{#- The companies the registered sources declare (a source whose rows carry no company code), as
+    rows of dim_companies: company_code, source_system, company_name, country, local_currency. -#}
+{% macro registered_companies() -%}
+    {%- set rows = [] -%}
+    {%- for source_name, declared in var('sources', {}).items() -%}
+        {%- set company = declared.get('company') -%}
+        {%- if company and declared.get('company_code') -%}
+            {%- do rows.append(
+                "select " ~ sql_text(declared['company_code']) ~ " as company_code, "
+                ~ sql_text(source_name) ~ " as source_system, "
+                ~ sql_text(company.get('name') or declared['company_code']) ~ " as company_name, "
+                ~ sql_text(company.get('country') or none) ~ " as country, "
+                ~ sql_text(company.get('currency') or none) ~ " as local_currency"
+            ) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if rows -%}
+        {{ rows | join('\n    union all\n    ') }}
+    {%- else -%}
+        select
+            {{ sql_text(none) }} as company_code,
+            {{ sql_text(none) }} as source_system,
+            {{ sql_text(none) }} as company_name,
+            {{ sql_text(none) }} as country,
+            {{ sql_text(none) }} as local_currency
+        where false
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A text literal (quotes doubled), or a typed NULL. -#}
+{% macro sql_text(value) -%}
+    {%- if value is none or value == '' -%}
+        cast(null as {{ dbt.type_string() }})
+    {%- else -%}
+        '{{ value | replace("'", "''") }}'
+    {%- endif -%}
+{%- endmacro %}

@@ -226,7 +226,7 @@ class Scaffold:
         company = (
             f'Company("{self.company_code}", name="TODO", country="TODO", currency="EUR")'
             if self.company_code
-            else "None  # an ERP's rows carry their company code; a CRM's: Company(code, name, ...)"
+            else "None"
         )
         imports = "AsOfDate, Column, Company, SourceSystem, SourceTable"
         if not self.company_code:
@@ -247,9 +247,7 @@ CONTRACT: dict[str, tuple[str, list[tuple[str, str, str]]]] = {{
 }}
 
 # table -> the columns that identify a record
-KEYS: dict[str, tuple[str, ...]] = {{
-    table: (columns[0][0],) for table, (_file, columns) in CONTRACT.items()
-}}
+KEYS: dict[str, tuple[str, ...]] = {{table: (columns[0][0],) for table, (_file, columns) in CONTRACT.items()}}
 
 SOURCE = SourceSystem(
     name="{self.name}",
@@ -270,8 +268,9 @@ SOURCE = SourceSystem(
     # its company's business date: the newest date in this column
     as_of=AsOfDate("{first_date[0]}", "{first_date[1]}"),
     as_of_env="FINKPI_{self.upper}_AS_OF_DATE",
-    # the company its rows belong to (name, country and currency are dim_companies' when the
-    # company is new to finkpi)
+    # the company its rows belong to, for a source whose rows carry no company code (a CRM); name,
+    # country and currency are dim_companies' when the company is new to finkpi. None: an ERP's
+    # rows carry their own.
     company={company},
     # None: the group's rates; or a model of yours (from_currency, to_currency, rate_date, rate)
     rates_model=None,

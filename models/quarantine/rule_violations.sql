@@ -42,6 +42,12 @@ union all
 
 union all
 
+{{ rule_violations(
+    'int_crm_opportunities_validated', 'stg_crm__opportunities', 'flagged.opportunity_id',
+) }}
+
+union all
+
 {{ rule_violations('int_sap_sales_orders_validated', 'stg_sap__sales_orders', 'flagged.order_id') }}
 
 union all
