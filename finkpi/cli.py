@@ -108,7 +108,7 @@ def cmd_reopen(args) -> int:
 
 def cmd_query(args) -> int:
     from finkpi.metrics.engine import MetricEngine
-    from finkpi.metrics.query import QueryError, render, run_query
+    from finkpi.metrics.query import QueryError, metricflow_errors, render, run_query
 
     settings = _settings(args)
     if settings.dbt_target == "spark":
@@ -116,7 +116,9 @@ def cmd_query(args) -> int:
             "finkpi query runs on the DuckDB build warehouse only (MetricFlow has no Spark adapter);"
             " on Spark, read the exported table metrics.metric_values, or unset FINKPI_ENV"
         )
-    with MetricEngine(settings) as engine:
+    with metricflow_errors():  # loading the semantic manifest can fail too (no build yet)
+        engine = MetricEngine(settings)
+    with engine:
         frame = run_query(
             engine,
             metrics=_split(args.metrics),
@@ -347,7 +349,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", required=True, help="comma-separated metric names")
     p.add_argument("--group-by", default="metric_time__month", help="comma-separated; short names allowed")
     p.add_argument("--where", help="a filter over dimension names, e.g. \"region = 'DACH'\"")
-    p.add_argument("--order-by", help="comma-separated; default: the group-by")
+    p.add_argument(
+        "--order-by",
+        help="comma-separated metrics or group-bys, - first for descending (--order-by=-revenue)",
+    )
     p.add_argument("--limit", type=int)
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.set_defaults(func=cmd_query)

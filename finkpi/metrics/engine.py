@@ -23,8 +23,10 @@ for _name in ("metricflow", "metricflow_semantics", "dbt_metricflow"):
 
 @dataclass(frozen=True)
 class Dimension:
-    qualified_name: str  # what MetricFlow wants, e.g. customer__region
-    name: str  # the dimension's own name, e.g. region
+    qualified_name: str  # what MetricFlow's group-by wants, e.g. customer__company__company_code
+    name: str  # the dimension's own name, e.g. company_code
+    entity_path: tuple[str, ...] = ()  # the entities joined through, e.g. (customer, company)
+    is_time: bool = False
 
 
 class MetricEngine:
@@ -48,14 +50,21 @@ class MetricEngine:
     def metric_names(self) -> list[str]:
         return sorted(metric.name for metric in self._engine.list_metrics(include_dimensions=False))
 
-    def dimensions(self, metric_names: list[str]) -> list[Dimension]:
-        """Categorical dimensions every one of these metrics can be grouped by."""
+    def dimensions(self, metric_names: list[str], include_time: bool = False) -> list[Dimension]:
+        """Categorical dimensions (and with `include_time`, time dimensions other than
+        metric_time) every one of these metrics can be grouped by, through any join path."""
+        kinds = {"categorical", "time"} if include_time else {"categorical"}
         found = self._engine.simple_dimensions_for_metrics(metric_names)
         return sorted(
             {
-                Dimension(dimension.dunder_name, dimension.name)
+                Dimension(
+                    dimension.dunder_name,
+                    dimension.name,
+                    tuple(link.element_name for link in dimension.entity_links),
+                    dimension.type.value == "time",
+                )
                 for dimension in found
-                if dimension.type.value == "categorical"
+                if dimension.type.value in kinds and dimension.entity_links  # metric_time has none
             },
             key=lambda d: d.qualified_name,
         )

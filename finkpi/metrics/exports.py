@@ -35,6 +35,7 @@ import pandas as pd
 from finkpi import contract
 from finkpi.metrics.catalog import Catalog, MetricDefinition
 from finkpi.metrics.engine import MetricEngine
+from finkpi.metrics.query import NameResolver
 
 # grain name in metric_values -> MetricFlow time granularity of metric_time
 GRAINS = {"month": "month", "quarter": "fiscal_quarter", "year": "fiscal_year"}
@@ -74,15 +75,13 @@ class MetricExporter:
 
     # -- which dimensions a metric reaches ---------------------------------------------------
     def dimension_names(self, metric: str) -> dict[str, str]:
-        """dimension -> MetricFlow qualified name (the shortest join path) for one metric."""
+        """dimension -> MetricFlow qualified name for one metric (the join path `finkpi query`
+        takes for the short name: the shortest)."""
         if metric not in self._dimension_cache:
-            found: dict[str, str] = {}
-            for dimension in self.engine.dimensions([metric]):
-                if dimension.name in DIMENSIONS:
-                    current = found.get(dimension.name)
-                    if current is None or dimension.qualified_name.count("__") < current.count("__"):
-                        found[dimension.name] = dimension.qualified_name
-            self._dimension_cache[metric] = found
+            names = NameResolver(self.engine, [metric])
+            self._dimension_cache[metric] = {
+                name: names.resolve(name).qualified_name for name in DIMENSIONS if names.knows(name)
+            }
         return self._dimension_cache[metric]
 
     # -- queries ---------------------------------------------------------------------------

@@ -14,7 +14,9 @@ import pytest
 
 from finkpi.api import query as q
 from finkpi.api.access import Principal
+from tests.conftest import read_raw
 from tests.metrics import reference as ref
+from tests.sap import oracle as sap_oracle
 
 V = "/api/v1"
 
@@ -41,6 +43,36 @@ def test_revenue_by_quarter_matches_the_raw_files(client, api_keys, who, dimensi
         for r in got.itertuples()
     }
     assert got == want and len(got) > 20
+
+
+def test_orders_booked_by_company_code_match_both_sources_raw_files(client, api_keys):
+    """company_code is a short name reached through the company entity (the slice `finkpi query`
+    resolves the same way); ERP's and SAP's raw orders say what each company booked per year."""
+    got = _frame(
+        client.get(
+            f"{V}/metrics/values",
+            params={"metrics": "orders_booked", "grain": "year", "dimension": "company_code"},
+            headers=api_keys.headers("admin"),
+        )
+    )
+    as_of = ref.default_as_of().isoformat()
+    erp = read_raw("erp", "sales_orders")
+    erp = erp[(erp["status"] != "cancelled") & (erp["order_date"] <= as_of)]
+    sap = sap_oracle.sales_order_lines()
+    sap = sap[~sap["is_cancelled"]]
+    want = {
+        **{
+            ("DE01", f"{y}-01-01"): n
+            for y, n in erp.groupby(erp["order_date"].str[:4])["order_id"].nunique().items()
+        },
+        **{
+            ("EPM1", f"{y}-01-01"): n
+            for y, n in sap.groupby(sap["day"].str[:4])["order_id"].nunique().items()
+        },
+    }
+    served = {(r.dimension_value, r.period_start): int(r.value) for r in got.itertuples()}
+    assert {key: n for key, n in served.items() if n} == want  # years without orders are 0
+    assert {company for company, _ in served} == {"DE01", "EPM1"} and len(want) > 10
 
 
 def test_a_viewer_gets_its_department_row_of_operating_expense_as_in_the_raw_files(client, api_keys):
