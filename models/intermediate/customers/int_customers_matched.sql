@@ -80,7 +80,8 @@ final as (
         accounts.account_type,
         accounts.billing_country,
         accounts.industry,
-        accounts.created_at_utc
+        accounts.created_at_utc,
+        accounts.company_code
     from accounts
     inner join candidates
         on accounts.crm_account_id = candidates.crm_account_id

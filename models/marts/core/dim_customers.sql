@@ -86,7 +86,7 @@ crm_only as (
         null as currency,
         null as payment_terms_days,
         'crm_only' as match_method,
-        null as company_code,
+        company_code,  -- the CRM's own company
         'crm' as source_system,
         cast(created_at_utc as date) as created_date,
         null as first_invoice_date

@@ -1,5 +1,6 @@
--- CRM opportunities with the unified customer and the amount in the reporting currency at the
--- close-date rate. Won/lost is read from the CRM flags, which are consistent with StageName.
+-- CRM opportunities with their own company and source, the unified customer and the amount in
+-- the reporting currency at the close-date rate. Won/lost is read from the CRM flags, which
+-- are consistent with StageName.
 
 with
 
@@ -22,6 +23,8 @@ final as (
         opportunities.opportunity_id,
         opportunities.crm_account_id,
         accounts.customer_key,
+        -- its own company and source, whatever the customer match
+        opportunities.company_code,
         opportunities.source_system,
         -- attributes
         opportunities.opportunity_name,

@@ -25,6 +25,8 @@ final as (
         cases.crm_account_id,
         accounts.customer_key,
         cases.order_id,
+        -- its own company and source, whatever the customer match
+        cases.company_code,
         cases.source_system,
         -- attributes
         cases.case_type,

@@ -20,7 +20,8 @@ renamed as (
         -- dates
         {{ utc_timestamp(adapter.quote('CreatedDate')) }} as created_at_utc,
         cast(left(trim({{ adapter.quote('CreatedDate') }}), 10) as date) as created_date_local,
-        -- lineage
+        -- lineage: the CRM's rows carry no company code; the source's own (var 'sources')
+        {{ source_company_code('crm') }} as company_code,
         'crm' as source_system,
         _source_file,
         _source_row

@@ -31,7 +31,8 @@ renamed as (
             as first_response_date_local,
         {{ utc_timestamp(adapter.quote('ClosedDate')) }} as closed_at_utc,
         cast(left(trim({{ adapter.quote('ClosedDate') }}), 10) as date) as closed_date_local,
-        -- lineage
+        -- lineage: the CRM's rows carry no company code; the source's own (var 'sources')
+        {{ source_company_code('crm') }} as company_code,
         'crm' as source_system,
         _source_file,
         _source_row
