@@ -140,6 +140,21 @@ def _account_customers(data_dir: Path) -> dict[str, str | None]:
     return {account: customer for account, (customer, _method) in expected_matches().items()}
 
 
+@functools.cache
+def crm_company(data_dir: Path) -> str:
+    """The company the CRM's records belong to: the sample's one legal entity (the CRM extract
+    has no company column; docs/sample-company.md)."""
+    companies = _raw(data_dir, "erp", "company_codes")["company_code"].unique()
+    if len(companies) != 1:
+        raise ValueError(f"{data_dir}/erp/company_codes.csv: the CRM's company is ambiguous: {companies}")
+    return companies[0]
+
+
+def _with_crm_source(frame: pd.DataFrame, data_dir: Path) -> pd.DataFrame:
+    """A CRM fact's own company and source, whatever its account's customer match."""
+    return frame.assign(company_code=crm_company(data_dir), source_system="crm")
+
+
 # --------------------------------------------------------------------------------------------------
 # events: one frame per business fact, a `day` (ISO text) and integer cents or counts
 
@@ -495,7 +510,7 @@ def _opportunity_events(data_dir: Path, as_of: date) -> pd.DataFrame:
         (date.fromisoformat(close) - date.fromisoformat(created[:10])).days
         for close, created in zip(closed["CloseDate"], closed["CreatedDate"], strict=True)
     ]
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "day": closed["CloseDate"].values,
             "won": won.values,
@@ -503,6 +518,7 @@ def _opportunity_events(data_dir: Path, as_of: date) -> pd.DataFrame:
             "won_cycle_days": np.array(cycle, dtype="int64") * won.to_numpy(),
         }
     )
+    return _with_crm_source(frame, data_dir)
 
 
 @functools.cache
@@ -546,7 +562,7 @@ def _delivered_line_events(data_dir: Path, as_of: date) -> pd.DataFrame:
     deliveries = deliveries[
         (deliveries["actual_date"] != "") & (deliveries["actual_date"] <= as_of.isoformat())
     ]
-    orders = _raw(data_dir, "erp", "sales_orders")[["order_id", "customer_id"]]
+    orders = _raw(data_dir, "erp", "sales_orders")[["order_id", "customer_id", "company_code"]]
     frame = deliveries.merge(orders, on="order_id", validate="many_to_one")
     return _with_customer(frame.assign(day=frame["actual_date"], one=1), data_dir)
 
@@ -584,7 +600,7 @@ def _case_events(data_dir: Path, as_of: date) -> pd.DataFrame:
             ],
         }
     )
-    return _with_customer(frame, data_dir)
+    return _with_customer(_with_crm_source(frame, data_dir), data_dir)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -749,6 +765,8 @@ def _money(cents: int) -> Decimal:
 
 CUSTOMER_DIMS = ("region", "customer_segment")
 SALES_DIMS = (*CUSTOMER_DIMS, "product_category")
+# a fact's own company and source (a metric over facts of two sources has no source_system slice)
+OWN_SOURCE_DIMS = ("company_code", "source_system")
 
 
 def _c(build, column, how="sum"):
@@ -994,14 +1012,14 @@ _metric(
 _metric(
     "win_rate",
     RATIO,
-    (),
+    OWN_SOURCE_DIMS,
     _components(won=_c(_opportunity_events, "won"), closed=_c(_opportunity_events, "one")),
     lambda v, c, s: _div(v["won"], v["closed"]),
 )
 _metric(
     "sales_cycle_days",
     RATIO,
-    (),
+    OWN_SOURCE_DIMS,
     _components(days=_c(_opportunity_events, "won_cycle_days"), won=_c(_opportunity_events, "won")),
     lambda v, c, s: _div(v["days"], v["won"]),
 )
@@ -1022,28 +1040,28 @@ _metric(
 _metric(
     "complaint_rate",
     RATIO,
-    ("region",),
+    ("region", "company_code"),
     _components(complaints=_c(_case_events, "complaint"), delivered=_c(_delivered_line_events, "one")),
     lambda v, c, s: _div(100 * v["complaints"], v["delivered"]),
 )
 _metric(
     "avg_first_response_hours",
     RATIO,
-    (),
+    OWN_SOURCE_DIMS,
     _components(hours=_c(_case_events, "response_hours"), n=_c(_case_events, "responded")),
     _mean("hours", "n"),
 )
 _metric(
     "avg_resolution_hours",
     RATIO,
-    (),
+    OWN_SOURCE_DIMS,
     _components(hours=_c(_case_events, "resolution_hours"), n=_c(_case_events, "closed")),
     _mean("hours", "n"),
 )
 _metric(
     "open_cases",
     COUNT,
-    (),
+    OWN_SOURCE_DIMS,
     _components(open=_c(_case_events, "open")),
     lambda v, c, s: Decimal(v["open"]),
 )

@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pandas as pd
 import pytest
 
+from tests.conftest import SAMPLE_DIR
 from tests.metrics import reference as ref
 
 COLUMNS = [
@@ -198,6 +199,59 @@ def test_metrics_by_fiscal_year_equal_the_reference(published, metric, as_of, fi
 @pytest.mark.parametrize(("metric", "dimension"), ref.slices())
 def test_dimension_slices_by_month_equal_the_reference(published, metric, dimension, as_of, fiscal_month):
     _check(published.frame, metric, "month", dimension, as_of, fiscal_month)
+
+
+# metrics over CRM facts only: their company and source are the CRM rows' own
+CRM_METRICS = [
+    "win_rate", "sales_cycle_days", "avg_first_response_hours", "avg_resolution_hours", "open_cases",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("metric", CRM_METRICS)
+@pytest.mark.parametrize("grain", ["month", "quarter", "year"])
+def test_crm_metrics_belong_to_the_crm_company_and_source(published, metric, grain):
+    """Every company and source slice of a CRM metric is the CRM's company and `crm`, whether or
+    not an account matched an ERP customer: no row of `erp` (the company's books) or
+    `(unassigned)` (an account with no customer), not even a NULL or zero one."""
+    metric_values = published.frame
+    company = ref.crm_company(SAMPLE_DIR)
+    for dimension, expected in (("company_code", company), ("source_system", "crm")):
+        rows = metric_values[
+            (metric_values["metric_name"] == metric)
+            & (metric_values["grain"] == grain)
+            & (metric_values["dimension"] == dimension)
+        ]
+        assert not rows.empty, f"{metric} has no {dimension} slice at {grain}"
+        values = set(rows["dimension_value"])
+        assert values == {expected}, f"{metric} at {grain} by {dimension}: {sorted(values)}, not {expected}"
+        # the one slice is the whole: the total, period by period
+        total = _published(metric_values, metric, grain, "total")
+        sliced = _published(metric_values, metric, grain, dimension)
+        by_period = {start: value for (start, _), value in sliced.items()}
+        assert by_period.keys() == {start for start, _ in total}, f"{metric} at {grain} by {dimension}"
+        differing = [
+            (start.isoformat(), value, by_period[start])
+            for (start, _), value in total.items()
+            if not _same(ref.RATIO, None if value is None else float(value), by_period[start])
+        ]
+        assert not differing, f"{metric} at {grain}: {dimension} slice != total: {differing[:SHOWN]}"
+
+
+def test_a_metric_over_facts_of_two_sources_has_no_source_slice(published):
+    """complaint_rate divides CRM complaints by ERP deliveries: it has a company, not a source."""
+    rows = published.frame[published.frame["metric_name"] == "complaint_rate"]
+    assert set(rows["dimension"]) >= {"total", "company_code"}
+    assert "source_system" not in set(rows["dimension"])
+
+
+def test_no_metric_has_an_unassigned_company_or_source(published):
+    """Every fact carries its own company_code and source_system: no slice falls to (unassigned)."""
+    metric_values = published.frame
+    unassigned = metric_values[
+        metric_values["dimension"].isin(["company_code", "source_system"])
+        & (metric_values["dimension_value"] == "(unassigned)")
+    ]
+    assert unassigned.empty, sorted(set(zip(unassigned["metric_name"], unassigned["dimension"], strict=True)))
 
 
 @pytest.mark.parametrize("metric", list(ref.METRICS))

@@ -126,6 +126,59 @@ def test_every_fact_has_relationship_tests(manifest):
     assert not missing, f"facts without relationship tests: {missing}"
 
 
+def test_every_fact_carries_its_own_company_and_source(manifest):
+    """company_code and source_system on every fact, tested not null, the company in
+    dim_companies: the company and source slices of the metric layer never need a join."""
+    tests = _tests_by_model(manifest)
+    facts = {node_id: node for node_id, node in _models(manifest).items() if node["name"].startswith("fct_")}
+    assert facts
+    problems = []
+    for node_id, node in facts.items():
+        by_column = defaultdict(set)
+        for test in tests[node_id]:
+            metadata = test.get("test_metadata") or {}
+            kwargs = metadata.get("kwargs", {})
+            target = kwargs.get("to", "") if metadata.get("name") == "relationships" else ""
+            by_column[test.get("column_name")].add(metadata.get("name") + target)
+        for column, wanted in (
+            ("company_code", {"not_null", "relationships" + "ref('dim_companies')"}),
+            ("source_system", {"not_null"}),
+        ):
+            if column not in node["columns"]:
+                problems.append(f"{node['original_file_path']}: no column {column}")
+            elif not wanted <= by_column[column]:
+                problems.append(
+                    f"{node['name']}.{column}: tests {sorted(by_column[column])}, wanted {wanted}"
+                )
+    assert not problems, "\n".join(problems)
+
+
+def test_every_fact_semantic_model_has_the_company_and_its_own_source(built):
+    """Each fact's semantic model joins to the company by its own company_code and has its own
+    source_system (metrics/_semantic_models.yml): the slices never go through the customer."""
+    problems = []
+    facts = [
+        model
+        for model in built.artifacts["semantic_manifest"]["semantic_models"]
+        if model["node_relation"]["alias"].startswith("fct_")
+    ]
+    assert facts
+    for model in facts:
+        entities = {e["name"]: (e["type"], e["expr"] or e["name"]) for e in model["entities"]}
+        dimensions = {d["name"]: (d["type"], d["expr"] or d["name"]) for d in model["dimensions"]}
+        if entities.get("company") != ("foreign", "company_code"):
+            problems.append(f"{model['name']}: company entity {entities.get('company')}")
+        if dimensions.get("source_system") != ("categorical", "source_system"):
+            problems.append(f"{model['name']}: source_system dimension {dimensions.get('source_system')}")
+    # the company's books system is no slice: it is not where a fact's rows came from
+    companies = next(
+        m for m in built.artifacts["semantic_manifest"]["semantic_models"] if m["name"] == "companies"
+    )
+    if any(d["name"] == "source_system" for d in companies["dimensions"]):
+        problems.append("companies: a source_system dimension would make the slice ambiguous")
+    assert not problems, "\n".join(problems)
+
+
 def test_every_source_has_a_freshness_rule(manifest):
     sources = {node["source_name"] for node in manifest["sources"].values()}
     fresh = set()
