@@ -14,11 +14,12 @@ are taken at the period's last month end and opening balances at its first, and 
 own expression from the semantic manifest is evaluated. No formula is written twice.
 
 Time per company. Each company has its own as_of_date (marts.dim_companies, from its source's
-registered date): its slices (company_code, and source_system, whose values are the companies'
-book-keeping sources) are published up to the period containing it and are complete when they end
-by it. Every other series (the company total, department, region, ...) runs to the global
-as_of_date and is complete only when the period ended by then and every company contributing to it
-covers it (`completeness`).
+registered date): its slices (company_code, and the source_system of a source named in
+dim_companies) are published up to the period containing it and are complete when they end by it.
+A source_system slice is the facts' own source; one that keeps no company's books (the bundled
+CRM: its company's books are the ERP's) is judged like every other series (the company total,
+department, region, ...), which runs to the global as_of_date and is complete only when the
+period ended by then and every company contributing to it covers it (`completeness`).
 """
 
 from __future__ import annotations
