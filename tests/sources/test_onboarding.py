@@ -177,7 +177,7 @@ def onboarded(tmp_path_factory):
     # the union branches, as the checklist prints them
     _add_branch(
         project / UNION_BRANCHES[0],
-        "select * from {{ ref('stg_crm__opportunities') }}\n",
+        "select * from ({{ accepted('int_crm_opportunities_validated') }}) as crm\n",
         _branch(f"int_{NAME}__opportunities_validated"),
     )
     _add_branch(

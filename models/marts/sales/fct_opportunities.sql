@@ -1,12 +1,14 @@
--- CRM opportunities with their own company and source, the unified customer and the amount in
--- the reporting currency at the close-date rate. Won/lost is read from the CRM flags, which
--- are consistent with StageName.
+-- CRM opportunities of every CRM source with their own company and source, the unified customer
+-- and the amount in the reporting currency (each source's validated model converts it with the
+-- source's rates: rule unconvertible_amount). Won/lost is read from the CRM flags, which are
+-- consistent with StageName. A new CRM source adds its branch to `opportunities`
+-- (docs/adding-a-source.md).
 
 with
 
 opportunities as (
 
-    select * from {{ ref('stg_crm__opportunities') }}
+    select * from ({{ accepted('int_crm_opportunities_validated') }}) as crm
 
 ),
 
@@ -35,8 +37,7 @@ final as (
         opportunities.currency,
         -- amounts
         opportunities.amount,
-        {{ to_reporting('opportunities.amount', 'opportunities.currency', 'rate.rate') }}
-            as amount_reporting,
+        opportunities.amount_reporting,
         opportunities.probability_pct,
         -- dates
         opportunities.created_at_utc,
@@ -55,9 +56,6 @@ final as (
     from opportunities
     left join accounts
         on opportunities.crm_account_id = accounts.crm_account_id
-    {{ join_rate(
-        'rate', 'opportunities.currency', 'least(opportunities.close_date, ' ~ as_of_date() ~ ')'
-    ) }}
 
 )
 
