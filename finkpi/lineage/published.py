@@ -16,7 +16,9 @@ A run whose definitions and models did not change reads the cache (~0.15 s), wha
 it writes.
 
 `metric_feeding` gives each metric's feeding columns, the source columns its certification covers
-(full lineage: ColumnLineage.feeding_of_metric), cached the same way and under the same key.
+(full lineage: ColumnLineage.feeding_of_metric), cached the same way and under the same key. The
+metric exports call it (the catalog's certification), and its walk includes the projection chains,
+so it writes the published lineage's cache as well: a run walks the lineage once.
 """
 
 from __future__ import annotations
@@ -107,6 +109,14 @@ def published_lineage(settings: Settings) -> PublishedLineage:
 
     walker = ColumnLineage(manifest, settings.build_database, *registered_sources(settings))
     definitions = load_catalog(settings.project_dir)
+    trees = _metric_trees(walker, catalog, {name: definitions[name].base_metric for name, *_ in catalog})
+    cache = _write_cache(cache, {name: tree.to_dict() for name, tree in trees.items()})
+    return PublishedLineage(trees, metrics_in, cache, from_cache=False)
+
+
+def _metric_trees(
+    walker: ColumnLineage, catalog: list[tuple[str, str, str]], base_of: dict[str, str | None]
+) -> dict[str, LineageNode]:
     trees: dict[str, LineageNode] = {}
     computed = []
     for name, metric_type, sql in catalog:
@@ -115,11 +125,10 @@ def published_lineage(settings: Settings) -> PublishedLineage:
         else:
             trees[name] = walker.of_metric(name, sql)
     for name in computed:  # e.g. revenue_yoy_growth: from exported revenue totals
-        base = definitions[name].base_metric
+        base = base_of[name]
         value = LineageNode(METRIC_VALUES, "value", "model", [trees[base]] if base in trees else [])
         trees[name] = LineageNode(name, name, "metric", [value])
-    cache = _write_cache(cache, {name: tree.to_dict() for name, tree in trees.items()})
-    return PublishedLineage(trees, metrics_in, cache, from_cache=False)
+    return trees
 
 
 def metric_feeding(
@@ -137,20 +146,28 @@ def metric_feeding(
             f"no built DuckDB project to trace lineage in ({settings.build_database}"
             f"{'' if compiled else ', and target/manifest.json has no compiled SQL'}): run `finkpi build`"
         )
-    catalog = [(name, metric_type, sql) for name, metric_type, sql, _base in metrics]
+    # as metric_catalog will hold them: the key is then the published lineage's too
+    catalog = sorted((name, metric_type, sql.strip()) for name, metric_type, sql, _base in metrics)
     cache = _cache_file(settings, "feeding", catalog, manifest)
     if cache.exists():
         return json.loads(cache.read_text())
     walker = ColumnLineage(manifest, settings.build_database, *registered_sources(settings))
     fed = {
         name: sorted(f"{relation}.{column}" for relation, column in walker.feeding_of_metric(name, sql))
-        for name, metric_type, sql, _base in metrics
+        for name, metric_type, sql in catalog
         if metric_type != "computed"
     }
-    for name, metric_type, _sql, base in metrics:
+    base_of = {name: base for name, _type, _sql, base in metrics}
+    for name, metric_type, _sql in catalog:
         if metric_type == "computed":
-            fed[name] = fed.get(base, [])
+            fed[name] = fed.get(base_of[name], [])
     _write_cache(cache, fed)
+    # the projection chains are walked by now (the feeding walk includes them): write the
+    # published lineage's cache too, which the lineage step after the exports then reads
+    published = _cache_file(settings, "metrics", catalog, manifest)
+    if not published.exists():
+        trees = _metric_trees(walker, catalog, base_of)
+        _write_cache(published, {name: tree.to_dict() for name, tree in trees.items()})
     return fed
 
 

@@ -189,7 +189,8 @@ def definition_history(
                     "valid_to": None,
                     "certified_by": None,
                     "certified_at": None,
-                    "change_note": f"not certified: {current.uncertified_reason or 'no sign-off'}",
+                    "change_note": "not certified: "
+                    + (current.uncertified_reason if pd.notna(current.uncertified_reason) else "no sign-off"),
                     "is_current": True,
                 }
             )

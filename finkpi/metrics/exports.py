@@ -421,7 +421,10 @@ def catalog_frame(
                 "uncertified_reason": untraced or status.reason,
             }
         )
-    return pd.DataFrame(rows, columns=CATALOG_COLUMNS)
+    frame = pd.DataFrame(rows, columns=CATALOG_COLUMNS)
+    # text even when every metric is certified (all None): else DuckDB types the column NULL
+    frame["uncertified_reason"] = frame["uncertified_reason"].astype("string")
+    return frame
 
 
 # what the exports need to know of each company (its source and its own as_of_date)

@@ -195,11 +195,11 @@ def test_the_date_a_metric_is_dated_by_feeds_it_though_projection_lineage_misses
 
 
 def test_a_filter_column_feeds_a_metric_though_projection_lineage_misses_it(catalog_table, lineage, manifest):
-    """Deliveries of cancelled orders are dropped by a WHERE in fct_deliveries: the status that
-    makes an order cancelled feeds on_time_delivery_rate without flowing into any of its values."""
+    """Deliveries of cancelled orders are dropped by a WHERE in fct_deliveries; an ERP order is
+    cancelled by its status (fct_sales_order_lines): that status feeds on_time_delivery_rate without
+    flowing into any of its values."""
     assert "where not is_cancelled" in _compiled(manifest, "fct_deliveries")
-    staging = _compiled(manifest, "stg_erp__sales_orders")
-    assert "status" in staging and "is_cancelled" in staging
+    assert "orders.status = 'cancelled' as is_cancelled" in _compiled(manifest, "fct_sales_order_lines")
     sql = _row(catalog_table, "on_time_delivery_rate")["definition_sql"]
     projection = _labels(lineage.of_metric("on_time_delivery_rate", sql).sources())
     feeding = _labels(lineage.feeding_of_metric("on_time_delivery_rate", sql))
@@ -328,3 +328,14 @@ def test_a_new_source_feeding_a_certified_metric_uncertifies_it_until_signed_aga
     assert cli([*argv, "--warehouse-dir", str(changed_project.warehouse_dir)]) == 0
     assert "is certified already" in capsys.readouterr().out
     assert len(load_certifications(changed_project.project_dir)) == len(signed)
+
+
+def test_the_exports_feeding_walk_leaves_the_published_lineage_cached_under_the_same_key(
+    built, sample_settings
+):
+    """The exports walk every metric's full lineage (projection included) and write the published
+    lineage's cache with it, so the lineage step after them does not walk again."""
+    files = (sample_settings.project_dir / "target" / "finkpi-lineage").glob("*.json")
+    cached = [path.stem.split("-", 1) for path in files]
+    keys = {kind: {key for k, key in cached if k == kind} for kind in ("feeding", "metrics")}
+    assert keys["feeding"] and keys["feeding"] <= keys["metrics"]
