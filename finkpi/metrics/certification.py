@@ -119,8 +119,8 @@ def certification_status(
         changes += feeding_changes(_columns(last["feeding_columns"]), feeding_columns)
     else:
         changes.append("it was signed off on its definition hash only, not on the source columns feeding it")
-    since = f"since its certification by {last['certified_by']} on {last['certified_at']:%Y-%m-%d}"
-    return CertificationStatus(False, identity, "; ".join(changes) + f" {since}")
+    last_sign_off = f"(last signed off by {last['certified_by']} on {last['certified_at']:%Y-%m-%d})"
+    return CertificationStatus(False, identity, "; ".join(changes) + f" {last_sign_off}")
 
 
 def feeding_changes(signed: list[str], current: list[str]) -> list[str]:

@@ -69,7 +69,7 @@ def test_a_new_source_feeding_a_certified_metric_uncertifies_it_naming_source_an
     assert not status.certified
     assert status.reason == (
         "source sap now feeds it (columns salesOrder.changedAt, salesOrder.netAmount)"
-        " since its certification by CFO on 2026-11-26"
+        " (last signed off by CFO on 2026-11-26)"
     )
 
 
@@ -87,7 +87,7 @@ def test_reasons_for_a_changed_definition_swapped_columns_and_legacy_or_missing_
                               "certified_at": SIGNED_AT})  # fmt: skip
     assert certification_status("revenue", "h1", ERP_ONLY, True, legacy).reason == (
         "it was signed off on its definition hash only, not on the source columns feeding it"
-        " since its certification by CFO on 2026-11-26"
+        " (last signed off by CFO on 2026-11-26)"
     )
     assert "never certified" in certification_status("cogs", "h1", ERP_ONLY, True, signed).reason
     declared = certification_status("revenue", "aaaaaaaaaaaa1111", ERP_ONLY, False, signed)
