@@ -30,6 +30,7 @@ from sqlglot.errors import OptimizeError
 from sqlglot.lineage import lineage as sqlglot_lineage
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, build_scope
+from sqlglot.schema import MappingSchema
 
 from finkpi.settings import Settings
 
@@ -140,6 +141,8 @@ class ColumnLineage:
         }
         self.database_name = next(iter(self.models.values()))["database"] if self.models else "finkpi"
         self.schema = self._schema(database, source_columns)
+        # sqlglot normalizes a dict schema on every call (most of a walk's time): once, here
+        self.sqlglot_schema = MappingSchema(self.schema, dialect="duckdb")
 
     @classmethod
     def for_project(cls, settings: Settings) -> ColumnLineage:
@@ -194,7 +197,7 @@ class ColumnLineage:
         """(schema, table, column) of the relations' columns a query's output column comes from.
         `where` names the query in the error when a column cannot be traced."""
         try:
-            root = sqlglot_lineage(column, sql, schema=self.schema, dialect="duckdb")
+            root = sqlglot_lineage(column, sql, schema=self.sqlglot_schema, dialect="duckdb")
         except OptimizeError as exc:  # a column no relation (and no registry entry) declares
             sources = sorted(set(re.findall(rf'"{SOURCE_SCHEMA_PREFIX}(\w+)"', sql)))
             hint = (
@@ -288,7 +291,7 @@ class ColumnLineage:
         names the query in the error when a column cannot be traced."""
         tree = qualify(
             sqlglot.parse_one(sql, read="duckdb"),
-            schema=self.schema,
+            schema=self.sqlglot_schema,
             dialect="duckdb",
             validate_qualify_columns=False,
             identify=False,
@@ -306,7 +309,11 @@ class ColumnLineage:
                 elif isinstance(source, Scope) and column.name in source.expression.named_selects:
                     try:
                         root = sqlglot_lineage(
-                            column.name, source.expression, self.schema, dialect="duckdb", scope=source
+                            column.name,
+                            source.expression,
+                            self.sqlglot_schema,
+                            dialect="duckdb",
+                            scope=source,
                         )
                     except OptimizeError as exc:
                         raise LineageError(
