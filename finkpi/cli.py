@@ -153,9 +153,9 @@ def cmd_metrics_check(args) -> int:
 
 def cmd_metrics_certify(args) -> int:
     from finkpi.metrics.catalog import load_catalog
-    from finkpi.metrics.certification import append_certification
+    from finkpi.metrics.certification import append_certification, certification_status, load_certifications
     from finkpi.metrics.engine import MetricEngine
-    from finkpi.metrics.exports import definition_sql
+    from finkpi.metrics.exports import definition_sql, feeding_columns
     from finkpi.metrics.governance import definition_hash
 
     settings = _settings(args)
@@ -164,11 +164,26 @@ def cmd_metrics_certify(args) -> int:
     unknown = [name for name in names if name not in catalog.metrics]
     if unknown or not names:
         raise ValueError(f"name metrics to certify (--metric NAME or --all); unknown: {unknown}")
+    certifications = load_certifications(settings.project_dir)
     with MetricEngine(settings) as engine:
-        for name in names:
-            digest = definition_hash(definition_sql(engine, catalog[name]), name)
-            row = append_certification(settings.project_dir, name, digest, args.by, args.note)
-            print(f"certified {name} {digest[:12]} by {row['certified_by']} at {row['certified_at']}")
+        metrics = [catalog[name] for name in names]
+        sqls = {metric.name: definition_sql(engine, metric) for metric in metrics}
+        feeding, untraced = feeding_columns(settings, metrics, sqls)
+        if untraced:
+            raise ValueError(f"cannot certify: {untraced}")
+        for metric in metrics:
+            digest = definition_hash(sqls[metric.name], metric.name)
+            status = certification_status(metric.name, digest, feeding[metric.name], True, certifications)
+            if status.certified:  # signing the same identity twice would say nothing new
+                print(f"{metric.name} {status.identity[:12]} is certified already")
+                continue
+            row = append_certification(
+                settings.project_dir, metric.name, digest, feeding[metric.name], args.by, args.note
+            )
+            print(
+                f"certified {metric.name} {row['certified_identity'][:12]} ({status.reason}) by"
+                f" {row['certified_by']} at {row['certified_at']}"
+            )
     return 0
 
 
@@ -363,7 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = metrics.add_parser("check", help="meta, descriptions, unique names and definitions, driver graph")
     _add_run_options(p)
     p.set_defaults(func=cmd_metrics_check)
-    p = metrics.add_parser("certify", help="sign off the current definition of metrics")
+    p = metrics.add_parser(
+        "certify", help="sign off what metrics mean now: their definition and the source columns feeding them"
+    )
     _add_run_options(p)
     p.add_argument("--metric", action="append", help="metric to certify (repeatable, or comma-separated)")
     p.add_argument("--all", action="store_true", help="every published metric")

@@ -5,9 +5,14 @@ relations it reads; repeating that relation by relation ends at the raw source c
 extract files) or at seeds (hand-kept reference data). A metric starts one step earlier: its
 compiled MetricFlow query, whose output column leads to mart columns.
 
-What counts is projection lineage: the columns whose values flow into a column. Columns used only
-to join or filter (a join key, a WHERE condition) are not listed; the compiled SQL in the catalog
-shows those.
+`of_metric`/`of_column` give projection lineage: the columns whose values flow into a column.
+`feeding_of_metric` gives a metric's full lineage, what its certification covers (certification.py):
+the projection lineage of every column its query outputs (the metric and its time column) plus, in
+every model down the chain, the columns that decide which rows the model holds: those in WHERE,
+JOIN ... ON, GROUP BY, HAVING and QUALIFY of any of its queries and every column a subquery in an
+expression reads (a status filter, a join key, the date an order is dated by), each traced on to
+the source columns it comes from. A model's row clauses count for all its columns (also a CTE's
+that only one output column uses): a little more than the exact set, never less.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import OptimizeError
 from sqlglot.lineage import lineage as sqlglot_lineage
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import Scope, build_scope
+from sqlglot.schema import MappingSchema
 
 from finkpi.settings import Settings
 
@@ -34,6 +42,10 @@ _RAW_READ = re.compile(
     re.IGNORECASE,
 )
 SOURCE_SCHEMA_PREFIX = "src_"
+# Columns lineage adds to every raw table (which file, which line): not columns of the extract
+POSITION_COLUMNS = ("filename", "ordinality")
+# Clauses whose columns decide which rows a query returns, not the values of a column
+ROW_CLAUSES = (exp.Where, exp.Join, exp.Group, exp.Having, exp.Qualify)
 
 
 class LineageError(ValueError):
@@ -129,6 +141,8 @@ class ColumnLineage:
         }
         self.database_name = next(iter(self.models.values()))["database"] if self.models else "finkpi"
         self.schema = self._schema(database, source_columns)
+        # sqlglot normalizes a dict schema on every call (most of a walk's time): once, here
+        self.sqlglot_schema = MappingSchema(self.schema, dialect="duckdb")
 
     @classmethod
     def for_project(cls, settings: Settings) -> ColumnLineage:
@@ -138,7 +152,13 @@ class ColumnLineage:
 
     def _schema(self, database: Path, source_columns) -> dict:
         tables: dict[str, dict[str, dict[str, str]]] = {}
-        with duckdb.connect(str(database), read_only=True) as con:
+        try:
+            con = duckdb.connect(str(database), read_only=True)
+        except duckdb.ConnectionException:
+            # this process holds the file open already (the metric exports' MetricFlow engine):
+            # DuckDB then allows only that connection's configuration, and shares its instance
+            con = duckdb.connect(str(database))
+        with con:
             rows = con.execute(
                 "select table_schema, table_name, column_name, data_type from information_schema.columns"
             ).fetchall()
@@ -177,7 +197,7 @@ class ColumnLineage:
         """(schema, table, column) of the relations' columns a query's output column comes from.
         `where` names the query in the error when a column cannot be traced."""
         try:
-            root = sqlglot_lineage(column, sql, schema=self.schema, dialect="duckdb")
+            root = sqlglot_lineage(column, sql, schema=self.sqlglot_schema, dialect="duckdb")
         except OptimizeError as exc:  # a column no relation (and no registry entry) declares
             sources = sorted(set(re.findall(rf'"{SOURCE_SCHEMA_PREFIX}(\w+)"', sql)))
             hint = (
@@ -223,6 +243,88 @@ class ColumnLineage:
         name = next((c for c in tables.get(table, {}) if c.lower() == column.lower()), column)
         return table, name
 
+    # -- full lineage: projection plus the columns that decide the rows ------------------------
+    def feeding_of_metric(self, metric: str, metric_sql: str) -> set[tuple[str, str]]:
+        """The source columns {(`<source>.<file>`, column)} that feed a metric: its full lineage
+        (module docstring), from its compiled MetricFlow query down to the registered sources."""
+        outputs = [select.alias_or_name for select in sqlglot.parse_one(metric_sql, read="duckdb").selects]
+        inputs = {
+            found for column in outputs for found in self._inputs(metric_sql, column, "a metric's query")
+        }
+        inputs |= set(self._row_inputs_of(metric_sql, f"metric {metric}"))
+        fed: set[tuple[str, str]] = set()
+        for upstream in inputs:
+            fed |= self._feeding(*upstream)
+        return fed
+
+    @cache  # noqa: B019 - see _node
+    def _feeding(self, schema_name: str, relation: str, column: str) -> frozenset[tuple[str, str]]:
+        node = self._node(schema_name, relation, column)
+        if node.kind == "source":
+            position = node.column in POSITION_COLUMNS
+            return frozenset() if position else frozenset({(node.relation, node.column)})
+        if node.kind == "seed":  # reference data kept in git, reviewed there: not a source
+            return frozenset()
+        fed: set[tuple[str, str]] = set()
+        for upstream in node.upstream:
+            fed |= self._feeding(*self._address(upstream))
+        for upstream in self._row_inputs(schema_name, relation):
+            fed |= self._feeding(*upstream)
+        return frozenset(fed)
+
+    def _address(self, node: LineageNode) -> tuple[str, str, str]:
+        """(schema, relation, column) of a node, as `_node` takes them."""
+        schema_name, _, relation = node.relation.partition(".")
+        if node.kind == "source":
+            schema_name = SOURCE_SCHEMA_PREFIX + schema_name
+        return schema_name, relation, node.column
+
+    @cache  # noqa: B019 - see _node
+    def _row_inputs(self, schema_name: str, model: str) -> tuple[tuple[str, str, str], ...]:
+        if (schema_name, model) not in self.models:  # a seed: no query
+            return ()
+        return self._row_inputs_of(self._sql(schema_name, model), f"{schema_name}.{model}")
+
+    def _row_inputs_of(self, sql: str, where: str) -> tuple[tuple[str, str, str], ...]:
+        """(schema, table, column) of the relations' columns used in any of a query's row clauses
+        (ROW_CLAUSES), traced through its CTEs and subqueries to the relations it reads. `where`
+        names the query in the error when a column cannot be traced."""
+        tree = qualify(
+            sqlglot.parse_one(sql, read="duckdb"),
+            schema=self.sqlglot_schema,
+            dialect="duckdb",
+            validate_qualify_columns=False,
+            identify=False,
+        )
+        found: set[tuple[str, str, str]] = set()
+        for scope in build_scope(tree).traverse():
+            for column in scope.columns:
+                # a subquery in an expression (`where id in (select ...)`) decides rows by all it reads
+                if not (scope.is_subquery or _in_row_clause(column, scope.expression)):
+                    continue
+                source = scope.sources.get(column.table)
+                if isinstance(source, exp.Table):
+                    if source.db and source.name:
+                        found.add((source.db, source.name, column.name))
+                elif isinstance(source, Scope) and column.name in source.expression.named_selects:
+                    try:
+                        root = sqlglot_lineage(
+                            column.name,
+                            source.expression,
+                            self.sqlglot_schema,
+                            dialect="duckdb",
+                            scope=source,
+                        )
+                    except OptimizeError as exc:
+                        raise LineageError(
+                            f"{where}: column {column.name!r} of a row clause cannot be traced: {exc}"
+                        ) from None
+                    for node in root.walk():
+                        table = node.source
+                        if isinstance(table, exp.Table) and not node.downstream and table.db and table.name:
+                            found.add((table.db, table.name, _column_name(node.name)))
+        return tuple(sorted(found))
+
     def of_metric(self, metric: str, metric_sql: str) -> LineageNode:
         """A metric's chain: its compiled MetricFlow query's output column down to the sources."""
         node = LineageNode(metric, metric, "metric")
@@ -236,6 +338,16 @@ def _column_name(qualified: str) -> str:
     (SAP's dotted names), not PARTNERID"."""
     column = sqlglot.parse_one(qualified, dialect="duckdb")
     return column.name if isinstance(column, exp.Column) else qualified.split(".")[-1]
+
+
+def _in_row_clause(column: exp.Column, query: exp.Expression) -> bool:
+    """Whether a column of `query`'s own scope sits in one of its ROW_CLAUSES."""
+    node = column.parent
+    while node is not None and node is not query:
+        if isinstance(node, ROW_CLAUSES):
+            return True
+        node = node.parent
+    return False
 
 
 def registered_sources(settings: Settings) -> tuple[dict[str, dict[str, list[str]]], dict[str, str]]:

@@ -9,11 +9,16 @@ Scorecard tables are written by Python, not dbt: their column lineage is declare
 that writes them (`finkpi.scorecards.run.COLUMN_LINEAGE`) and leads to `metric_values.value` of the
 metrics each table actually holds, then on through those metrics' chains.
 
-Walking every metric's chain costs about 4 s (sqlglot qualifies each model's SQL), so the result
+Walking every metric's chain costs 2-3 s (sqlglot qualifies each model's SQL), so the result
 is cached in `target/finkpi-lineage/` (beside dbt's artifacts) under a key over everything it
 depends on: the metric definitions, every model's and seed's compiled SQL and the source columns.
 A run whose definitions and models did not change reads the cache (~0.15 s), whatever warehouse
 it writes.
+
+`metric_feeding` gives each metric's feeding columns, the source columns its certification covers
+(full lineage: ColumnLineage.feeding_of_metric), cached the same way and under the same key. The
+metric exports call it (the catalog's certification), and its walk includes the projection chains,
+so it writes the published lineage's cache as well: a run walks the lineage once.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from pathlib import Path
 import duckdb
 
 from finkpi import contract
-from finkpi.lineage.columns import ColumnLineage, LineageNode, registered_sources
+from finkpi.lineage.columns import ColumnLineage, LineageError, LineageNode, registered_sources
 from finkpi.settings import Settings
 from finkpi.sources import SOURCES
 
@@ -95,10 +100,8 @@ def published_lineage(settings: Settings) -> PublishedLineage:
             "select metric_name, metric_type, definition_sql from metrics.metric_catalog order by 1"
         ).fetchall()
         metrics_in = _metrics_in_scorecard_tables(con)
-    manifest_path = settings.project_dir / "target" / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    key = _cache_key(catalog, manifest, registered_sources(settings))
-    cache = settings.project_dir / "target" / "finkpi-lineage" / f"metrics-{key[:16]}.json"
+    manifest = _manifest(settings)
+    cache = _cache_file(settings, "metrics", catalog, manifest)
     if cache.exists():
         data = json.loads(cache.read_text())
         trees = {name: LineageNode.from_dict(tree) for name, tree in data.items()}
@@ -106,6 +109,14 @@ def published_lineage(settings: Settings) -> PublishedLineage:
 
     walker = ColumnLineage(manifest, settings.build_database, *registered_sources(settings))
     definitions = load_catalog(settings.project_dir)
+    trees = _metric_trees(walker, catalog, {name: definitions[name].base_metric for name, *_ in catalog})
+    cache = _write_cache(cache, {name: tree.to_dict() for name, tree in trees.items()})
+    return PublishedLineage(trees, metrics_in, cache, from_cache=False)
+
+
+def _metric_trees(
+    walker: ColumnLineage, catalog: list[tuple[str, str, str]], base_of: dict[str, str | None]
+) -> dict[str, LineageNode]:
     trees: dict[str, LineageNode] = {}
     computed = []
     for name, metric_type, sql in catalog:
@@ -114,17 +125,77 @@ def published_lineage(settings: Settings) -> PublishedLineage:
         else:
             trees[name] = walker.of_metric(name, sql)
     for name in computed:  # e.g. revenue_yoy_growth: from exported revenue totals
-        base = definitions[name].base_metric
+        base = base_of[name]
         value = LineageNode(METRIC_VALUES, "value", "model", [trees[base]] if base in trees else [])
         trees[name] = LineageNode(name, name, "metric", [value])
+    return trees
+
+
+def metric_feeding(
+    settings: Settings, metrics: list[tuple[str, str, str, str | None]]
+) -> dict[str, list[str]]:
+    """The feeding columns (`<source>.<file>.<column>`, sorted) of each metric, from its full
+    lineage in the built project of `settings`. `metrics`: (name, metric_type, definition_sql,
+    base_metric); a computed metric is fed by what feeds the metric it is computed from."""
+    manifest = _manifest(settings)
+    compiled = any(
+        node.get("compiled_code") for node in manifest["nodes"].values() if node["resource_type"] == "model"
+    )
+    if not compiled or not settings.build_database.exists():
+        raise LineageUnavailable(
+            f"no built DuckDB project to trace lineage in ({settings.build_database}"
+            f"{'' if compiled else ', and target/manifest.json has no compiled SQL'}): run `finkpi build`"
+        )
+    # as metric_catalog will hold them: the key is then the published lineage's too
+    catalog = sorted((name, metric_type, sql.strip()) for name, metric_type, sql, _base in metrics)
+    cache = _cache_file(settings, "feeding", catalog, manifest)
+    if cache.exists():
+        return json.loads(cache.read_text())
+    walker = ColumnLineage(manifest, settings.build_database, *registered_sources(settings))
+    fed = {
+        name: sorted(f"{relation}.{column}" for relation, column in walker.feeding_of_metric(name, sql))
+        for name, metric_type, sql in catalog
+        if metric_type != "computed"
+    }
+    base_of = {name: base for name, _type, _sql, base in metrics}
+    for name, metric_type, _sql in catalog:
+        if metric_type == "computed":
+            fed[name] = fed.get(base_of[name], [])
+    _write_cache(cache, fed)
+    # the projection chains are walked by now (the feeding walk includes them): write the
+    # published lineage's cache too, which the lineage step after the exports then reads
+    published = _cache_file(settings, "metrics", catalog, manifest)
+    if not published.exists():
+        trees = _metric_trees(walker, catalog, base_of)
+        _write_cache(published, {name: tree.to_dict() for name, tree in trees.items()})
+    return fed
+
+
+class LineageUnavailable(LineageError):
+    """No built DuckDB project to trace lineage in (e.g. the Spark target's planning settings)."""
+
+
+def _manifest(settings: Settings) -> dict:
+    path = settings.project_dir / "target" / "manifest.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: lineage needs a built project (`finkpi build`)")
+    return json.loads(path.read_text())
+
+
+def _cache_file(settings: Settings, kind: str, catalog: list[tuple], manifest: dict) -> Path:
+    key = _cache_key(catalog, manifest, registered_sources(settings))
+    return settings.project_dir / "target" / "finkpi-lineage" / f"{kind}-{key[:16]}.json"
+
+
+def _write_cache(cache: Path, data: dict) -> Path | None:
     try:  # a cache: a project folder that cannot be written only costs the next run the walk again
         cache.parent.mkdir(parents=True, exist_ok=True)
         temporary = cache.with_suffix(f".tmp-{os.getpid()}")
-        temporary.write_text(json.dumps({name: tree.to_dict() for name, tree in trees.items()}))
+        temporary.write_text(json.dumps(data))
         os.replace(temporary, cache)
     except OSError:
-        cache = None
-    return PublishedLineage(trees, metrics_in, cache, from_cache=False)
+        return None
+    return cache
 
 
 def _cache_key(catalog: list[tuple], manifest: dict, sources: tuple) -> str:

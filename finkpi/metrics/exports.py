@@ -362,6 +362,7 @@ def completeness(
 CATALOG_COLUMNS = [
     "metric_name", "label", "description", "perspective", "metric_type", "unit", "direction", "owner",
     "department", "certified", "drivers", "driver_formula", "definition_sql", "definition_hash", "run_id",
+    "certified_identity", "feeding_columns", "uncertified_reason",
 ]  # fmt: skip
 
 
@@ -381,16 +382,24 @@ def definition_sql(engine: MetricEngine, metric: MetricDefinition) -> str:
 
 
 def catalog_frame(
-    engine: MetricEngine, catalog: Catalog, run_id: str, certified: set[tuple[str, str]]
+    engine: MetricEngine, catalog: Catalog, run_id: str, certifications: pd.DataFrame
 ) -> pd.DataFrame:
-    """metric_catalog: one row per published metric with its compiled SQL and definition hash.
-    `certified` is true only while the current definition hash has a certification."""
+    """metric_catalog: one row per published metric with its compiled SQL, definition hash and
+    feeding columns. `certified` is true only while its certified identity (certification.py) has
+    a sign-off; `uncertified_reason` says why not."""
+    from finkpi.metrics.certification import certification_status
     from finkpi.metrics.governance import definition_hash
 
+    metrics = sorted(catalog.published, key=lambda m: m.name)
+    sqls = {metric.name: definition_sql(engine, metric) for metric in metrics}
+    feeding, untraced = feeding_columns(engine.settings, metrics, sqls)
     rows = []
-    for metric in sorted(catalog.published, key=lambda m: m.name):
-        sql = definition_sql(engine, metric)
+    for metric in metrics:
+        sql = sqls[metric.name]
         digest = definition_hash(sql, metric.name)
+        status = certification_status(
+            metric.name, digest, feeding.get(metric.name, []), bool(metric.meta["certified"]), certifications
+        )
         rows.append(
             {
                 "metric_name": metric.name,
@@ -402,15 +411,21 @@ def catalog_frame(
                 "direction": metric.meta["direction"],
                 "owner": metric.meta["owner"],
                 "department": metric.meta["department"],
-                "certified": bool(metric.meta["certified"]) and (metric.name, digest) in certified,
+                "certified": status.certified and not untraced,
                 "drivers": list(metric.meta.get("drivers") or []),
                 "driver_formula": metric.meta.get("driver_formula"),
                 "definition_sql": sql.strip(),
                 "definition_hash": digest,
                 "run_id": run_id,
+                "certified_identity": status.identity,
+                "feeding_columns": feeding.get(metric.name, []),
+                "uncertified_reason": untraced or status.reason,
             }
         )
-    return pd.DataFrame(rows, columns=CATALOG_COLUMNS)
+    frame = pd.DataFrame(rows, columns=CATALOG_COLUMNS)
+    # text even when every metric is certified (all None): else DuckDB types the column NULL
+    frame["uncertified_reason"] = frame["uncertified_reason"].astype("string")
+    return frame
 
 
 # what the exports need to know of each company (its source and its own as_of_date)
@@ -426,6 +441,21 @@ def companies_frame(companies: pd.DataFrame) -> pd.DataFrame:
 def read_companies(database) -> pd.DataFrame:
     with duckdb.connect(str(database), read_only=True) as con:
         return companies_frame(con.execute(COMPANIES_SQL).df())
+
+
+def feeding_columns(
+    settings, metrics: list[MetricDefinition], sqls: dict[str, str]
+) -> tuple[dict[str, list[str]], str | None]:
+    """Each metric's feeding columns (finkpi.lineage), or why they cannot be traced: then no
+    metric can be certified (the Spark target plans on an empty DuckDB file: no lineage)."""
+    from finkpi.lineage.published import LineageUnavailable, metric_feeding
+
+    try:
+        return metric_feeding(
+            settings, [(m.name, m.metric_type, sqls[m.name], m.base_metric) for m in metrics]
+        ), None
+    except LineageUnavailable as error:
+        return {}, f"the source columns that feed it cannot be traced: {error}"
 
 
 def read_calendar(database) -> pd.DataFrame:
@@ -475,13 +505,13 @@ def compute_exports(
     every metric value, and the definition history. `calendar` is marts.dim_dates (read_calendar),
     `companies` marts.dim_companies (COMPANIES_SQL)."""
     from finkpi.metrics.catalog import load_catalog
-    from finkpi.metrics.certification import certified_hashes, definition_history, load_certifications
+    from finkpi.metrics.certification import definition_history, load_certifications
     from finkpi.metrics.governance import check_catalog
 
     as_of = date.fromisoformat(settings.dbt_vars()["as_of_date"])
     catalog = load_catalog(settings.project_dir)
     certifications = load_certifications(settings.project_dir)
-    catalog_rows = catalog_frame(engine, catalog, run_id, certified_hashes(certifications))
+    catalog_rows = catalog_frame(engine, catalog, run_id, certifications)
     check = check_catalog(
         catalog, dict(zip(catalog_rows["metric_name"], catalog_rows["definition_hash"], strict=True))
     )
@@ -497,13 +527,12 @@ def compute_exports(
 
 
 def uncertified_warnings(catalog: Catalog, catalog_rows: pd.DataFrame) -> list[str]:
-    """Metrics declared certified whose current definition nobody has signed off."""
+    """Metrics declared certified whose current identity nobody has signed off, and why."""
     return [
-        f"{name} is declared certified, but its definition {digest[:12]} has no certification"
-        " (finkpi metrics certify): published as uncertified"
-        for name, digest, certified in zip(
+        f"{name} is declared certified, but published as uncertified: {reason} (finkpi metrics certify)"
+        for name, reason, certified in zip(
             catalog_rows["metric_name"],
-            catalog_rows["definition_hash"],
+            catalog_rows["uncertified_reason"],
             catalog_rows["certified"],
             strict=True,
         )

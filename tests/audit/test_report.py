@@ -97,6 +97,7 @@ def test_quarantine_and_audit_chain_sections_follow_the_audit_store(built, sampl
 
 # -- a definition change between two runs ---------------------------------------------------------
 NOTE = "-- restated: credit notes by credit date"
+UNCERTIFIED = "its definition changed (MetricFlow SQL hash 0123456789ab, certified ba9876543210)"
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +113,9 @@ def changed(built, sample_settings, tmp_path_factory):
         new = hashlib.sha256(f"{old}{NOTE}".encode()).hexdigest()
         con.execute(
             "update metrics.metric_catalog set definition_sql = definition_sql || ?,"
-            " description = description || ' Restated.', definition_hash = ? where metric_name = 'revenue'",
-            ["\n" + NOTE, new],
+            " description = description || ' Restated.', definition_hash = ?, certified = false,"
+            " uncertified_reason = ? where metric_name = 'revenue'",
+            ["\n" + NOTE, new, UNCERTIFIED],
         )
         # the export lists the current definition in the history (the gate checks it)
         con.execute(
@@ -134,6 +136,15 @@ def test_a_definition_change_shows_in_the_diff(changed, built):
     assert f'<span class="add">+{NOTE}</span>' in change  # the compiled SQL
     assert re.search(r'<span class="add">\+description: .* Restated\.</span>', change)  # the text
     assert re.search(r'<span class="del">-description: (?!.*Restated).*</span>', change)
+
+
+def test_an_uncertified_metric_shows_why_in_the_catalog(changed):
+    settings, summary = changed
+    html = _html(report_path(settings, summary.run_id))
+    rows = dict(re.findall(r'<tr data-metric="([^"]+)">(.*?)</tr>', html, flags=re.S))
+    assert f'not certified<br><span class="uncertified-reason">{UNCERTIFIED}</span>' in rows["revenue"]
+    for cells in rows.values():  # the others: a reason exactly where not certified
+        assert ("uncertified-reason" in cells) == ("not certified" in cells)
 
 
 def test_the_previous_runs_report_has_no_changes(report):

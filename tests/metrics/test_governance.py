@@ -1,16 +1,14 @@
-"""Metric governance: MetricFlow's own validation, `metrics check`, definition hashes, certification
-and definition history, and the published catalog."""
+"""Metric governance: MetricFlow's own validation, `metrics check`, definition hashes and the
+published catalog (certification and definition history: test_certification.py)."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
 
 from finkpi.metrics.catalog import Catalog, MetricDefinition, load_catalog
-from finkpi.metrics.certification import definition_history
 from finkpi.metrics.governance import canonical_sql, check_catalog, definition_hash
 
 CONTRACT_COLUMNS = [
@@ -81,13 +79,6 @@ def test_the_published_catalog_is_the_library_with_the_contract_columns(catalog_
     assert catalog_table["definition_hash"].str.fullmatch(r"[0-9a-f]{64}").all()
 
 
-def test_every_library_metric_is_certified_for_its_current_definition(catalog_table):
-    """The session built into a temporary warehouse, yet every hash matches the committed
-    certifications: hashes do not depend on paths or the warehouse location."""
-    uncertified = catalog_table.loc[~catalog_table["certified"], "metric_name"].tolist()
-    assert not uncertified, uncertified
-
-
 def test_metrics_check_passes_on_the_project(built, sample_settings, catalog_table):
     catalog = load_catalog(sample_settings.project_dir)
     hashes = dict(zip(catalog_table["metric_name"], catalog_table["definition_hash"], strict=True))
@@ -150,40 +141,6 @@ def test_definition_hash_ignores_formatting_paths_and_targets_but_not_meaning():
     assert "fct_invoice_lines" in canonical_sql(SQL, "revenue") and "marts" not in canonical_sql(
         SQL, "revenue"
     )
-
-
-def test_definition_history_keeps_every_certified_version_and_an_uncertified_current_one():
-    t1, t2, now = (
-        datetime(2025, 1, 1, tzinfo=UTC),
-        datetime(2025, 6, 1, tzinfo=UTC),
-        datetime(2025, 9, 1, tzinfo=UTC),
-    )
-    certifications = pd.DataFrame(
-        {
-            "metric_name": ["revenue", "revenue", "cogs"],
-            "definition_hash": ["h1", "h2", "c1"],
-            "certified_by": ["CFO", "Controller", "CFO"],
-            "certified_at": [t1, t2, t1],
-            "change_note": ["initial", "credit notes by credit date", "initial"],
-        }
-    )
-    catalog_rows = pd.DataFrame({"metric_name": ["revenue", "cogs"], "definition_hash": ["h2", "c9"]})
-    history = definition_history(catalog_rows, certifications, now)
-    revenue = history[history["metric_name"] == "revenue"].reset_index(drop=True)
-    assert list(revenue["definition_hash"]) == ["h1", "h2"]
-    assert revenue.loc[0, "valid_to"] == t2 and pd.isna(revenue.loc[1, "valid_to"])
-    assert list(revenue["is_current"]) == [False, True]
-    cogs = history[history["metric_name"] == "cogs"].reset_index(drop=True)
-    assert list(cogs["definition_hash"]) == ["c1", "c9"]
-    assert cogs.loc[0, "valid_to"] == now and pd.isna(cogs.loc[1, "certified_by"])
-
-
-def test_published_definition_history_has_a_current_certified_version_per_metric(warehouse):
-    rows = warehouse.execute(
-        "select metric_name, count(*) filter (where is_current and certified_by is not null) as current"
-        " from metrics.metric_definition_history group by 1"
-    ).fetchall()
-    assert rows and all(current == 1 for _name, current in rows), rows
 
 
 def test_zero_denominator_gives_null_not_zero_or_infinity(warehouse):

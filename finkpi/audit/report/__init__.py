@@ -152,11 +152,14 @@ def _definition_text(row: dict) -> list[str]:
         if isinstance(value, list | tuple):
             value = ", ".join(map(str, value))
         lines.append(f"{name}: {'' if value is None else value}")
+    # the source columns feeding it are part of what it means (certification.py), one a line
+    lines += [f"fed by: {column}" for column in row.get("feeding_columns") or []]
     return lines
 
 
 def definition_changes(previous: list[dict] | None, current: list[dict]) -> list[MetricChange]:
-    """Metrics added, removed or changed (definition hash or definition text) between two catalogs."""
+    """Metrics added, removed or changed (definition hash, definition text or the source columns
+    feeding them) between two catalogs."""
     if previous is None:
         return []
     before = {row["metric_name"]: row for row in previous}
@@ -167,6 +170,8 @@ def definition_changes(previous: list[dict] | None, current: list[dict]) -> list
         if old is None or new is None:
             changes.append(MetricChange(name, "added" if old is None else "removed"))
             continue
+        if "feeding_columns" not in old:  # a catalog from before feeding columns were recorded
+            new = {key: value for key, value in new.items() if key != "feeding_columns"}
         definition = list(
             difflib.unified_diff(
                 _definition_text(old), _definition_text(new), "previous", "this run", lineterm=""
