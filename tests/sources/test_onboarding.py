@@ -178,20 +178,20 @@ def onboarded(tmp_path_factory):
     _add_branch(
         project / UNION_BRANCHES[0],
         "select * from ({{ accepted('int_crm_opportunities_validated') }}) as crm\n",
-        _branch(f"int_{NAME}__opportunities_validated"),
+        _branch(f"int_{NAME}_opportunities_validated"),
     )
     _add_branch(
         project / UNION_BRANCHES[1],
         "select * from {{ ref('stg_crm__cases') }}\n",
-        _branch(f"int_{NAME}__cases_validated"),
+        _branch(f"int_{NAME}_cases_validated"),
     )
     violations = project / UNION_BRANCHES[2]
     violations.write_text(
         violations.read_text().rstrip()
         + "\n\nunion all\n\n"
-        + f"{{{{ rule_violations('int_{NAME}__opportunities_validated', 'stg_{NAME}__opportunities',"
+        + f"{{{{ rule_violations('int_{NAME}_opportunities_validated', 'stg_{NAME}__opportunities',"
         " 'flagged.opportunity_id') }}\n\nunion all\n\n"
-        + f"{{{{ rule_violations('int_{NAME}__cases_validated', 'stg_{NAME}__cases',"
+        + f"{{{{ rule_violations('int_{NAME}_cases_validated', 'stg_{NAME}__cases',"
         " 'flagged.case_id') }}\n"
     )
 
