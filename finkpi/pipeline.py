@@ -100,7 +100,11 @@ def _stages(this: Run, first: int) -> None:
 
 def publish_step(settings: Settings, run_id: str, progress=print):
     """Publish the build's metric layer with the scorecard tables (the last stage; Dagster's
-    publish asset calls it too)."""
+    publish asset calls it too). What is published must trace down to registered sources' columns
+    (finkpi/sources/): a chain that does not raises LineageError naming the source and column
+    before anything is published, since an auditor could not trace that number. The lineage is
+    cached for the run's audit report and OpenLineage events."""
+    published_lineage(settings)
     return publish.publish_run(
         settings, run_id, extra_tables=scorecard_tables(settings, run_id), progress=progress
     )
@@ -111,15 +115,12 @@ def validate(settings: Settings, summary: RunSummary) -> None:
     and fail rules already stopped the build) and the Great Expectations suites, whose volume
     check compares with the row counts of the version published now. Every result goes to the
     audit store, pass or fail; a failure raises QualityGateError naming each failed or errored
-    expectation. The column lineage of what is published must resolve down to registered
-    sources' columns (finkpi/sources/): a chain that does not raises LineageError naming the
-    source and column, since an auditor could not trace that number."""
+    expectation."""
     summary.rule_outcomes, summary.gate = quality_gate(settings, summary.run_id)
     if not summary.gate.success:
         raise QualityGateError(
             f"quality gate failed (run {summary.run_id})\n{summary.gate.describe()}", summary.gate
         )
-    published_lineage(settings)  # cached for the audit report and OpenLineage of this run
 
 
 def quality_gate(settings: Settings, run_id: str, suite_names=None, rules: bool = True):

@@ -37,8 +37,7 @@ class Entity:
 
     name: str  # stg_<source>__<name>
     reference: str  # the bundled staging model of the same shape, copied as the template
-    mart: str  # the mart whose input CTE takes a union branch
-    cte: str  # that CTE
+    union_into: str  # where its union branch goes (a file, and the CTE when it is in a mart)
     key: str  # the column that identifies a row
     business_date: str  # the date judged against the source's as-of date
     # (amount, currency, rate date) when the validated model converts an amount to the reporting
@@ -53,28 +52,31 @@ ENTITIES = {
         Entity(
             "opportunities",
             "stg_crm__opportunities",
-            "fct_opportunities",
-            "opportunities",
+            "models/intermediate/unions/int_opportunities_unioned.sql",
             "opportunity_id",
             "created_date_local",
             converted=("amount", "currency", "least(staged.close_date, {as_of})"),
         ),
-        Entity("cases", "stg_crm__cases", "fct_cases", "cases", "case_id", "created_date_local"),
+        Entity(
+            "cases",
+            "stg_crm__cases",
+            "models/intermediate/unions/int_cases_unioned.sql",
+            "case_id",
+            "created_date_local",
+        ),
     ),
     "erp": (
         Entity(
             "sales_orders",
             "stg_erp__sales_orders",
-            "fct_sales_order_lines",
-            "orders",
+            "models/marts/sales/fct_sales_order_lines.sql, CTE `orders`",
             "order_id",
             "order_date",
         ),
         Entity(
             "sales_order_lines",
             "stg_erp__sales_order_lines",
-            "fct_sales_order_lines",
-            "lines",
+            "models/marts/sales/fct_sales_order_lines.sql, CTE `lines`",
             "order_id",
             "promised_date",
         ),
@@ -139,8 +141,7 @@ class Scaffold:
         branches = []
         for entity in ENTITIES[self.kind]:
             branches.append(
-                f"   - models/**/{entity.mart}.sql, CTE `{entity.cte}`: after the"
-                f" {self.reference.name} rows add\n"
+                f"   - {entity.union_into}: after the {self.reference.name} rows add\n"
                 f"         union all\n"
                 f"         select * from ({{{{ accepted('int_{self.name}_{entity.name}_validated') }}}})"
                 f" as {self.name}"

@@ -11,10 +11,10 @@ import duckdb
 import pytest
 import yaml
 
+from finkpi import contract, pipeline
 from finkpi.audit.provenance import input_file_hashes
 from finkpi.lineage.columns import ColumnLineage, LineageError, _column_name
 from finkpi.lineage.openlineage import input_datasets
-from finkpi.lineage.published import published_lineage
 from finkpi.settings import PROJECT_DIR
 from finkpi.sources import REGISTERED, SOURCES
 
@@ -145,15 +145,21 @@ def test_a_dotted_source_column_is_one_column():
 
 
 @pytest.mark.build
-def test_a_file_outside_every_registered_folder_fails_the_published_lineage(built, sample_settings, tmp_path):
+def test_a_file_outside_every_registered_folder_stops_the_publish(built, sample_settings, tmp_path):
     """The build read SAP's files from data/reference/sap; a registry that puts SAP elsewhere
-    cannot trace those reads, and the gate's lineage step (pipeline.validate) says which."""
+    cannot trace those reads: the publish step (the CLI's and Dagster's) refuses, naming the
+    model and the file, and the published version stays as it was."""
     moved = tmp_path / "elsewhere"
     shutil.copytree(sample_settings.source_folder("sap"), moved)
+    published = contract.published_path(sample_settings.warehouse_dir).resolve()
     with pytest.raises(
         LineageError, match=r"stg_sap__\w+ reads .*/reference/sap/\w+, which is in no registered"
     ):
-        published_lineage(sample_settings.with_(source_folders={"sap": moved}))
+        pipeline.publish_step(
+            sample_settings.with_(source_folders={"sap": moved}), "20990101T000000Z-lineage"
+        )
+    assert contract.published_path(sample_settings.warehouse_dir).resolve() == published
+    assert not contract.version_dir(sample_settings.warehouse_dir, "20990101T000000Z-lineage").exists()
 
 
 def _leaves(node):

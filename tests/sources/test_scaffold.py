@@ -89,7 +89,7 @@ def test_the_checklist_names_every_union_branch(project, export):
     scaffold = Scaffold(project, "acme_crm", "crm", data_from=export, company_code="MVN1")
     checklist = scaffold.checklist()
     for entity in ENTITIES["crm"]:
-        assert f"{entity.mart}.sql, CTE `{entity.cte}`" in checklist
+        assert entity.union_into in checklist
         assert f"accepted('int_acme_crm_{entity.name}_validated')" in checklist
         assert f"rule_violations('int_acme_crm_{entity.name}_validated'" in checklist
 

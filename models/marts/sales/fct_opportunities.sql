@@ -1,14 +1,13 @@
--- CRM opportunities of every CRM source with their own company and source, the unified customer
--- and the amount in the reporting currency (each source's validated model converts it with the
--- source's rates: rule unconvertible_amount). Won/lost is read from the CRM flags, which are
--- consistent with StageName. A new CRM source adds its branch to `opportunities`
--- (docs/adding-a-source.md).
+-- The opportunities of every CRM source (int_opportunities_unioned) with their own company and
+-- source, the unified customer and the amount in the reporting currency (each source's validated
+-- model converts it with the source's rates: rule unconvertible_amount). Won/lost is read from
+-- the CRM flags, which are consistent with StageName.
 
 with
 
 opportunities as (
 
-    select * from ({{ accepted('int_crm_opportunities_validated') }}) as crm
+    select * from {{ ref('int_opportunities_unioned') }}
 
 ),
 

@@ -1,4 +1,4 @@
--- CRM service cases with the unified customer, response and resolution times in hours (computed
+-- The service cases of every CRM source (int_cases_unioned) with the unified customer, response and resolution times in hours (computed
 -- on UTC instants, so daylight-saving changes do not distort them) and the service desk's local
 -- creation date, which assigns a case to a period.
 
@@ -6,7 +6,7 @@ with
 
 cases as (
 
-    select * from {{ ref('stg_crm__cases') }}
+    select * from {{ ref('int_cases_unioned') }}
 
 ),
 
