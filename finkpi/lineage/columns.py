@@ -266,10 +266,11 @@ class ColumnLineage:
         if node.kind == "seed":  # reference data kept in git, reviewed there: not a source
             return frozenset()
         fed: set[tuple[str, str]] = set()
-        for upstream in node.upstream:
-            fed |= self._feeding(*self._address(upstream))
-        for upstream in self._row_inputs(schema_name, relation):
+        for upstream in [self._address(upstream) for upstream in node.upstream]:
             fed |= self._feeding(*upstream)
+        for upstream in self._row_inputs(schema_name, relation):
+            if upstream[:2] != (schema_name, relation):  # an incremental model reads itself ({{ this }})
+                fed |= self._feeding(*upstream)
         return frozenset(fed)
 
     def _address(self, node: LineageNode) -> tuple[str, str, str]:

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from finkpi.lineage.columns import ColumnLineage
+from finkpi.lineage.columns import ColumnLineage, registered_sources
 from finkpi.metrics.catalog import load_catalog
 from finkpi.metrics.engine import MetricEngine
 from finkpi.metrics.exports import definition_sql
@@ -61,7 +61,11 @@ def metric_sql(built, sample_settings):
 
 @pytest.fixture(scope="module")
 def lineage(built, sample_settings):
-    return ColumnLineage.for_project(sample_settings)
+    # the session build's manifest (compiled SQL): target/ may have been rewritten by an earlier
+    # test on this worker, and a module fixture is made before the per-test restore of target/
+    return ColumnLineage(
+        built.artifacts["manifest"], sample_settings.build_database, *registered_sources(sample_settings)
+    )
 
 
 @pytest.mark.parametrize("metric", sorted(EXPECTED))

@@ -225,7 +225,7 @@ def test_the_published_catalog_certifies_exactly_the_signed_identities(
         identity = hashlib.sha256("\n".join([row.definition_hash, *sorted(feeding)]).encode()).hexdigest()
         assert row.certified_identity == identity, row.metric_name
         assert row.certified == (declared[row.metric_name] and (row.metric_name, identity) in signed)
-        assert (row.uncertified_reason is None) == row.certified, (row.metric_name, row.uncertified_reason)
+        assert pd.isna(row.uncertified_reason) == row.certified, (row.metric_name, row.uncertified_reason)
 
 
 def test_the_published_history_has_one_current_version_signed_iff_certified(warehouse, catalog_table):

@@ -1,6 +1,7 @@
--- The service cases of every CRM source (int_cases_unioned) with the unified customer, response and resolution times in hours (computed
--- on UTC instants, so daylight-saving changes do not distort them) and the service desk's local
--- creation date, which assigns a case to a period.
+-- The service cases of every CRM source (int_cases_unioned) with the unified customer,
+-- response and resolution times in hours (computed on UTC instants, so daylight-saving changes
+-- do not distort them) and the service desk's local creation date, which assigns a case to a
+-- period.
 
 with
 
