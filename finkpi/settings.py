@@ -105,14 +105,6 @@ class Settings:
             for table in source.tables
         ]
 
-    def source_of_folder(self, folder: Path) -> str | None:
-        """The registered source whose files live in `folder`, if any."""
-        folder = Path(folder).resolve()
-        for source in REGISTERED:
-            if self.source_folder(source.name).resolve() == folder:
-                return source.name
-        return None
-
     def source_format(self, source: str) -> str:
         return get(source).file_format(self.raw_format)
 
