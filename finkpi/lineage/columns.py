@@ -52,6 +52,11 @@ class LineageError(ValueError):
     """A chain that cannot be resolved down to a registered source's column."""
 
 
+class LineageUnavailable(LineageError):
+    """Nothing to trace in: no built DuckDB project (the Spark target plans on an empty file), or
+    a model the last dbt command did not compile (a partial build)."""
+
+
 @dataclass
 class LineageNode:
     relation: str  # e.g. marts.fct_invoice_lines, erp.invoices (a source), metric revenue
@@ -178,7 +183,10 @@ class ColumnLineage:
     def _sql(self, schema_name: str, model: str) -> str:
         code = self.models[(schema_name, model)].get("compiled_code")
         if not code:
-            raise ValueError(f"{schema_name}.{model} has no compiled SQL: build the project first")
+            raise LineageUnavailable(
+                f"{schema_name}.{model} has no compiled SQL (the last dbt command did not compile it):"
+                " run `finkpi build`"
+            )
 
         def raw_table(match: re.Match) -> str:
             folder, file = match.group(1), match.group(2)

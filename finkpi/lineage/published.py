@@ -32,7 +32,12 @@ from pathlib import Path
 import duckdb
 
 from finkpi import contract
-from finkpi.lineage.columns import ColumnLineage, LineageError, LineageNode, registered_sources
+from finkpi.lineage.columns import (
+    ColumnLineage,
+    LineageNode,
+    LineageUnavailable,
+    registered_sources,
+)
 from finkpi.settings import Settings
 from finkpi.sources import SOURCES
 
@@ -169,10 +174,6 @@ def metric_feeding(
         trees = _metric_trees(walker, catalog, base_of)
         _write_cache(published, {name: tree.to_dict() for name, tree in trees.items()})
     return fed
-
-
-class LineageUnavailable(LineageError):
-    """No built DuckDB project to trace lineage in (e.g. the Spark target's planning settings)."""
 
 
 def _manifest(settings: Settings) -> dict:
