@@ -299,3 +299,15 @@ def test_its_metric_lineage_reaches_its_raw_columns(onboarded):
     walk(json.loads(result.stdout))
     assert (f"{NAME}.Opportunity", "IsWon") in leaves
     assert ("crm.Opportunity", "IsWon") in leaves
+
+
+def test_the_certified_metrics_it_feeds_wait_for_a_sign_off(onboarded):
+    with duckdb.connect(str(onboarded["warehouse"] / "finkpi.duckdb"), read_only=True) as con:
+        rows = dict(
+            con.execute(
+                "select metric_name, uncertified_reason from metrics.metric_catalog"
+                " where metric_name in ('win_rate', 'revenue') and not certified"
+            ).fetchall()
+        )
+    assert "win_rate" in rows and f"source {NAME} now feeds it" in rows["win_rate"]
+    assert "revenue" not in rows  # it does not read the CRM
