@@ -12,7 +12,7 @@ import pytest
 from finkpi import contract
 from finkpi.api.query import RESOURCES
 from finkpi.audit.store import SCHEMA, published_audit_sql
-from finkpi.scorecards.run import COLUMN_LINEAGE
+from finkpi.lineage.scorecards import COLUMN_LINEAGE
 
 # ARCHITECTURE.md, "Published interface (the contract BI tools rely on)": table -> columns (at least)
 ARCHITECTURE = {
