@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from finkpi import contract
 from finkpi.metrics.catalog import load_catalog
 from finkpi.metrics.exports import write_tables
 from finkpi.scorecards import associations, attribution, forecast, scoring
@@ -389,13 +390,7 @@ def additive_flows(project_dir: Path) -> set[str]:
     return found
 
 
-TABLES = (
-    "scorecard_lines",
-    "scorecard_summary",
-    "driver_attribution",
-    "driver_associations",
-    "metric_forecast",
-)
+TABLES = contract.names(written_by=contract.SCORECARD_STEP)  # the five tables this step writes
 
 
 def _drop_tables(database) -> None:
@@ -403,7 +398,7 @@ def _drop_tables(database) -> None:
 
     with duckdb.connect(str(database)) as con:
         for name in TABLES:
-            con.execute(f"drop table if exists metrics.{name}")
+            con.execute(f"drop table if exists {contract.TABLES[name].build_relation}")
 
 
 def _org_units(project_dir: Path) -> set[str] | None:
