@@ -8,8 +8,30 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from finkpi import dbt_runner, pipeline
+from finkpi.api.access import KeyRing, departments, key_entry_yaml, new_key
+from finkpi.api.app import create_app
+from finkpi.audit import AuditStore
+from finkpi.audit.report import write_report
+from finkpi.dbt_runner import DbtBuildError
+from finkpi.generate import write_sample, write_scaled
+from finkpi.lineage.columns import ColumnLineage
+from finkpi.lineage.published import published_lineage
+from finkpi.metrics.catalog import load_catalog
+from finkpi.metrics.certification import append_certification, certification_status, load_certifications
+from finkpi.metrics.engine import MetricEngine
+from finkpi.metrics.exports import MetricGovernanceError, definition_sql, feeding_columns
+from finkpi.metrics.governance import check_catalog, definition_hash
+from finkpi.metrics.query import QueryError, _suggest, metricflow_errors, render, run_query
+from finkpi.pipeline import QualityGateError
+from finkpi.publish import PublishError, rollback
+from finkpi.publish.close import close_period, reopen_period
+from finkpi.quality.preflight import PreflightError
+from finkpi.scorecards.report import render_scorecard
+from finkpi.scorecards.run import ScorecardError
 from finkpi.settings import PROJECT_DIR, load_settings
 from finkpi.sources.registry import KINDS
+from finkpi.sources.scaffold import Scaffold
 
 
 def _settings(args):
@@ -25,8 +47,6 @@ def _settings(args):
 
 
 def cmd_generate(args) -> int:
-    from finkpi.generate import write_sample, write_scaled
-
     if args.scale and args.scale > 1:
         out = Path(args.out or PROJECT_DIR / "data" / "landing" / f"scale{args.scale}")
 
@@ -44,24 +64,17 @@ def cmd_generate(args) -> int:
 
 
 def cmd_build(args) -> int:
-    from finkpi import dbt_runner
-
     dbt_runner.build(_settings(args), select=args.select)
     return 0
 
 
 def cmd_run(args) -> int:
-    from finkpi import pipeline
-
     summary = pipeline.run(_settings(args), from_stage=args.from_stage)
     print(summary.describe())
     return 0
 
 
 def cmd_publish(args) -> int:
-    from finkpi import pipeline
-    from finkpi.publish import rollback
-
     settings = _settings(args)
     if args.rollback:
         before, after = rollback(settings)
@@ -73,8 +86,6 @@ def cmd_publish(args) -> int:
 
 
 def cmd_audit_verify(args) -> int:
-    from finkpi.audit import AuditStore
-
     result = AuditStore(_settings(args).warehouse_dir).verify()
     if not result.ok:
         print(f"audit store BROKEN at {result.broken} ({result.records} records)", file=sys.stderr)
@@ -84,17 +95,12 @@ def cmd_audit_verify(args) -> int:
 
 
 def cmd_close(args) -> int:
-    from finkpi.publish.close import close_period
-
     close = close_period(_settings(args), args.period, actor=args.by)
     print(f"closed {close.period}: {close.rows} month values frozen from version {close.version}")
     return 0
 
 
 def cmd_reopen(args) -> int:
-    from finkpi import pipeline
-    from finkpi.publish.close import reopen_period
-
     settings = _settings(args)
     close = reopen_period(settings, args.period, args.reason, actor=args.by)
     print(f"reopened {close.period} (closed {close.closed_at}); as-reported values kept")
@@ -107,9 +113,6 @@ def cmd_reopen(args) -> int:
 
 
 def cmd_query(args) -> int:
-    from finkpi.metrics.engine import MetricEngine
-    from finkpi.metrics.query import QueryError, metricflow_errors, render, run_query
-
     settings = _settings(args)
     if settings.dbt_target == "spark":
         raise QueryError(
@@ -132,11 +135,6 @@ def cmd_query(args) -> int:
 
 
 def cmd_metrics_check(args) -> int:
-    from finkpi.metrics.catalog import load_catalog
-    from finkpi.metrics.engine import MetricEngine
-    from finkpi.metrics.exports import definition_sql
-    from finkpi.metrics.governance import check_catalog, definition_hash
-
     settings = _settings(args)
     catalog = load_catalog(settings.project_dir)
     with MetricEngine(settings) as engine:
@@ -152,12 +150,6 @@ def cmd_metrics_check(args) -> int:
 
 
 def cmd_metrics_certify(args) -> int:
-    from finkpi.metrics.catalog import load_catalog
-    from finkpi.metrics.certification import append_certification, certification_status, load_certifications
-    from finkpi.metrics.engine import MetricEngine
-    from finkpi.metrics.exports import definition_sql, feeding_columns
-    from finkpi.metrics.governance import definition_hash
-
     settings = _settings(args)
     catalog = load_catalog(settings.project_dir)
     names = [m.name for m in catalog.published] if args.all else _split(",".join(args.metric or []))
@@ -190,22 +182,14 @@ def cmd_metrics_certify(args) -> int:
 def cmd_lineage(args) -> int:
     import json
 
-    from finkpi.metrics.catalog import load_catalog
-    from finkpi.metrics.engine import MetricEngine
-    from finkpi.metrics.exports import definition_sql
-
     settings = _settings(args)
     if "." in args.metric:  # a published column, e.g. scorecard_lines.actual
-        from finkpi.lineage.published import published_lineage
-
         table, column = args.metric.split(".", 1)
         tree = published_lineage(settings).of_column(table, column)
         print(json.dumps(tree.to_dict(), indent=2) if args.format == "json" else tree.render())
         return 0
     catalog = load_catalog(settings.project_dir)
     if args.metric not in catalog.metrics:
-        from finkpi.metrics.query import _suggest
-
         raise ValueError(f"unknown metric {args.metric!r}{_suggest(args.metric, sorted(catalog.metrics))}")
     metric = catalog[args.metric]
     if metric.is_computed:
@@ -216,33 +200,24 @@ def cmd_lineage(args) -> int:
         metric = catalog[args.metric]
     with MetricEngine(settings) as engine:
         sql = definition_sql(engine, metric)
-    from finkpi.lineage.columns import ColumnLineage
-
     tree = ColumnLineage.for_project(settings).of_metric(metric.name, sql)
     print(json.dumps(tree.to_dict(), indent=2) if args.format == "json" else tree.render())
     return 0
 
 
 def cmd_report(args) -> int:
-    from finkpi.audit.report import write_report
-
     path = write_report(_settings(args), args.run_id)
     print(f"audit report: {path}\nall runs: {path.parent.parent / 'index.html'}")
     return 0
 
 
 def cmd_scorecard(args) -> int:
-    from finkpi.scorecards.report import render_scorecard
-
     print(render_scorecard(_settings(args).build_database, args.org_unit, args.period, args.scorecard))
     return 0
 
 
 def cmd_serve(args) -> int:
     import uvicorn
-
-    from finkpi.api.access import KeyRing, departments
-    from finkpi.api.app import create_app
 
     settings = _settings(args)
     keyring = KeyRing.load(settings.api_keys, departments(settings.project_dir))
@@ -253,8 +228,6 @@ def cmd_serve(args) -> int:
 
 
 def cmd_api_key(args) -> int:
-    from finkpi.api.access import departments, key_entry_yaml, new_key
-
     scope = _split(args.departments)
     known = departments(_settings(args).project_dir)
     wrong = [d for d in scope if d not in known]
@@ -272,8 +245,6 @@ def _split(value: str | None) -> list[str]:
 
 
 def cmd_source_new(args) -> int:
-    from finkpi.sources.scaffold import Scaffold
-
     project = load_settings().project_dir
     scaffold = Scaffold(
         project,
@@ -290,8 +261,6 @@ def cmd_source_new(args) -> int:
 
 
 def cmd_dbt(args) -> int:
-    from finkpi import dbt_runner
-
     result = dbt_runner.invoke(_settings(args), args.dbt_args)
     return 0 if result.success else 1
 
@@ -447,14 +416,6 @@ def main(argv: list[str] | None = None) -> int:
     # `finkpi query ... | head` should stop quietly, not with a BrokenPipeError
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = build_parser().parse_args(argv)
-    from finkpi.dbt_runner import DbtBuildError
-    from finkpi.metrics.exports import MetricGovernanceError
-    from finkpi.metrics.query import QueryError
-    from finkpi.pipeline import QualityGateError
-    from finkpi.publish import PublishError
-    from finkpi.quality.preflight import PreflightError
-    from finkpi.scorecards.run import ScorecardError
-
     try:
         return args.func(args)
     except (

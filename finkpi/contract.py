@@ -40,6 +40,9 @@ class PublishedTable:
     written_by: str | None = None
     audit_table: str | None = None  # AUDIT: the audit store's table it copies
     interface: bool = True  # listed in ARCHITECTURE's "Published interface" (what BI tools rely on)
+    description: str = ""  # what a reader finds in it (Dagster's asset descriptions)
+    # the columns that identify a row, in the order the HTTP API serves rows (finkpi/api/query.py)
+    order_by: tuple[str, ...] = ()
 
 
 def _columns(text: str) -> tuple[str, ...]:
@@ -47,8 +50,9 @@ def _columns(text: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in text.split(","))
 
 
-def _table(name, one_row_per, columns, source, **kwargs) -> PublishedTable:
-    return PublishedTable(name, one_row_per, _columns(columns), source, **kwargs)
+def _table(name, one_row_per, columns, source, order_by: str = "", **kwargs) -> PublishedTable:
+    order = _columns(order_by) if order_by else ()
+    return PublishedTable(name, one_row_per, _columns(columns), source, order_by=order, **kwargs)
 
 
 _VALUES = "metric_name, grain, period_start, period_label, is_complete, dimension, dimension_value, value"
@@ -63,6 +67,9 @@ _TABLES = (
         CLOSE,
         build_relation="metrics.metric_values",
         written_by=EXPORT_STEP,
+        description="Every published metric at month, fiscal quarter and fiscal year, for the company "
+        "total and each slice, computed by MetricFlow (schema metrics of the build warehouse).",
+        order_by="metric_name, grain, dimension, dimension_value, period_start",
     ),
     _table(
         "metric_catalog",
@@ -72,6 +79,9 @@ _TABLES = (
         BUILD,
         build_relation="metrics.metric_catalog",
         written_by=EXPORT_STEP,
+        description="One row per metric: label, description, owner, department, unit, direction, "
+        "definition SQL and its hash, certification.",
+        order_by="metric_name",
     ),
     _table(
         "metric_definition_history",
@@ -80,6 +90,9 @@ _TABLES = (
         BUILD,
         build_relation="metrics.metric_definition_history",
         written_by=EXPORT_STEP,
+        description="Every certified version of each metric definition, and an uncertified "
+        "current one if the definition changed since its sign-off.",
+        order_by="metric_name, valid_from",
     ),
     # the frozen month rows of periods reopened since, with when they were closed and why reopened
     _table(
@@ -114,6 +127,9 @@ _TABLES = (
         SCORECARD,
         build_relation="metrics.scorecard_lines",
         written_by=SCORECARD_STEP,
+        description="Per scorecard, org unit, grain, complete period and metric: weight, actual, "
+        "floor/target/stretch, attainment and score (targets and weights from seeds/targets/).",
+        order_by="scorecard, org_unit, grain, period_start, metric_name",
     ),
     _table(
         "scorecard_summary",
@@ -123,6 +139,8 @@ _TABLES = (
         SCORECARD,
         build_relation="metrics.scorecard_summary",
         written_by=SCORECARD_STEP,
+        description="Total, result and process score and coverage per scorecard, org unit and period.",
+        order_by="scorecard, org_unit, grain, period_start",
     ),
     _table(
         "driver_attribution",
@@ -132,6 +150,8 @@ _TABLES = (
         SCORECARD,
         build_relation="metrics.driver_attribution",
         written_by=SCORECARD_STEP,
+        description="Each driver's contribution to a metric's change (metrics with an exact driver_formula).",
+        order_by="metric_name, grain, period_start, comparison, driver_metric",
     ),
     _table(
         "driver_associations",
@@ -140,6 +160,8 @@ _TABLES = (
         SCORECARD,
         build_relation="metrics.driver_associations",
         written_by=SCORECARD_STEP,
+        description="Measured associations (Pearson r, lags 0-3) of the non-arithmetic drivers.",
+        order_by="metric_name, driver_metric, grain, lag_periods",
     ),
     _table(
         "metric_forecast",
@@ -149,6 +171,9 @@ _TABLES = (
         SCORECARD,
         build_relation="metrics.metric_forecast",
         written_by=SCORECARD_STEP,
+        description="Forecasts: the projected period-end value, attainment and at-risk flag of each "
+        "scored metric for the open periods.",
+        order_by="org_unit, metric_name, grain, period_start",
     ),
     # copies of the audit store as of this publish (ARCHITECTURE names no columns for them)
     _table(
@@ -158,6 +183,7 @@ _TABLES = (
         " start_seq, end_seq",
         AUDIT,
         audit_table="runs",
+        order_by="run_id",
     ),
     _table(
         "audit_validations",
@@ -165,6 +191,7 @@ _TABLES = (
         "seq, run_id, check_id, check_type, target, severity, status, record_hash",
         AUDIT,
         audit_table="validations",
+        order_by="run_id",
     ),
     _table(
         "audit_quarantine",

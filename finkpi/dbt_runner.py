@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from finkpi.quality.rules import dbt_var
 from finkpi.settings import Settings
 
 MAX_ROWS_SHOWN = 20
@@ -64,8 +65,6 @@ class Failure:
 def invoke(settings: Settings, args: list[str]):
     """Run one dbt command in this process against the project of `settings`."""
     from dbt.cli.main import dbtRunner
-
-    from finkpi.quality.rules import dbt_var
 
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     full_args = [

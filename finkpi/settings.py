@@ -133,6 +133,20 @@ class Settings:
             source_as_of_dates={source.name: pinned.source_as_of_date(source.name) for source in REGISTERED},
         )
 
+    def pinned_dates(self) -> dict[str, str]:
+        """The resolved as-of dates as text (`as_of_date` and one per source): what a run hands to
+        its steps in other processes (Dagster run tags), read back by `with_pinned_dates`."""
+        resolved = self.resolved()
+        return {"as_of_date": resolved.as_of_date.isoformat()} | {
+            source: day.isoformat() for source, day in resolved.source_as_of_dates.items()
+        }
+
+    def with_pinned_dates(self, dates: dict[str, str]) -> Settings:
+        """These settings with the as-of dates of `pinned_dates`: `resolved()` then reads no file."""
+        pinned = {name: date.fromisoformat(day) for name, day in dates.items()}
+        as_of_date = pinned.pop("as_of_date")
+        return replace(self, as_of_date=as_of_date, source_as_of_dates=pinned)
+
     def dbt_environment(self) -> dict[str, str]:
         """Environment variables profiles.yml and the source definitions read (absolute paths, so a
         copy of the project, as Dagster makes, still finds the data)."""

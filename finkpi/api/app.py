@@ -20,11 +20,11 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from finkpi.api import query as q
-from finkpi.api.access import KeyRing, Principal
+from finkpi.api.access import KeyRing, Principal, departments
 from finkpi.api.formats import json_response, negotiate, render
 from finkpi.api.lineage import LineageService, LineageUnavailable
 from finkpi.api.published import NothingPublished, PublishedReader
-from finkpi.settings import Settings
+from finkpi.settings import Settings, load_settings
 
 STATIC_DIR = Path(__file__).parent / "static"
 API = "/api/v1"
@@ -320,8 +320,5 @@ def create_app(settings: Settings, keyring: KeyRing) -> FastAPI:
 
 def app_from_environment() -> FastAPI:
     """The application as `finkpi serve` builds it (key file from FINKPI_API_KEYS)."""
-    from finkpi.api.access import departments
-    from finkpi.settings import load_settings
-
     settings = load_settings()
     return create_app(settings, KeyRing.load(settings.api_keys, departments(settings.project_dir)))

@@ -16,6 +16,8 @@ import threading
 import duckdb
 
 from finkpi.api.published import Version
+from finkpi.lineage.columns import ColumnLineage
+from finkpi.metrics.catalog import load_catalog
 from finkpi.settings import Settings
 
 
@@ -51,7 +53,6 @@ class LineageService:
             ).fetchone()
         sql = row[0]
         lineage_of, note = metric, None
-        from finkpi.metrics.catalog import load_catalog
 
         definition = load_catalog(self.settings.project_dir).metrics.get(metric)
         if definition is not None and definition.is_computed:
@@ -77,8 +78,6 @@ class LineageService:
 
     def _walker(self, digest: str):
         if digest not in self._walkers:
-            from finkpi.lineage.columns import ColumnLineage
-
             try:
                 self._walkers[digest] = ColumnLineage.for_project(self.settings)
             except (duckdb.IOException, duckdb.ConnectionException, FileNotFoundError) as exc:

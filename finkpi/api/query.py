@@ -53,35 +53,26 @@ class Resource:
     def __post_init__(self):
         if self.table not in contract.TABLES:  # the API serves published tables only
             raise ValueError(f"{self.table} is not a table of the published contract (finkpi.contract)")
+        if not self.order_by:
+            raise ValueError(f"{self.table} has no row order (order_by) in the published contract")
 
 
+# published table -> how a scoped viewer's rows are chosen (above); the tables and their row order
+# are the published contract's (finkpi/contract.py)
+SCOPES = {
+    "metric_values": "values",
+    "metric_catalog": "catalog",
+    "metric_definition_history": "catalog",
+    "scorecard_summary": "org_unit",
+    "scorecard_lines": "org_unit",
+    "metric_forecast": "org_unit",
+    "driver_attribution": "own_metrics",
+    "driver_associations": "own_metrics",
+    "audit_runs": "none",
+    "audit_validations": "none",
+}
 RESOURCES = {
-    "metric_values": Resource(
-        "metric_values", ("metric_name", "grain", "dimension", "dimension_value", "period_start"), "values"
-    ),
-    "metric_catalog": Resource("metric_catalog", ("metric_name",), "catalog"),
-    "metric_definition_history": Resource(
-        "metric_definition_history", ("metric_name", "valid_from"), "catalog"
-    ),
-    "scorecard_summary": Resource(
-        "scorecard_summary", ("scorecard", "org_unit", "grain", "period_start"), "org_unit"
-    ),
-    "scorecard_lines": Resource(
-        "scorecard_lines", ("scorecard", "org_unit", "grain", "period_start", "metric_name"), "org_unit"
-    ),
-    "metric_forecast": Resource(
-        "metric_forecast", ("org_unit", "metric_name", "grain", "period_start"), "org_unit"
-    ),
-    "driver_attribution": Resource(
-        "driver_attribution",
-        ("metric_name", "grain", "period_start", "comparison", "driver_metric"),
-        "own_metrics",
-    ),
-    "driver_associations": Resource(
-        "driver_associations", ("metric_name", "driver_metric", "grain", "lag_periods"), "own_metrics"
-    ),
-    "audit_runs": Resource("audit_runs", ("run_id",), "none"),
-    "audit_validations": Resource("audit_validations", ("run_id",), "none"),
+    table: Resource(table, contract.TABLES[table].order_by, scope) for table, scope in SCOPES.items()
 }
 
 MAX_LIMIT = 200_000

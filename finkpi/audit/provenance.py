@@ -8,6 +8,8 @@ from pathlib import Path
 
 import duckdb
 
+from finkpi import __version__
+from finkpi.files import file_sha256
 from finkpi.settings import Settings
 
 
@@ -30,17 +32,7 @@ def code_version(project_dir: Path) -> str:
             return commit.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         pass
-    from finkpi import __version__
-
     return f"finkpi {__version__}"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def input_file_hashes(settings: Settings) -> dict[str, str]:

@@ -48,7 +48,9 @@ from openlineage.client.transport.file import FileConfig, FileTransport
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 
 from finkpi import __version__, contract
-from finkpi.audit.provenance import file_sha256, source_file_key
+from finkpi.audit.provenance import source_file_key
+from finkpi.files import file_sha256
+from finkpi.lineage.published import published_lineage, raw_file
 from finkpi.settings import Settings
 
 JOB_NAMESPACE = "finkpi"
@@ -153,8 +155,6 @@ def output_datasets(settings: Settings, version: str) -> list[OutputDataset]:
     from the published lineage."""
     import duckdb
 
-    from finkpi.lineage.published import published_lineage
-
     version_dir = contract.version_dir(settings.warehouse_dir, version)
     manifest = json.loads(contract.manifest_file(version_dir).read_text())
     # columns in table order (the manifest's JSON is key-sorted)
@@ -198,8 +198,6 @@ def output_datasets(settings: Settings, version: str) -> list[OutputDataset]:
 
 
 def _column_lineage(settings, lineage, table: str, columns: list[str]):
-    from finkpi.lineage.published import raw_file
-
     namespace = published_namespace(settings)
     fields = {}
     for column in columns:

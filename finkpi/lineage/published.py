@@ -5,8 +5,8 @@ Metrics: sqlglot over each metric's compiled MetricFlow SQL (`metric_catalog.def
 then over the compiled dbt models (columns.py). A metric finkpi computes from exported totals
 (year-on-year growth) leads to `metric_values.value` of the metric it is computed from.
 
-Scorecard tables are written by Python, not dbt: their column lineage is declared next to the code
-that writes them (`finkpi.scorecards.run.COLUMN_LINEAGE`) and leads to `metric_values.value` of the
+Scorecard tables are written by Python, not dbt: their column lineage is declared in
+`finkpi.lineage.scorecards.COLUMN_LINEAGE` and leads to `metric_values.value` of the
 metrics each table actually holds, then on through those metrics' chains.
 
 Walking every metric's chain costs 2-3 s (sqlglot qualifies each model's SQL), so the result
@@ -38,6 +38,8 @@ from finkpi.lineage.columns import (
     LineageUnavailable,
     registered_sources,
 )
+from finkpi.lineage.scorecards import COLUMN_LINEAGE
+from finkpi.metrics.catalog import load_catalog
 from finkpi.settings import Settings
 from finkpi.sources import SOURCES
 
@@ -62,8 +64,6 @@ class PublishedLineage:
     def of_column(self, table: str, column: str) -> LineageNode:
         """A column of a published table: a scorecard column (declared lineage) or
         `metric_values.value` (every published metric)."""
-        from finkpi.scorecards.run import COLUMN_LINEAGE
-
         if table == VALUES and column == "value":
             return LineageNode(METRIC_VALUES, "value", "model", list(self.metrics.values()))
         if table not in COLUMN_LINEAGE:
@@ -88,8 +88,6 @@ class PublishedLineage:
 
     def tables(self) -> dict[str, list[str]]:
         """Published tables with column lineage -> their columns."""
-        from finkpi.scorecards.run import COLUMN_LINEAGE
-
         present = {table for table, _of in self.metrics_in}
         return {VALUES: ["value"]} | {
             table: list(columns) for table, columns in COLUMN_LINEAGE.items() if table in present
@@ -98,8 +96,6 @@ class PublishedLineage:
 
 def published_lineage(settings: Settings) -> PublishedLineage:
     """The lineage of the build warehouse of `settings` (cached per definitions and models)."""
-    from finkpi.metrics.catalog import load_catalog
-
     with duckdb.connect(str(settings.build_database), read_only=True) as con:
         catalog = con.execute(
             "select metric_name, metric_type, definition_sql from metrics.metric_catalog order by 1"
@@ -213,8 +209,6 @@ def _cache_key(catalog: list[tuple], manifest: dict, sources: tuple) -> str:
 
 def _metrics_in_scorecard_tables(con) -> dict[tuple[str, str], list[str]]:
     """(table, metric_name | driver_metric) -> the metrics whose values the table holds."""
-    from finkpi.scorecards.run import COLUMN_LINEAGE
-
     present = {
         relation
         for (relation,) in con.execute(

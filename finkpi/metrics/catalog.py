@@ -8,16 +8,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-META_KEYS = (
-    "owner",
-    "department",
-    "perspective",
-    "unit",
-    "direction",
-    "drivers",
-    "driver_formula",
-    "certified",
-)
+from finkpi.metrics.computed import COMPUTED_METRICS
+from finkpi.metrics.definition import MetricDefinition
+
 PERSPECTIVES = {"financial", "customer", "process", "learning"}
 UNITS = {"currency", "ratio", "days", "count", "hours", "per_100"}
 DIRECTIONS = {"higher_is_better", "lower_is_better"}
@@ -30,33 +23,6 @@ class Measure:
     agg: str
     expr: str | None
     window_choice: str | None  # "max"/"min" for balances (semi-additive), None for flows
-
-
-@dataclass(frozen=True)
-class MetricDefinition:
-    name: str
-    label: str
-    description: str
-    metric_type: str  # simple | derived | ratio | computed
-    meta: dict
-    expr: str | None = None  # derived: the expression over its inputs
-    inputs: tuple[tuple[str, str], ...] = ()  # derived: (input metric, alias used in expr)
-    measure: str | None = None  # simple: the measure
-    computed_sql: str | None = None  # computed by finkpi (SQL over metric_values)
-    base_metric: str | None = None  # computed: the metric it is computed from
-
-    @property
-    def published(self) -> bool:
-        return bool(self.meta.get("published", True))
-
-    @property
-    def is_computed(self) -> bool:
-        return self.metric_type == "computed"
-
-    def __getattr__(self, key):  # meta fields as attributes: definition.owner, .unit, ...
-        if key in META_KEYS:
-            return self.meta.get(key)
-        raise AttributeError(key)
 
 
 @dataclass
@@ -117,8 +83,6 @@ def load_catalog(project_dir: Path) -> Catalog:
             inputs=inputs,
             measure=measure,
         )
-    from finkpi.metrics.computed import COMPUTED_METRICS
-
     for computed in COMPUTED_METRICS:
         metrics[computed.name] = computed
     return Catalog(metrics=metrics, measures=measures)

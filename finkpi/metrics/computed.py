@@ -8,7 +8,7 @@ export runs it over `metric_values`, and its normalized form is what the definit
 
 from __future__ import annotations
 
-from finkpi.metrics.catalog import MetricDefinition
+from finkpi.metrics.definition import MetricDefinition
 
 YOY_GROWTH_SQL = """
 select

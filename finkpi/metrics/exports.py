@@ -34,8 +34,11 @@ import duckdb
 import pandas as pd
 
 from finkpi import contract
-from finkpi.metrics.catalog import Catalog, MetricDefinition
+from finkpi.lineage.published import LineageUnavailable, metric_feeding
+from finkpi.metrics.catalog import Catalog, MetricDefinition, load_catalog
+from finkpi.metrics.certification import certification_status, definition_history, load_certifications
 from finkpi.metrics.engine import MetricEngine
+from finkpi.metrics.governance import check_catalog, definition_hash
 from finkpi.metrics.query import NameResolver
 
 # grain name in metric_values -> MetricFlow time granularity of metric_time
@@ -387,9 +390,6 @@ def catalog_frame(
     """metric_catalog: one row per published metric with its compiled SQL, definition hash and
     feeding columns. `certified` is true only while its certified identity (certification.py) has
     a sign-off; `uncertified_reason` says why not."""
-    from finkpi.metrics.certification import certification_status
-    from finkpi.metrics.governance import definition_hash
-
     metrics = sorted(catalog.published, key=lambda m: m.name)
     sqls = {metric.name: definition_sql(engine, metric) for metric in metrics}
     feeding, untraced = feeding_columns(engine.settings, metrics, sqls)
@@ -448,8 +448,6 @@ def feeding_columns(
 ) -> tuple[dict[str, list[str]], str | None]:
     """Each metric's feeding columns (finkpi.lineage), or why they cannot be traced: then no
     metric can be certified (the Spark target plans on an empty DuckDB file: no lineage)."""
-    from finkpi.lineage.published import LineageUnavailable, metric_feeding
-
     try:
         return metric_feeding(
             settings, [(m.name, m.metric_type, sqls[m.name], m.base_metric) for m in metrics]
@@ -504,10 +502,6 @@ def compute_exports(
     """The export itself, on whichever warehouse `engine` runs its queries: the checked catalog,
     every metric value, and the definition history. `calendar` is marts.dim_dates (read_calendar),
     `companies` marts.dim_companies (COMPANIES_SQL)."""
-    from finkpi.metrics.catalog import load_catalog
-    from finkpi.metrics.certification import definition_history, load_certifications
-    from finkpi.metrics.governance import check_catalog
-
     as_of = date.fromisoformat(settings.dbt_vars()["as_of_date"])
     catalog = load_catalog(settings.project_dir)
     certifications = load_certifications(settings.project_dir)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
-from finkpi.metrics.catalog import DIRECTIONS, META_KEYS, PERSPECTIVES, UNITS, Catalog
+from finkpi.metrics.catalog import DIRECTIONS, PERSPECTIVES, UNITS, Catalog
+from finkpi.metrics.definition import META_KEYS
 
 NAME_PLACEHOLDER = "__metric__"
 

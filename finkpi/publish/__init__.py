@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from finkpi import contract
 from finkpi.audit.store import AuditStore
+from finkpi.publish.close import published_metric_tables
 from finkpi.publish.versions import (
     PublishError,
     PublishResult,
@@ -16,6 +17,7 @@ from finkpi.publish.versions import (
     publish,
     published_path,
     rollback,
+    state_lock,
 )
 from finkpi.settings import Settings
 
@@ -43,16 +45,12 @@ def publish_run(
     """Publish the build warehouse's metric layer (closed months frozen) plus `extra_tables`
     (later steps: scorecards, validation results ...). Every table's `run_id` is the publishing
     run; `metric_values.value_run_id` names the run that computed each value."""
-    from finkpi.publish.versions import state_lock
-
     audit = audit or AuditStore(settings.warehouse_dir)
     with state_lock(settings):  # no close or reopen between reading the closes and publishing
         return _publish_run(settings, run_id, extra_tables, audit, progress)
 
 
 def _publish_run(settings, run_id, extra_tables, audit, progress) -> PublishResult:
-    from finkpi.publish.close import published_metric_tables
-
     tables, candidates = published_metric_tables(settings, run_id, audit)
     # tables of the build warehouse published as they are, with run_id set to the publishing run
     for name in contract.BUILD_TABLES:

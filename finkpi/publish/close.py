@@ -31,8 +31,8 @@ import duckdb
 import pandas as pd
 
 from finkpi import contract
-from finkpi.audit.provenance import file_sha256
 from finkpi.audit.store import AuditStore
+from finkpi.files import file_sha256
 from finkpi.publish.versions import (
     PublishError,
     _sql_literal,

@@ -28,8 +28,8 @@ import duckdb
 import pandas as pd
 
 from finkpi import contract, faults
-from finkpi.audit.provenance import file_sha256
 from finkpi.audit.store import AuditStore, published_audit_sql
+from finkpi.files import file_sha256
 from finkpi.settings import Settings
 
 # A table's source: a relation of the build warehouse ("metrics.metric_values"), a query over the

@@ -25,6 +25,7 @@ class _DialectName(str):
 
 
 def is_patched() -> bool:
+    # GX is imported by whoever validates (gx_runner's child process), never at import of finkpi
     from great_expectations.execution_engine import sqlalchemy_execution_engine as engine
 
     return any(str(getattr(d, "value", d)) == DUCKDB for d in engine._PERSISTED_CONNECTION_DIALECTS)

@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
-from finkpi.settings import PROJECT_DIR, Settings
+from finkpi.quality import gx_duckdb
+from finkpi.settings import PROJECT_DIR, Settings, load_settings
 
 SUITES_DIR = PROJECT_DIR / "expectations" / "suites"
 VOLUME_TOLERANCE = 0.5
@@ -126,12 +127,12 @@ def validate(
     With `run_id`, the stored validation results carry finkpi's run id as their GX run name, and
     with `docs_dir` too, that run's results alone are rendered as a Data Docs site in `docs_dir`
     (the audit report links it)."""
+    # GX loads here, in the validation child process only: importing it costs seconds and starts
+    # its own machinery, which no other step (nor `import finkpi`) should pay for
     import great_expectations as gx
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
-    from finkpi.quality import gx_duckdb
 
     if patch:
         gx_duckdb.apply()
@@ -290,8 +291,6 @@ def validate_in_subprocess(
 
 
 def _main(argv: list[str]) -> int:
-    from finkpi.settings import load_settings
-
     request = json.loads(argv[0])
     settings = load_settings(
         warehouse_dir=Path(request["warehouse_dir"]),

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from finkpi.settings import PROJECT_DIR
+
 TARGETS_FILE = "scorecard_targets.csv"
 WEIGHTS_FILE = "scorecard_weights.csv"
 TARGET_COLUMNS = [
@@ -123,8 +125,6 @@ def _read(path: Path, columns: list[str], problems: list[str]) -> list[tuple[str
 
 def _shown(path: Path) -> str:
     """The path relative to the project (seeds/targets/...) when it is inside it, else in full."""
-    from finkpi.settings import PROJECT_DIR
-
     try:
         return str(path.resolve().relative_to(PROJECT_DIR))
     except ValueError:

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 import pandas as pd
 
-from finkpi import contract
+from finkpi import contract, dbt_runner
 from finkpi.metrics.engine import MetricEngine
 from finkpi.metrics.exports import COMPANIES_SQL, ExportResult, companies_frame, compute_exports
 from finkpi.settings import Settings
@@ -36,8 +36,6 @@ class SparkMetricEngine(MetricEngine):
     """MetricEngine whose queries run on Spark; discovery and `explain` stay MetricFlow's own."""
 
     def __init__(self, settings: Settings):
-        from finkpi import dbt_runner
-
         planning = planning_settings(settings)
         planning.warehouse_dir.mkdir(parents=True, exist_ok=True)
         # MetricFlow reads target/semantic_manifest.json, whose relation names are rendered by the

@@ -36,7 +36,7 @@ def spark_parameters(settings: Settings) -> dict[str, str]:
 
 def spark_session(settings: Settings):
     """The in-process Spark session of `settings` (created with profiles.yml's configuration)."""
-    from pyspark.sql import SparkSession
+    from pyspark.sql import SparkSession  # optional (`spark` extra): only the Spark target needs it
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     Path(settings.warehouse_dir, "spark").mkdir(parents=True, exist_ok=True)

@@ -70,6 +70,20 @@ def test_as_of_dates_are_resolved_once_per_run(settings, monkeypatch, messages):
     assert run.settings.source_as_of_date("sap") == resolve(settings, get("sap"))
 
 
+def test_pinned_dates_carry_a_run_to_another_process_without_reading_files(settings, monkeypatch):
+    """What a Dagster run's first step pins (its tag `finkpi/as_of_dates`) and a later step reads
+    back: the same dates, and reading them back resolves nothing from the raw files."""
+    pinned = settings.pinned_dates()
+    assert pinned["as_of_date"] == settings_module.resolve_as_of_date(settings).isoformat()
+    assert pinned["sap"] == settings_module.resolve_source_as_of_date(settings, get("sap")).isoformat()
+    calls = []
+    monkeypatch.setattr(settings_module, "resolve_source_as_of_date", lambda *a, **k: calls.append(a))
+    later = Run(settings.with_pinned_dates(pinned))
+    assert later.settings.pinned_dates() == pinned
+    assert later.as_of_date == pinned["as_of_date"]
+    assert calls == []
+
+
 def test_a_given_as_of_date_is_kept(settings, messages):
     run = Run(settings.with_(as_of_date=datetime(2025, 6, 30).date()), progress=messages.append)
     assert run.as_of_date == "2025-06-30" == run.settings.dbt_vars()["as_of_date"]

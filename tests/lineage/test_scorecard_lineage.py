@@ -12,7 +12,7 @@ import pytest
 
 from finkpi.cli import main as cli
 from finkpi.lineage.published import published_lineage
-from finkpi.scorecards.run import COLUMN_LINEAGE
+from finkpi.lineage.scorecards import COLUMN_LINEAGE
 from finkpi.settings import PROJECT_DIR
 
 SEEDS = PROJECT_DIR / "seeds" / "targets"

@@ -14,8 +14,12 @@ import dagster as dg
 import duckdb
 import pytest
 
+from finkpi import settings as settings_module
 from finkpi.audit.store import AuditStore
 from finkpi.quality.gx_runner import load_suites
+from finkpi.settings import load_settings
+from finkpi.sources import get
+from orchestration.run_audit import AS_OF_DATES_TAG
 from tests.conftest import SAMPLE_DIR
 from tests.metrics import reference as ref
 
@@ -32,12 +36,12 @@ def defs():
     return defs()
 
 
-def _run(defs, job_name: str, warehouse, **config):
+def _run(defs, job_name: str, warehouse, instance=None, **config):
     job = defs.resolve_job_def(job_name)
     resource_config = {"warehouse_dir": str(warehouse), **config.pop("finkpi", {})}
     return job.execute_in_process(
         run_config={"resources": {"finkpi": {"config": resource_config}}, **config},
-        instance=dg.DagsterInstance.ephemeral(),
+        instance=instance or dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )
 
@@ -51,10 +55,29 @@ def _runs(warehouse) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def refreshed(defs, tmp_path_factory):
-    """The whole pipeline through Dagster, once for this module."""
+    """The whole pipeline through Dagster, once for this module (counting, per source, how often
+    an as-of date is resolved from the raw files)."""
     warehouse = tmp_path_factory.mktemp("dagster_warehouse")
-    result = _run(defs, "refresh", warehouse)
+    instance = dg.DagsterInstance.ephemeral()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(settings_module, "resolve_source_as_of_date", _counted(RESOLVED))
+        result = _run(defs, "refresh", warehouse, instance=instance)
+    TAGS.update(instance.get_run_by_id(result.run_id).tags)  # as stored, with tags added by steps
     return result, warehouse
+
+
+RESOLVED: dict[str, int] = {}  # source -> as-of date resolutions during the refresh
+TAGS: dict[str, str] = {}  # the refresh run's tags
+
+
+def _counted(counts):
+    resolve = settings_module.resolve_source_as_of_date
+
+    def counted(settings, source, override=None):
+        counts[source.name] = counts.get(source.name, 0) + 1
+        return resolve(settings, source, override)
+
+    return counted
 
 
 def test_every_asset_is_materialized_and_every_check_passes(defs, refreshed):
@@ -227,3 +250,20 @@ def test_sample_as_of_date_is_what_the_oracle_assumes(refreshed):
     with duckdb.connect(str(warehouse / "published.duckdb"), read_only=True) as con:
         (as_of,) = con.execute("select max(as_of) from metric_forecast").fetchone()
     assert date.fromisoformat(str(as_of)[:10]) == ref.default_as_of(SAMPLE_DIR)
+
+
+def test_as_of_dates_are_resolved_once_per_dagster_run(refreshed):
+    """Every step (dbt build, exports, scorecards, checks, publish) is a `Run` of its own: the
+    first resolves the as-of dates from the raw files and pins them on the Dagster run; the
+    others take them from there (as `finkpi run` resolves them once, tests/audit/test_run.py)."""
+    result, _ = refreshed
+    assert RESOLVED == {"erp": 1, "sap": 1}  # the CRM reports on the run's date: nothing to resolve
+    pinned = json.loads(TAGS[AS_OF_DATES_TAG])
+    sample = load_settings()  # the bundled sample, as the refresh read it
+    resolve = settings_module.resolve_source_as_of_date
+    assert pinned == {
+        "as_of_date": ref.default_as_of(SAMPLE_DIR).isoformat(),
+        "erp": ref.default_as_of(SAMPLE_DIR).isoformat(),
+        "sap": resolve(sample, get("sap")).isoformat(),
+        "crm": ref.default_as_of(SAMPLE_DIR).isoformat(),
+    }

@@ -17,14 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from finkpi import contract
 from finkpi.settings import PROJECT_DIR
 
 WEBSERVER = str(Path(sys.executable).parent / "dagster-webserver")
 READY_SECONDS = 180  # ~30 s on an idle machine; the code location imports dbt and GX metadata
-UPSTREAM_OF_PUBLISH = {
-    "metric_values", "metric_catalog", "metric_definition_history", "scorecard_lines",
-    "scorecard_summary", "driver_attribution", "driver_associations", "metric_forecast",
-}  # fmt: skip
+UPSTREAM_OF_PUBLISH = {*contract.EXPORT_TABLES, *contract.SCORECARD_TABLES}  # the steps' tables
 
 
 def _free_port() -> int:

@@ -12,7 +12,7 @@ import pytest
 from finkpi import contract
 from finkpi.api.query import RESOURCES
 from finkpi.audit.store import SCHEMA, published_audit_sql
-from finkpi.scorecards.run import COLUMN_LINEAGE
+from finkpi.lineage.scorecards import COLUMN_LINEAGE
 
 # ARCHITECTURE.md, "Published interface (the contract BI tools rely on)": table -> columns (at least)
 ARCHITECTURE = {
@@ -83,6 +83,17 @@ def test_readers_name_only_contract_tables():
     assert {resource.table for resource in RESOURCES.values()} <= set(contract.TABLES)
     for table in COLUMN_LINEAGE:  # scorecard lineage: a published table of the scorecard step
         assert table in contract.SCORECARD_TABLES, table
+
+
+def test_the_tables_readers_are_shown_are_described_and_ordered_in_the_contract():
+    """Dagster's asset descriptions and the API's row order are the contract's: every table a step
+    writes says what it holds, every table the API serves says its row order."""
+    for name in (*contract.EXPORT_TABLES, *contract.SCORECARD_TABLES):
+        assert contract.TABLES[name].description, f"{name}: no description in finkpi/contract.py"
+    for resource in RESOURCES.values():
+        assert resource.order_by == contract.TABLES[resource.table].order_by != ()
+        # driver_attribution is ordered by its `comparison` too, a column beyond ARCHITECTURE's minimum
+        assert set(resource.order_by) <= set(contract.TABLES[resource.table].columns) | {"comparison"}
 
 
 def test_step_tables_must_be_exactly_the_contracts():

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import duckdb
 
+from finkpi import contract
 from finkpi.settings import PROJECT_DIR
 
 SAMPLE_DIR = PROJECT_DIR / "data" / "sample"
-# tables whose run_id is the publishing run (audit_* copies carry the audited runs' ids)
-RUN_TABLES = ("metric_values", "metric_catalog", "metric_definition_history")
+# the export step's tables: their run_id is the publishing run (audit_* copies carry the audited runs')
+RUN_TABLES = contract.EXPORT_TABLES
 
 
 def tree_digest(folder: Path) -> dict[str, str]:

@@ -28,7 +28,11 @@ import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from finkpi import contract
+from finkpi.audit.provenance import definitions_hash
+from finkpi.audit.report.svg import lineage_svg
 from finkpi.audit.store import AuditStore
+from finkpi.lineage.columns import LineageNode
+from finkpi.lineage.published import published_lineage
 from finkpi.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -213,8 +217,6 @@ def _write(path: Path, text: str) -> None:
 
 def write_report(settings: Settings, run_id: str | None = None) -> Path:
     """Write the report of one run (default: the latest) and the index; returns the run's page."""
-    from finkpi.audit.report.svg import lineage_svg
-
     audit = AuditStore(settings.warehouse_dir)
     records = audit_records(audit)
     runs = runs_of(records)
@@ -306,19 +308,15 @@ def _previous_run_end(runs: list[dict], run: dict) -> int:
 def _lineage(settings: Settings, run: dict, catalog, out: Path):
     """Per metric: the lineage tree of this run (snapshot beside the report, else computed now
     from the build warehouse when it holds this run's exports)."""
-    from finkpi.lineage.columns import LineageNode
-
     snapshot = out / "lineage.json"
     if snapshot.exists():
         data = json.loads(snapshot.read_text())
         return {name: LineageNode.from_dict(tree) for name, tree in data.items()}, None
     if catalog is None:
         return {}, "no metric catalog for this run (it stopped before the metric exports)"
-    from finkpi.audit.provenance import definitions_hash
 
     if definitions_hash(settings.build_database) != run.get("definitions_hash"):
         return {}, "the build warehouse now holds other definitions; this run's lineage was not kept"
-    from finkpi.lineage.published import published_lineage
 
     lineage = published_lineage(settings)
     _write(snapshot, json.dumps({name: tree.to_dict() for name, tree in lineage.metrics.items()}))

@@ -3,6 +3,7 @@ monthly close (`finkpi close` for one month, the same function as the command)."
 
 import dagster as dg
 
+from finkpi.publish.close import close_period
 from orchestration.resources import FinkpiSettings
 
 refresh_job = dg.define_asset_job(
@@ -20,8 +21,6 @@ class CloseConfig(dg.Config):
 
 @dg.op(description="Freeze the month's published metric values (finkpi.publish.close.close_period).")
 def close_period_op(context: dg.OpExecutionContext, config: CloseConfig, finkpi: FinkpiSettings) -> None:
-    from finkpi.publish.close import close_period
-
     close = close_period(finkpi.settings(), config.period, actor=config.by)
     context.log.info(f"closed {close.period}: {close.rows} month values frozen from version {close.version}")
     context.add_output_metadata({"period": close.period, "rows": close.rows, "version": close.version})

@@ -73,24 +73,9 @@ def _seed_keys(*names: str) -> list[dg.AssetKey]:
 
 METRIC_LIST, METRIC_OWNERS = _metric_metadata()
 SCORECARD_SEEDS = _seed_keys("scorecard_targets", "scorecard_weights")
-EXPORT_DESCRIPTIONS = {
-    "metric_values": "Every published metric at month, fiscal quarter and fiscal year, for the company "
-    "total and each slice, computed by MetricFlow (schema metrics of the build warehouse).\n\n" + METRIC_LIST,
-    "metric_catalog": "One row per metric: label, description, owner, department, unit, direction, "
-    "definition SQL and its hash, certification.",
-    "metric_definition_history": "Every certified version of each metric definition, and an uncertified "
-    "current one if the definition changed since its sign-off.",
-}
-SCORECARD_DESCRIPTIONS = {
-    "scorecard_lines": "Per scorecard, org unit, grain, complete period and metric: weight, actual, "
-    "floor/target/stretch, attainment and score (targets and weights from seeds/targets/).",
-    "scorecard_summary": "Total, result and process score and coverage per scorecard, org unit and period.",
-    "driver_attribution": "Each driver's contribution to a metric's change (metrics with an exact "
-    "driver_formula).",
-    "driver_associations": "Measured associations (Pearson r, lags 0-3) of the non-arithmetic drivers.",
-    "metric_forecast": "Forecasts: the projected period-end value, attainment and at-risk flag of each "
-    "scored metric for the open periods.",
-}
+# the published contract's descriptions (finkpi/contract.py); metric_values lists the metrics too
+DESCRIPTIONS = {name: contract.TABLES[name].description for name in (*EXPORT_TABLES, *SCORECARD_TABLES)}
+DESCRIPTIONS["metric_values"] += "\n\n" + METRIC_LIST
 
 
 @dg.multi_asset(
@@ -99,7 +84,7 @@ SCORECARD_DESCRIPTIONS = {
         dg.AssetSpec(
             _key(name),
             group_name=GROUP,
-            description=EXPORT_DESCRIPTIONS[name],
+            description=DESCRIPTIONS[name],
             owners=METRIC_OWNERS,
             deps=_semantic_model_deps(),
             kinds={"duckdb", "metricflow"},
@@ -129,7 +114,7 @@ def metric_exports(context: dg.AssetExecutionContext, finkpi: FinkpiSettings):
         dg.AssetSpec(
             _key(name),
             group_name=GROUP,
-            description=SCORECARD_DESCRIPTIONS[name],
+            description=DESCRIPTIONS[name],
             owners=METRIC_OWNERS,
             deps=[_key("metric_values"), _key("metric_catalog"), *SCORECARD_SEEDS],
             kinds={"duckdb"},
