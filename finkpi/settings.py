@@ -90,7 +90,9 @@ class Settings:
         """The folder of one source system's files (its setting, else the registry's default)."""
         if source in self.source_folders:
             return self.source_folders[source]
-        return get(source).default_location(self.data_dir, self.project_dir)
+        # a default folder is the repository's (vendored data, as data/sample), not the dbt
+        # project's: a project copy (the benchmark's, Dagster's) holds no data
+        return get(source).default_location(self.data_dir, PROJECT_DIR)
 
     def source_path(self, source: str, table: str) -> Path:
         """The raw file of one table of a registered source."""
@@ -164,15 +166,17 @@ class Settings:
         }
 
     def dbt_vars(self) -> dict:
-        as_of = self.as_of_date or resolve_as_of_date(self)
+        # the run's date read once here, not again by source_vars (unpinned settings only: a run's
+        # settings are resolved() and read no file)
+        pinned = self if self.as_of_date else replace(self, as_of_date=resolve_as_of_date(self))
         return {
-            "as_of_date": as_of.isoformat(),
+            "as_of_date": pinned.as_of_date.isoformat(),
             "fiscal_year_start_month": self.fiscal_year_start_month,
             "reporting_currency": self.reporting_currency,
             "raw_format": self.raw_format,
             "closed_periods": self.closed_periods,
             "incremental_lookback_days": self.incremental_lookback_days,
-            "sources": self.source_vars(),
+            "sources": pinned.source_vars(),
             "group_rates_model": run_date_source().rates_model,
             **self.extra_vars,
         }
@@ -272,14 +276,16 @@ def resolve_as_of_date(settings: Settings) -> date:
     """The run's business date: the as-of date of the source that sets it (the sample ERP: the
     last day with a booked sales order). A business date, not a load date: it moves only when the
     source books something new."""
-    return resolve_source_as_of_date(settings, run_date_source(), override="FINKPI_AS_OF_DATE")
+    return resolve_source_as_of_date(settings, run_date_source(), override_env="FINKPI_AS_OF_DATE")
 
 
-def resolve_source_as_of_date(settings: Settings, source: SourceSystem, override: str | None = None) -> date:
+def resolve_source_as_of_date(
+    settings: Settings, source: SourceSystem, override_env: str | None = None
+) -> date:
     """A source's business date: the newest date in its as-of column (the first ten characters,
     so a timestamp counts by its day). Each company's freshness and date rules are judged
     against its own date."""
-    override = override or source.as_of_env or "its as-of date"
+    override = override_env or source.as_of_env or "its as-of date"
     table = source.table(source.as_of.table)
     path = settings.source_path(source.name, table.name)
     if not path.exists():

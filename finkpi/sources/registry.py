@@ -11,7 +11,7 @@ This module is the floor below `finkpi.settings`: it imports nothing of finkpi's
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 KINDS = ("erp", "crm")
@@ -71,7 +71,7 @@ class SourceSystem:
     description: str
     tables: tuple[SourceTable, ...]
     # Where the files are: the folder in `folder_env`, else `default_folder` (relative to the
-    # project), else `<data_dir>/<name>` (the sample company's extracts).
+    # repository, as vendored data), else `<data_dir>/<name>` (the sample company's extracts).
     folder_env: str | None = None
     default_folder: str | None = None
     # csv | parquet, or None: the run's raw_format (FINKPI_RAW_FORMAT)
@@ -90,8 +90,6 @@ class SourceSystem:
     rates_model: str | None = None
     # The source's own quality rules (expectations/rules.yml format), relative to the project.
     rules_file: str | None = None
-    # Columns that never leave the raw file (staging does not select them), per table.
-    confidential_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -126,11 +124,11 @@ class SourceSystem:
         """Its files arrive in `<data_dir>/<name>/` with the other extracts of a batch."""
         return not (self.folder_env or self.default_folder)
 
-    def default_location(self, data_dir: Path, project_dir: Path) -> Path:
+    def default_location(self, data_dir: Path, repository: Path) -> Path:
         """The folder of the source's files when its setting (`folder_env`) is not set."""
         if self.in_data_dir:
             return Path(data_dir) / self.name
-        return (project_dir / self.default_folder).resolve()
+        return (repository / self.default_folder).resolve()
 
     def file_format(self, run_raw_format: str) -> str:
         return self.raw_format or run_raw_format

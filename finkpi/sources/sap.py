@@ -10,7 +10,7 @@ counts) before dbt reads them.
 
 from __future__ import annotations
 
-from finkpi.sources.registry import AsOfDate, Column, Company, SourceSystem, SourceTable
+from finkpi.sources.registry import AsOfDate, Company, SourceSystem, tables_from_contract
 
 # dbt source table -> (file name without .csv, columns)
 TABLES: dict[str, tuple[str, list[str]]] = {
@@ -211,14 +211,13 @@ SOURCE = SourceSystem(
     description="SAP SHINE EPM sample company (real SAP data): sales and purchase orders, partners, products",
     # Every SAP column is text until staging judges it (rule sap_invalid_value), so the contract's
     # types are varchar.
-    tables=tuple(
-        SourceTable(
-            name=table,
-            columns=tuple(Column(column, "varchar") for column in columns),
-            file=file,
-            keys=KEYS[table],
-        )
-        for table, (file, columns) in TABLES.items()
+    tables=tables_from_contract(
+        {
+            table: [(column, "varchar", "") for column in columns]
+            for table, (_file, columns) in TABLES.items()
+        },
+        KEYS,
+        files={table: file for table, (file, _columns) in TABLES.items()},
     ),
     folder_env="FINKPI_SAP_DIR",
     default_folder="data/reference/sap",
@@ -233,7 +232,6 @@ SOURCE = SourceSystem(
     # sap_missing_exchange_rate); join_rate, were it used, would take the group's rates
     rates_model=None,
     rules_file="expectations/rules/sap.yml",
-    confidential_columns={"employees": CONFIDENTIAL_COLUMNS},
 )
 
 

@@ -229,7 +229,7 @@ class Scaffold:
             if self.company_code
             else "None"
         )
-        imports = "AsOfDate, Column, Company, SourceSystem, SourceTable"
+        imports = "AsOfDate, Company, SourceSystem, tables_from_contract"
         if not self.company_code:
             imports = imports.replace(" Company,", "")
         return f'''"""The {self.name} source ({self.kind.upper()}): its raw-file contract and registry entry.
@@ -254,14 +254,10 @@ SOURCE = SourceSystem(
     name="{self.name}",
     kind="{self.kind}",
     description="TODO: what this system is and what it holds",
-    tables=tuple(
-        SourceTable(
-            table,
-            tuple(Column(*column) for column in columns),
-            file=file,
-            keys=KEYS[table],
-        )
-        for table, (file, columns) in CONTRACT.items()
+    tables=tables_from_contract(
+        {{table: columns for table, (_file, columns) in CONTRACT.items()}},
+        KEYS,
+        files={{table: file for table, (file, _columns) in CONTRACT.items()}},
     ),
     folder_env="FINKPI_{self.upper}_DIR",
     default_folder="data/{self.name}",

@@ -53,9 +53,9 @@ def test_as_of_dates_are_resolved_once_per_run(settings, monkeypatch, messages):
     calls = {"erp": 0, "sap": 0}
     resolve = settings_module.resolve_source_as_of_date
 
-    def counted(s, source, override=None):
+    def counted(s, source, override_env=None):
         calls[source.name] += 1
-        return resolve(s, source, override)
+        return resolve(s, source, override_env)
 
     monkeypatch.setattr(settings_module, "resolve_source_as_of_date", counted)
     run = Run(settings, progress=messages.append)

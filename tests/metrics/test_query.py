@@ -150,27 +150,11 @@ def test_query_results_equal_the_exported_metric_values(metric_values, engine):
 
 
 def test_the_command_line_prints_csv_and_fails_clearly(built, sample_settings):
-    finkpi = [
-        sys.executable,
-        "-m",
-        "finkpi.cli",
-        "query",
-        "--warehouse-dir",
-        str(sample_settings.warehouse_dir),
-    ]
-    ok = subprocess.run(
-        [*finkpi, "--metrics", "revenue,cogs", "--group-by", "year", "--format", "csv"],
-        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    ok = _finkpi_query(sample_settings, "--metrics", "revenue,cogs", "--group-by", "year", "--format", "csv")
     assert ok.returncode == 0, ok.stderr
     header, *rows = ok.stdout.strip().splitlines()
     assert header == "metric_time__year,revenue,cogs" and len(rows) == 3
-    bad = subprocess.run(
-        [*finkpi, "--metrics", "revenue", "--group-by", "regin"],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-    )
+    bad = _finkpi_query(sample_settings, "--metrics", "revenue", "--group-by", "regin")
     assert bad.returncode == 2 and "did you mean region" in bad.stderr
 
 

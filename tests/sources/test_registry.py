@@ -100,6 +100,16 @@ def test_a_source_in_a_folder_of_its_own_is_found_there(sample_settings, tmp_pat
     assert hashes["sap/salesOrder.csv"] == input_file_hashes(sample_settings)["sap/salesOrder.csv"]
 
 
+def test_a_project_copy_without_data_still_finds_a_sources_default_folder(sample_settings, tmp_path):
+    """The benchmark and Dagster run on a copy of the dbt project that holds no data: SAP's
+    vendored folder is the repository's."""
+    settings = sample_settings.with_(project_dir=tmp_path)
+    assert settings.source_folder("sap") == (PROJECT_DIR / "data" / "reference" / "sap").resolve()
+    assert (
+        settings.resolved().source_as_of_dates["sap"] == sample_settings.resolved().source_as_of_dates["sap"]
+    )
+
+
 @pytest.mark.build
 def test_every_registered_file_appears_in_column_lineage(built, sample_settings):
     """Each raw file reaches lineage: the `_source_file` of its staging model leads to it."""
