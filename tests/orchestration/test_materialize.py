@@ -73,9 +73,9 @@ TAGS: dict[str, str] = {}  # the refresh run's tags
 def _counted(counts):
     resolve = settings_module.resolve_source_as_of_date
 
-    def counted(settings, source, override=None):
+    def counted(settings, source, override_env=None):
         counts[source.name] = counts.get(source.name, 0) + 1
-        return resolve(settings, source, override)
+        return resolve(settings, source, override_env)
 
     return counted
 
