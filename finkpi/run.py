@@ -55,7 +55,8 @@ class RunSummary:
     seconds: dict[str, float] = field(default_factory=dict)
     mart_rows: dict[str, int] = field(default_factory=dict)
     metric_rows: int = 0
-    metric_queries: int = 0
+    metric_queries: int = 0  # requests the metric exports ran
+    metric_plans: tuple[int, int] = (0, 0)  # their SQL: planned by MetricFlow, from the plan cache
     rule_outcomes: list = field(default_factory=list)
     gate: object = None  # finkpi.quality.gx_runner.GateResult
     published_version: str | None = None
@@ -76,7 +77,9 @@ class RunSummary:
         if self.metric_queries:
             lines.append(
                 f"metrics.metric_values: {self.metric_rows:,} rows"
-                f" from {self.metric_queries} MetricFlow queries"
+                f" from {self.metric_queries} metric requests"
+                f" (SQL planned by MetricFlow: {self.metric_plans[0]},"
+                f" from the plan cache: {self.metric_plans[1]})"
             )
         if self.published_version:
             lines.append(

@@ -2,15 +2,21 @@
 
 MetricFlow's Python entry point that loads a dbt project (dbt-metricflow's CLIConfiguration) is
 not a documented API; this module is the only place that touches it, so an upgrade changes one
-file. Building the engine costs a few seconds; each warm query then costs ~50-70 ms, against
-~3 s for one `mf query` command line (BENCHMARKS.md: 56x at scale 1, 44x at scale 10).
+file. Building the engine costs a few seconds, so it is built on first use: a caller whose every
+plan is cached (finkpi.metrics.plan_cache) never builds it.
+
+Planning and running are apart: `compile` asks MetricFlow for a request's SQL (DuckDB dialect,
+~40 ms), `run_sql` runs SQL on the build warehouse (DuckDB; the Spark target's engine runs it on
+Spark instead). `query` is both.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 
+import duckdb
 import pandas as pd
 
 from finkpi.dbt_runner import dbt_environment, release_duckdb
@@ -19,6 +25,9 @@ from finkpi.settings import Settings
 # MetricFlow logs every query at INFO with its full SQL; keep the console for finkpi's own output.
 for _name in ("metricflow", "metricflow_semantics", "dbt_metricflow"):
     logging.getLogger(_name).setLevel(logging.WARNING)
+
+# the SQL dialect MetricFlow plans in (the local target's adapter; Spark plans on DuckDB too)
+PLANNING_DIALECT = "duckdb"
 
 
 @dataclass(frozen=True)
@@ -29,22 +38,83 @@ class Dimension:
     is_time: bool = False
 
 
+@dataclass(frozen=True)
+class MetricRequest:
+    """One MetricFlow query: what `compile` plans and the plan cache is keyed by."""
+
+    metrics: tuple[str, ...]
+    group_by: tuple[str, ...]
+    where: tuple[str, ...] = ()
+    order_by: tuple[str, ...] = ()
+    limit: int | None = None
+
+    @classmethod
+    def of(cls, metrics, group_by, where=None, order_by=None, limit=None) -> MetricRequest:
+        return cls(tuple(metrics), tuple(group_by), tuple(where or ()), tuple(order_by or ()), limit)
+
+    def canonical(self) -> str:
+        """The request as one JSON text (a cache key): the same request, the same text."""
+        return json.dumps(
+            {
+                "metrics": list(self.metrics),
+                "group_by": list(self.group_by),
+                "where": list(self.where),
+                "order_by": list(self.order_by),
+                "limit": self.limit,
+            },
+            sort_keys=True,
+        )
+
+
+def metricflow_versions() -> dict[str, str]:
+    """The installed versions of what plans the SQL, read without importing MetricFlow."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for package in ("metricflow", "metricflow-semantics", "dbt-metricflow", "dbt-semantic-interfaces"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "absent"
+    return found
+
+
 class MetricEngine:
     """A MetricFlow engine over the build warehouse of `settings`. Close it (or use `with`) to
     release the DuckDB file for other processes."""
 
+    dialect = PLANNING_DIALECT
+
     def __init__(self, settings: Settings):
+        self.settings = settings
+        self._mf = None  # MetricFlow's engine, built on first use (`_engine`)
+        self._connection: duckdb.DuckDBPyConnection | None = None
+        self.engines_built = 0
+
+    @property
+    def _engine(self):
+        if self._mf is None:
+            self._mf = self._build_metricflow()
+            self.engines_built += 1
+        return self._mf
+
+    def _build_metricflow(self):
+        # imported here: MetricFlow and dbt take seconds to import, and a cached plan needs neither
         from dbt_metricflow.cli.cli_configuration import CLIConfiguration
 
-        self.settings = settings
-        self._config = CLIConfiguration()
-        with dbt_environment(settings):  # the profile is rendered here, once
-            self._config.setup(
-                dbt_profiles_path=settings.project_dir,
-                dbt_project_path=settings.project_dir,
+        config = CLIConfiguration()
+        with dbt_environment(self.settings):  # the profile is rendered here, once
+            config.setup(
+                dbt_profiles_path=self.settings.project_dir,
+                dbt_project_path=self.settings.project_dir,
                 configure_file_logging=False,
             )
-            self._engine = self._config.mf
+            return config.mf
+
+    @property
+    def is_built(self) -> bool:
+        """True once MetricFlow's engine has been built (planning or discovery needed it)."""
+        return self._mf is not None
 
     # -- discovery -------------------------------------------------------------------------
     def metric_names(self) -> list[str]:
@@ -69,29 +139,42 @@ class MetricEngine:
             key=lambda d: d.qualified_name,
         )
 
-    # -- queries ---------------------------------------------------------------------------
-    def _request(self, metrics, group_by, where=None, order_by=None, limit=None):
-        from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
+    # -- planning ----------------------------------------------------------------------------
+    def compile(self, request: MetricRequest) -> str:
+        """The SQL MetricFlow would run for `request` (DuckDB dialect)."""
+        from metricflow.engine.metricflow_engine import MetricFlowQueryRequest  # see _build_metricflow
 
-        return MetricFlowQueryRequest.create(
-            metric_names=list(metrics),
-            group_by_names=list(group_by),
-            where_constraints=list(where) if where else None,
-            order_by_names=list(order_by) if order_by else None,
-            limit=limit,
+        mf_request = MetricFlowQueryRequest.create(
+            metric_names=list(request.metrics),
+            group_by_names=list(request.group_by),
+            where_constraints=list(request.where) or None,
+            order_by_names=list(request.order_by) or None,
+            limit=request.limit,
         )
-
-    def query(self, metrics, group_by, where=None, order_by=None, limit=None) -> pd.DataFrame:
-        result = self._engine.query(self._request(metrics, group_by, where, order_by, limit))
-        table = result.result_df
-        return pd.DataFrame(list(table.rows), columns=list(table.column_names))
+        return self._engine.explain(mf_request).sql_statement.sql
 
     def explain(self, metrics, group_by, where=None) -> str:
         """The SQL MetricFlow would run (DuckDB dialect)."""
-        return self._engine.explain(self._request(metrics, group_by, where)).sql_statement.sql
+        return self.compile(MetricRequest.of(metrics, group_by, where))
+
+    # -- running -----------------------------------------------------------------------------
+    def run_sql(self, sql: str) -> pd.DataFrame:
+        """Run compiled SQL on the build warehouse (one connection, held until `close`)."""
+        if self._connection is None:
+            # MetricFlow's own connection (dbt-duckdb's, opened when it ran a query) would hold the
+            # file with dbt's configuration; it plans without one, but release it to be sure
+            release_duckdb()
+            self._connection = duckdb.connect(str(self.settings.build_database), read_only=True)
+        return self._connection.execute(sql).df()
+
+    def query(self, metrics, group_by, where=None, order_by=None, limit=None) -> pd.DataFrame:
+        return self.run_sql(self.compile(MetricRequest.of(metrics, group_by, where, order_by, limit)))
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
         release_duckdb()
 
     def __enter__(self) -> MetricEngine:

@@ -37,8 +37,9 @@ from finkpi import contract
 from finkpi.lineage.published import LineageUnavailable, metric_feeding
 from finkpi.metrics.catalog import Catalog, MetricDefinition, load_catalog
 from finkpi.metrics.certification import certification_status, definition_history, load_certifications
-from finkpi.metrics.engine import MetricEngine
+from finkpi.metrics.engine import MetricEngine, MetricRequest
 from finkpi.metrics.governance import check_catalog, definition_hash
+from finkpi.metrics.plan_cache import PlanCache
 from finkpi.metrics.query import NameResolver
 
 # grain name in metric_values -> MetricFlow time granularity of metric_time
@@ -53,13 +54,76 @@ VALUE_COLUMNS = [
 
 @dataclass
 class ExportStats:
-    queries: int = 0
+    queries: int = 0  # requests executed (SQL statements run on the warehouse)
+    plans_compiled: int = 0  # SQL planned by MetricFlow in this run (requests and definitions)
+    plans_cached: int = 0  # SQL taken from the plan cache instead
+    batched_metrics: int = 0  # (metric, grain, slice) answered by a request shared with others
+    fallbacks: int = 0  # of those, asked again alone (a series undefined throughout: see _from_batch)
     rollups: int = 0
     seconds: float = 0.0
+    # label (metrics, grain, slice) -> seconds the request ran; benchmarks/ read it
+    request_seconds: dict[str, float] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
 
 
+class Planner:
+    """What the exports ask MetricFlow (SQL plans, definition SQL, reachable dimensions), through
+    the plan cache when there is one (finkpi.metrics.plan_cache), counted."""
+
+    def __init__(self, engine: MetricEngine, cache: PlanCache | None):
+        self.engine = engine
+        self.cache = cache
+        self.compiled = 0
+        self.cached = 0
+
+    def plan(self, request: MetricRequest) -> str:
+        return self._counted(lambda: self.cache.plan(request, self._compile), self._compile, request)
+
+    def definition(self, metric: MetricDefinition) -> str:
+        """What a metric means, as SQL: MetricFlow's compiled query at month grain (DuckDB
+        dialect), or for a computed metric the SQL finkpi runs."""
+        if metric.is_computed:
+            return metric.computed_sql
+        request = MetricRequest.of([metric.name], ["metric_time__month"])
+        if self.cache is None:
+            return self._compile(request)
+        return self._counted(
+            lambda: self.cache.definition(metric.name, lambda: self._compile(request)), self._compile, request
+        )
+
+    def dimensions(self, metric: str) -> dict[str, str]:
+        """dimension -> MetricFlow qualified name for one metric (the join path `finkpi query`
+        takes for the short name: the shortest)."""
+        if self.cache is None:
+            return self._discover(metric)
+        return self.cache.dimensions(metric, lambda: self._discover(metric))
+
+    def _discover(self, metric: str) -> dict[str, str]:
+        names = NameResolver(self.engine, [metric])
+        return {name: names.resolve(name).qualified_name for name in DIMENSIONS if names.knows(name)}
+
+    def _compile(self, request: MetricRequest) -> str:
+        self.compiled += 1
+        return self.engine.compile(request)
+
+    def _counted(self, cached: Callable[[], str], compile_sql, request: MetricRequest) -> str:
+        if self.cache is None:
+            return compile_sql(request)
+        before = self.compiled
+        sql = cached()
+        self.cached += self.compiled == before
+        return sql
+
+    def save(self) -> None:
+        if self.cache is not None:
+            self.cache.save()
+
+
 class MetricExporter:
+    """`batched`: several metrics of one slice in one request where that is proven to give each
+    metric what its own request gives (see `_from_batch`); `batched=False, cache=None` is the
+    per-metric, freshly planned path, kept as the reference the batched one is tested against."""
+
     def __init__(
         self,
         engine: MetricEngine,
@@ -67,6 +131,9 @@ class MetricExporter:
         calendar: pd.DataFrame,
         as_of: date,
         companies: pd.DataFrame,
+        batched: bool = True,
+        cache: PlanCache | None = None,
+        planner: Planner | None = None,
     ):
         self.engine = engine
         self.catalog = catalog
@@ -75,28 +142,52 @@ class MetricExporter:
         # (dimension, value) -> the business date that slice's data reaches (its companies' own)
         self.slice_as_of = slice_as_of_dates(companies, as_of)
         self.stats = ExportStats()
+        self.batched = batched
+        self.planner = planner or Planner(engine, cache)
         self._dimension_cache: dict[str, dict[str, str]] = {}
+        # (metric, grain, qualified dimension) -> its own request's rows (batched mode: roll-ups
+        # read the same month inputs for several metrics and both fiscal grains)
+        self._answers: dict[tuple[str, str, str | None], pd.DataFrame] = {}
 
     # -- which dimensions a metric reaches ---------------------------------------------------
     def dimension_names(self, metric: str) -> dict[str, str]:
-        """dimension -> MetricFlow qualified name for one metric (the join path `finkpi query`
-        takes for the short name: the shortest)."""
+        """dimension -> MetricFlow qualified name for one metric (Planner.dimensions)."""
         if metric not in self._dimension_cache:
-            names = NameResolver(self.engine, [metric])
-            self._dimension_cache[metric] = {
-                name: names.resolve(name).qualified_name for name in DIMENSIONS if names.knows(name)
-            }
+            self._dimension_cache[metric] = self.planner.dimensions(metric)
         return self._dimension_cache[metric]
 
     # -- queries ---------------------------------------------------------------------------
-    def _query(self, metric: str, grain: str, qualified_dimension: str | None) -> pd.DataFrame:
-        """One metric at one MetricFlow grain, optionally by one dimension.
-
-        Returns period_start, dimension_value, value."""
+    def _run(self, metrics: list[str], grain: str, qualified_dimension: str | None) -> pd.DataFrame:
+        """One request: `metrics` at one MetricFlow grain, optionally by one dimension."""
         time_column = f"metric_time__{grain}"
         group_by = [time_column] + ([qualified_dimension] if qualified_dimension else [])
-        frame = self.engine.query([metric], group_by)
+        sql = self.planner.plan(MetricRequest.of(metrics, group_by))
+        started = time.perf_counter()
+        frame = self.engine.run_sql(sql)
+        label = f"{'+'.join(metrics)} @ {grain} by {qualified_dimension or 'total'}"
+        while label in self.stats.request_seconds:  # the same request again (a fallback)
+            label += " (again)"
+        self.stats.request_seconds[label] = time.perf_counter() - started
         self.stats.queries += 1
+        return frame
+
+    def _query(self, metric: str, grain: str, qualified_dimension: str | None) -> pd.DataFrame:
+        """One metric at one MetricFlow grain, optionally by one dimension, in a request of its own.
+
+        Returns period_start, dimension_value, value."""
+        key = (metric, grain, qualified_dimension)
+        if key in self._answers:
+            return self._answers[key].copy()
+        frame = self._run([metric], grain, qualified_dimension)
+        out = self._metric_rows(frame, metric, grain, qualified_dimension)
+        if self.batched:
+            self._answers[key] = out.copy()
+        return out
+
+    def _metric_rows(
+        self, frame: pd.DataFrame, metric: str, grain: str, qualified_dimension: str | None
+    ) -> pd.DataFrame:
+        time_column = f"metric_time__{grain}"
         out = pd.DataFrame(
             {
                 "period_start": pd.to_datetime(frame[time_column]).dt.date,
@@ -108,6 +199,44 @@ class MetricExporter:
         # nothing after as_of_date is reported (a period starting later has no business yet);
         # a company's slices end at its own as_of_date (in _densified)
         return out[out["period_start"] <= self.as_of]
+
+    def _batch(
+        self, metrics: list[str], grain: str, dimension: str, qualified_dimension: str | None
+    ) -> dict[str, pd.DataFrame]:
+        """Several metrics of one slice in one request; each metric's rows as `_query` gives them
+        for what the export publishes (see `_from_batch`)."""
+        frame = self._run(metrics, grain, qualified_dimension)
+        out = {}
+        for metric in metrics:
+            self.stats.batched_metrics += 1
+            rows = self._from_batch(self._metric_rows(frame, metric, grain, qualified_dimension), dimension)
+            if rows is None:
+                self.stats.fallbacks += 1
+                rows = self._query(metric, grain, qualified_dimension)
+            out[metric] = rows
+        return out
+
+    def _from_batch(self, rows: pd.DataFrame, dimension: str) -> pd.DataFrame | None:
+        """One metric's rows of a multi-metric request, or None where they may publish other
+        values than the metric's own request.
+
+        MetricFlow computes each metric of a request on its own and full-outer-joins them on the
+        group-by keys: the metric's rows with a value are exactly its own request's, and the
+        request adds rows where it is NULL (periods or slice values another metric has). Those
+        change nothing `_densified` publishes for a series with a value in its window (it keeps
+        the periods from the first value to the series' end, with NULL or 0 where there is none,
+        whether a row said NULL or was absent). A series NULL throughout its window is published
+        as the rows the metric's own request returned, which the batch cannot tell: then None,
+        and the metric is asked alone. A NULL dimension value can come back twice (once per
+        metric: SQL joins do not match NULL keys); the row with the value is kept."""
+        rows = rows.sort_values("value", na_position="last", kind="stable")
+        rows = rows.drop_duplicates(["period_start", "dimension_value"]).sort_index()
+        ends = [self.slice_as_of.get((dimension, value), self.as_of) for value in rows["dimension_value"]]
+        in_window = rows["period_start"] <= pd.Series(ends, index=rows.index)
+        defined = rows.loc[in_window & rows["value"].notna(), "dimension_value"].unique()
+        if set(rows["dimension_value"]) - set(defined):
+            return None
+        return rows
 
     def _rolled_up(self, metric: str, grain: str, qualified_dimension: str | None) -> pd.DataFrame:
         """A balance-based metric at a fiscal grain, from month results of its inputs."""
@@ -170,9 +299,19 @@ class MetricExporter:
         frames = []
         metrics = [m for m in self.catalog.published if not m.is_computed]
         for grain_name, grain in GRAINS.items():
-            progress(f"  metric exports at grain {grain_name}: {len(metrics)} metrics")
-            for metric in metrics:
-                frames.extend(self._export_metric(metric, grain_name, grain))
+            before = (self.stats.queries, self.planner.compiled)
+            if self.batched:
+                frames.extend(self._export_grain_batched(metrics, grain_name, grain))
+            else:
+                for metric in metrics:
+                    frames.extend(self._export_metric(metric, grain_name, grain))
+            progress(
+                f"  metric exports at grain {grain_name}: {len(metrics)} metrics,"
+                f" {self.stats.queries - before[0]} requests, {self.planner.compiled - before[1]} planned"
+            )
+        self.stats.plans_compiled = self.planner.compiled
+        self.stats.plans_cached = self.planner.cached
+        self.planner.save()
         values = self._densified(pd.concat(frames, ignore_index=True))
         values = self._with_computed(values)
         values = self._label(values)
@@ -195,6 +334,39 @@ class MetricExporter:
             frame = frame.assign(metric_name=metric.name, grain=grain_name, dimension=dimension)
             frames.append(frame)
         return frames
+
+    def _export_grain_batched(
+        self, metrics: list[MetricDefinition], grain_name: str, grain: str
+    ) -> list[pd.DataFrame]:
+        """Every metric at one grain: metrics of the same semantic models and slice share a request
+        (their rows coincide, so a batch rarely needs a fallback); balances at fiscal grains are
+        rolled up from months (`_rolled_up`), each on its own."""
+        frames = []
+        groups: dict[tuple, list[str]] = {}
+        for metric in metrics:
+            rollup = grain != "month" and self.catalog.depends_on_balances(metric.name)
+            slices = {"total": None, **self.dimension_names(metric.name)}
+            for dimension, qualified in slices.items():
+                if rollup:
+                    frame = self._rolled_up(metric.name, grain, qualified)
+                    frame = frame.assign(metric_name=metric.name, grain=grain_name, dimension=dimension)
+                    frames.append(frame)
+                else:
+                    key = (dimension, qualified, self._models(metric.name))
+                    groups.setdefault(key, []).append(metric.name)
+        for (dimension, qualified, _models), names in groups.items():
+            answers = (
+                self._batch(names, grain, dimension, qualified)
+                if len(names) > 1
+                else {names[0]: self._query(names[0], grain, qualified)}
+            )
+            for name, frame in answers.items():
+                frames.append(frame.assign(metric_name=name, grain=grain_name, dimension=dimension))
+        return frames
+
+    def _models(self, metric: str) -> tuple[str, ...]:
+        """The semantic models a metric's measures come from."""
+        return tuple(sorted({measure.semantic_model for measure in self.catalog.leaves(metric).values()}))
 
     def _with_computed(self, values: pd.DataFrame) -> pd.DataFrame:
         """Metrics computed from exported totals (their SQL is their definition)."""
@@ -377,21 +549,24 @@ class ExportResult:
 
 
 def definition_sql(engine: MetricEngine, metric: MetricDefinition) -> str:
-    """What a metric means, as SQL: MetricFlow's compiled query at month grain (DuckDB dialect),
-    or for a computed metric the SQL finkpi runs."""
-    return (
-        metric.computed_sql if metric.is_computed else engine.explain([metric.name], ["metric_time__month"])
-    )
+    """What a metric means, as SQL (Planner.definition, planned afresh)."""
+    return Planner(engine, None).definition(metric)
 
 
 def catalog_frame(
-    engine: MetricEngine, catalog: Catalog, run_id: str, certifications: pd.DataFrame
+    engine: MetricEngine,
+    catalog: Catalog,
+    run_id: str,
+    certifications: pd.DataFrame,
+    planner: Planner | None = None,
 ) -> pd.DataFrame:
     """metric_catalog: one row per published metric with its compiled SQL, definition hash and
     feeding columns. `certified` is true only while its certified identity (certification.py) has
-    a sign-off; `uncertified_reason` says why not."""
+    a sign-off; `uncertified_reason` says why not. `planner`: where the definition SQL comes
+    from (by default, MetricFlow afresh)."""
+    planner = planner or Planner(engine, None)
     metrics = sorted(catalog.published, key=lambda m: m.name)
-    sqls = {metric.name: definition_sql(engine, metric) for metric in metrics}
+    sqls = {metric.name: planner.definition(metric) for metric in metrics}
     feeding, untraced = feeding_columns(engine.settings, metrics, sqls)
     rows = []
     for metric in metrics:
@@ -471,14 +646,25 @@ class MetricGovernanceError(RuntimeError):
     """`finkpi metrics check` found problems: nothing is exported."""
 
 
-def export_metrics(settings, run_id: str, progress: Callable[[str], None] = lambda _m: None) -> ExportResult:
+def export_metrics(
+    settings,
+    run_id: str,
+    progress: Callable[[str], None] = lambda _m: None,
+    batched: bool = True,
+    cached: bool = True,
+) -> ExportResult:
     """Check the metric definitions, then export every published metric of the built warehouse
     of `settings` into `metrics.metric_values`, `metric_catalog` and `metric_definition_history`.
-    (The Spark target has its own: finkpi.spark.exports.)"""
+    Plans come from `<warehouse_dir>/plan_cache/` where `cached` (finkpi.metrics.plan_cache);
+    `batched=False, cached=False` is the per-metric reference path. (The Spark target has its
+    own: finkpi.spark.exports.)"""
     calendar = read_calendar(settings.build_database)
     companies = read_companies(settings.build_database)
+    cache = PlanCache.for_settings(settings) if cached else None
     with MetricEngine(settings) as engine:
-        result, history = compute_exports(settings, engine, calendar, companies, run_id, progress)
+        result, history = compute_exports(
+            settings, engine, calendar, companies, run_id, progress, batched=batched, cache=cache
+        )
     write_tables(
         settings.build_database,
         contract.step_tables(
@@ -498,14 +684,17 @@ def compute_exports(
     companies: pd.DataFrame,
     run_id: str,
     progress: Callable[[str], None],
+    batched: bool = True,
+    cache: PlanCache | None = None,
 ) -> tuple[ExportResult, pd.DataFrame]:
     """The export itself, on whichever warehouse `engine` runs its queries: the checked catalog,
     every metric value, and the definition history. `calendar` is marts.dim_dates (read_calendar),
-    `companies` marts.dim_companies (COMPANIES_SQL)."""
+    `companies` marts.dim_companies (COMPANIES_SQL); `batched` and `cache` as MetricExporter's."""
     as_of = date.fromisoformat(settings.dbt_vars()["as_of_date"])
     catalog = load_catalog(settings.project_dir)
     certifications = load_certifications(settings.project_dir)
-    catalog_rows = catalog_frame(engine, catalog, run_id, certifications)
+    planner = Planner(engine, cache)
+    catalog_rows = catalog_frame(engine, catalog, run_id, certifications, planner)
     check = check_catalog(
         catalog, dict(zip(catalog_rows["metric_name"], catalog_rows["definition_hash"], strict=True))
     )
@@ -513,7 +702,7 @@ def compute_exports(
         raise MetricGovernanceError("metrics check failed:\n  " + "\n  ".join(check.problems))
     for warning in uncertified_warnings(catalog, catalog_rows):
         progress(f"  warning: {warning}")
-    exporter = MetricExporter(engine, catalog, calendar, as_of, companies)
+    exporter = MetricExporter(engine, catalog, calendar, as_of, companies, batched=batched, planner=planner)
     values = exporter.export(run_id, progress)
     history = definition_history(catalog_rows, certifications, datetime.now(UTC))
     history["run_id"] = run_id

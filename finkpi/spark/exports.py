@@ -3,8 +3,9 @@
 MetricFlow has no Spark adapter, but its semantic manifest does not depend on the warehouse and
 its engine needs a DuckDB connection only to plan. `SparkMetricEngine` therefore opens MetricFlow
 on an empty planning DuckDB file (`<warehouse>/spark/planning/finkpi.duckdb`), asks it for each
-query's SQL (`explain`), transpiles that to Spark SQL (finkpi.spark.metric_sql) and runs it in the
-Spark session dbt built the models in. Everything after the queries (fiscal roll-ups of balances,
+query's SQL (`compile`, cached in `<warehouse>/spark/planning/plan_cache/` like DuckDB's plans),
+and its `run_sql` transpiles that to Spark SQL (finkpi.spark.metric_sql) and runs it in the Spark
+session dbt built the models in. Everything after the queries (fiscal roll-ups of balances,
 densifying, year-on-year growth, labels) is the same code as on DuckDB (finkpi.metrics.exports),
 so both targets produce `metric_values` the same way. The tables land in Spark schema `metrics`.
 """
@@ -22,6 +23,7 @@ import pandas as pd
 from finkpi import contract, dbt_runner
 from finkpi.metrics.engine import MetricEngine
 from finkpi.metrics.exports import COMPANIES_SQL, ExportResult, companies_frame, compute_exports
+from finkpi.metrics.plan_cache import PlanCache
 from finkpi.settings import Settings
 from finkpi.spark.metric_sql import to_spark_sql
 from finkpi.spark.session import spark_session
@@ -33,7 +35,7 @@ def planning_settings(settings: Settings) -> Settings:
 
 
 class SparkMetricEngine(MetricEngine):
-    """MetricEngine whose queries run on Spark; discovery and `explain` stay MetricFlow's own."""
+    """MetricEngine whose SQL runs on Spark; discovery and `compile` stay MetricFlow's own."""
 
     def __init__(self, settings: Settings):
         planning = planning_settings(settings)
@@ -52,10 +54,10 @@ class SparkMetricEngine(MetricEngine):
             self.spark.sql(f"cache table marts.{name}")
         self.spark_seconds = 0.0
 
-    def query(self, metrics, group_by, where=None, order_by=None, limit=None) -> pd.DataFrame:
-        plan = self._engine.explain(self._request(metrics, group_by, where, order_by, limit))
+    def run_sql(self, sql: str) -> pd.DataFrame:
+        """MetricFlow's DuckDB SQL, transpiled, run on Spark."""
         started = time.perf_counter()
-        frame = run_on_spark(self.spark, to_spark_sql(plan.sql_statement.sql))
+        frame = run_on_spark(self.spark, to_spark_sql(sql))
         self.spark_seconds += time.perf_counter() - started
         return frame
 
@@ -98,7 +100,11 @@ def export_metrics_on_spark(
     with SparkMetricEngine(settings) as engine:
         calendar = read_calendar(engine.spark)
         companies = companies_frame(run_on_spark(engine.spark, COMPANIES_SQL))
-        result, history = compute_exports(settings, engine, calendar, companies, run_id, progress)
+        # the planning settings: the manifest the engine's parse wrote, the planning folder
+        cache = PlanCache.for_settings(engine.settings)
+        result, history = compute_exports(
+            settings, engine, calendar, companies, run_id, progress, cache=cache
+        )
         progress(
             f"  {result.stats.queries} metric queries on Spark: {engine.spark_seconds:.0f} s in Spark"
             f" of {result.stats.seconds:.0f} s"

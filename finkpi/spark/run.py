@@ -42,6 +42,7 @@ def spark_stages(run: Run, first: int) -> None:
     summary.seconds["metric exports (spark)"] = time.perf_counter() - started
     summary.metric_rows = len(exported.values)
     summary.metric_queries = exported.stats.queries
+    summary.metric_plans = (exported.stats.plans_compiled, exported.stats.plans_cached)
     progress(
         "dbt data tests, scorecards, the quality gate and publishing run on the DuckDB target only:"
         " skipped on Spark"
