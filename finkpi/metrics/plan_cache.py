@@ -9,11 +9,12 @@ the models' columns such as dim_dates.is_through_as_of carry it), and a variable
 parsing changes the manifest, so its hash (tests/metrics/test_export_batching.py checks the
 compiled SQL holds no variable's value).
 
-One file per key, `<warehouse_dir>/plan_cache/<key>.json`, holding three kinds of entry: a
-request's SQL, a metric's reachable dimensions (name -> qualified name; MetricFlow's discovery)
-and a metric's definition SQL (metric_catalog.definition_sql). It is written whole to a temporary
-file and renamed, so a crash leaves the old file or the new one; a file that cannot be read, or
-whose recorded key is not the one asked for, is ignored with a warning and rewritten.
+One file per key, `<warehouse_dir>/plan_cache/<key>.json`, holding two kinds of entry: a
+request's SQL (a metric's definition SQL, metric_catalog.definition_sql, is its request at month
+grain) and a metric's reachable dimensions (name -> qualified name; MetricFlow's discovery). It
+is written whole to a temporary file and renamed, so a crash leaves the old file or the new one;
+a file that cannot be read, or whose recorded key is not the one asked for, is ignored with a
+warning and rewritten.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from pathlib import Path
 
 from finkpi.metrics.engine import PLANNING_DIALECT, MetricRequest, metricflow_versions
 
-FORMAT = 1  # bump when the file's layout changes
-KINDS = ("plans", "dimensions", "definitions")
+FORMAT = 2  # bump when the file's layout changes
+KINDS = ("plans", "dimensions")
 
 
 class PlanCacheWarning(UserWarning):
@@ -75,10 +76,6 @@ class PlanCache:
         """A metric's reachable dimensions (short name -> qualified name)."""
         return dict(self._get("dimensions", metric, discover))
 
-    def definition(self, metric: str, compile_sql: Callable[[], str]) -> str:
-        """A metric's definition SQL (metric_catalog.definition_sql)."""
-        return self._get("definitions", metric, compile_sql)
-
     def _get(self, kind: str, name: str, compute: Callable):
         entries = self._entries[kind]
         if name in entries:
@@ -100,7 +97,7 @@ class PlanCache:
             if stored.get("key") != self.key:
                 raise ValueError("it was written for another manifest, MetricFlow version or dialect")
             entries = {kind: stored[kind] for kind in KINDS}
-            texts = [*entries["plans"].values(), *entries["definitions"].values()]
+            texts = list(entries["plans"].values())
             names = [n for found in entries["dimensions"].values() for n in [*found, *found.values()]]
             if not all(isinstance(text, str) for text in texts + names):
                 raise ValueError("an entry is not text")

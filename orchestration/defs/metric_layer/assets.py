@@ -103,7 +103,12 @@ def metric_exports(context: dg.AssetExecutionContext, finkpi: FinkpiSettings):
     for name in EXPORT_TABLES:
         metadata = {"run_id": run_id}
         if name == "metric_values":
-            metadata |= {"rows": len(exported.values), "metricflow_queries": exported.stats.queries}
+            metadata |= {
+                "rows": len(exported.values),
+                "metricflow_queries": exported.stats.queries,
+                "plans_compiled": exported.stats.plans_compiled,
+                "plans_cached": exported.stats.plans_cached,
+            }
         yield dg.MaterializeResult(asset_key=_key(name), metadata=metadata)
     yield from checks
 

@@ -1,0 +1,237 @@
+"""The batched, cached metric export against the per-metric, freshly planned one (the reference
+path, `batched=False` without a cache), on the session build: every key exact, every value within
+1e-9 relative, is_complete and labels equal. And the plan cache: a warm export plans nothing and
+never builds MetricFlow; a changed semantic manifest misses; a corrupt or foreign file is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from finkpi.metrics import plan_cache as plan_cache_module
+from finkpi.metrics.engine import MetricEngine, MetricRequest
+from finkpi.metrics.exports import (
+    MetricExporter,
+    compute_exports,
+    read_calendar,
+    read_companies,
+)
+from finkpi.metrics.plan_cache import PlanCache, PlanCacheWarning, manifest_hash
+
+KEYS = ["metric_name", "grain", "dimension", "dimension_value", "period_start"]
+
+
+class MetricFlowForbidden(MetricEngine):
+    """An engine that fails if anything needs MetricFlow (a warm run must not)."""
+
+    def _build_metricflow(self):
+        raise AssertionError("MetricFlow's engine was built although every plan was cached")
+
+
+def _export(settings, engine_class, batched: bool, cache: PlanCache | None):
+    calendar = read_calendar(settings.build_database)
+    companies = read_companies(settings.build_database)
+    with engine_class(settings) as engine:
+        result, _history = compute_exports(
+            settings, engine, calendar, companies, "test", lambda _m: None, batched=batched, cache=cache
+        )
+        return result, engine.engines_built
+
+
+@pytest.fixture(scope="module")
+def exports(built, sample_settings, tmp_path_factory):
+    """The reference export, the batched one with an empty plan cache (cold), and again (warm)."""
+    cache_dir = tmp_path_factory.mktemp("plan_cache")
+    reference, _ = _export(sample_settings, MetricEngine, batched=False, cache=None)
+    cold, _ = _export(sample_settings, MetricEngine, batched=True, cache=_cache(sample_settings, cache_dir))
+    warm, warm_builds = _export(
+        sample_settings, MetricFlowForbidden, batched=True, cache=_cache(sample_settings, cache_dir)
+    )
+    return {"reference": reference, "cold": cold, "warm": warm, "warm_builds": warm_builds, "dir": cache_dir}
+
+
+def _cache(settings, directory) -> PlanCache:
+    return PlanCache(directory, manifest_hash(settings.project_dir))
+
+
+def _is_null(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _assert_equal_exports(reference: pd.DataFrame, other: pd.DataFrame, name: str) -> None:
+    merged = reference.merge(other, on=KEYS, how="outer", suffixes=("_ref", "_new"), indicator=True)
+    one_sided = merged[merged["_merge"] != "both"]
+    assert one_sided.empty, f"{name}: keys on one side only:\n{one_sided[[*KEYS, '_merge']].head(20)}"
+    differing = [
+        (key, a, b)
+        for key, a, b in zip(
+            merged[KEYS].itertuples(index=False), merged["value_ref"], merged["value_new"], strict=True
+        )
+        if _is_null(a) != _is_null(b) or (not _is_null(a) and abs(a - b) > 1e-9 * max(abs(a), abs(b)))
+    ]
+    assert not differing, f"{name}: {len(differing)} values differ, e.g. {differing[:5]}"
+    for column in ("is_complete", "period_label"):
+        wrong = merged[merged[f"{column}_ref"] != merged[f"{column}_new"]]
+        assert wrong.empty, f"{name}: {column} differs:\n{wrong[KEYS].head(10)}"
+
+
+def test_the_batched_cached_export_equals_the_per_metric_reference(exports):
+    reference = exports["reference"]
+    for name in ("cold", "warm"):
+        result = exports[name]
+        _assert_equal_exports(reference.values, result.values, name)
+        pd.testing.assert_frame_equal(
+            reference.catalog.drop(columns=["run_id"]), result.catalog.drop(columns=["run_id"])
+        )
+    # the batching happened: fewer requests, most metrics answered by shared ones
+    cold = exports["cold"].stats
+    assert cold.queries < reference.stats.queries / 1.5, (cold.queries, reference.stats.queries)
+    assert cold.batched_metrics > 2 * cold.fallbacks
+    assert len(cold.request_seconds) == cold.queries
+    assert any("+" in label for label in cold.request_seconds)
+
+
+def test_a_warm_export_plans_nothing_and_builds_no_metricflow(exports):
+    cold, warm = exports["cold"].stats, exports["warm"].stats
+    assert cold.plans_compiled > 0 and cold.plans_cached == 0
+    assert warm.plans_compiled == 0
+    assert warm.plans_cached == cold.plans_compiled
+    assert exports["warm_builds"] == 0
+    assert warm.queries == cold.queries
+
+
+def test_no_dbt_variable_reaches_the_compiled_sql(exports, sample_settings):
+    """The cache key holds no dbt variable because none is in the SQL (the exports filter by
+    as_of_date in pandas); were one to appear, the key would have to include it."""
+    (path,) = exports["dir"].glob("*.json")
+    stored = json.loads(path.read_text())
+    sqls = list(stored["plans"].values())
+    assert len(sqls) >= exports["cold"].stats.queries
+    variables = sample_settings.dbt_vars()
+    dates = {variables["as_of_date"]} | {source["as_of_date"] for source in variables["sources"].values()}
+    dates |= set(variables["closed_periods"])
+    assert dates and all(isinstance(value, str) for value in dates)
+    for sql in sqls:
+        found = [value for value in dates if value in sql]
+        assert not found, f"the compiled SQL holds dbt variable values {found}:\n{sql[:500]}"
+
+
+def test_a_changed_semantic_manifest_misses_the_cache(exports, built, sample_settings, tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    for entry in sample_settings.project_dir.iterdir():
+        if entry.name != "target":
+            (project / entry.name).symlink_to(entry.resolve())
+    (project / "target").mkdir()
+    manifest = json.loads((sample_settings.project_dir / "target" / "semantic_manifest.json").read_text())
+    (measure,) = [
+        measure
+        for model in manifest["semantic_models"]
+        for measure in model["measures"]
+        if measure["name"] == "revenue_amount"
+    ]
+    measure["expr"] = f"2 * ({measure['expr']})"  # revenue is now twice what it was
+    (project / "target" / "semantic_manifest.json").write_text(json.dumps(manifest))
+    changed = sample_settings.with_(project_dir=project)
+
+    request = MetricRequest.of(["revenue"], ["metric_time__month"])
+    old = _cache(sample_settings, exports["dir"])
+    assert old.plan(request, _never) and old.hits == 1  # the original manifest's plan is cached
+    new = _cache(changed, exports["dir"])
+    assert new.path != old.path
+    with MetricEngine(changed) as engine:
+        sql = new.plan(request, engine.compile)
+        assert new.misses == 1 and new.hits == 0
+        assert "2 * (" in sql and sql != old.plan(request, _never)
+
+
+def _never(*_args):
+    raise AssertionError("planned although cached")
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['{"key": {"format": 1}, "plans": {', "not json at all", "FOREIGN", '{"key": "KEY", "plans": {"x": 1}}'],
+    ids=["half-written", "garbage", "another manifest", "not text"],
+)
+def test_a_corrupt_or_foreign_cache_file_is_ignored(exports, sample_settings, tmp_path, content):
+    directory = tmp_path / "plan_cache"
+    shutil.copytree(exports["dir"], directory)
+    cache = _cache(sample_settings, directory)
+    good = json.loads(cache.path.read_text())
+    if content == "FOREIGN":  # a complete file whose key names another manifest
+        good["key"] = {**good["key"], "semantic_manifest_sha256": "0" * 64}
+        content = json.dumps(good)
+    elif "KEY" in content:
+        content = json.dumps({**good, "plans": {MetricRequest.of(["revenue"], ["x"]).canonical(): 1}})
+    cache.path.write_text(content)
+    with pytest.warns(PlanCacheWarning, match="ignoring the metric plan cache"):
+        ignored = _cache(sample_settings, directory)
+    request = MetricRequest.of(["revenue"], ["metric_time__month"])
+    expected = _cache(sample_settings, exports["dir"]).plan(request, _never)
+    assert ignored.plan(request, lambda _r: expected) == expected
+    assert ignored.misses == 1 and ignored.hits == 0
+    ignored.save()  # rewritten whole, readable again
+    assert _cache(sample_settings, directory).plan(request, _never) == expected
+
+
+def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
+    cache = PlanCache(tmp_path, "a" * 64)
+    request = MetricRequest.of(["m"], ["metric_time__month"])
+    cache.plan(request, lambda _r: "select 1")
+    cache.save()
+    before = cache.path.read_text()
+    cache.plan(MetricRequest.of(["n"], ["metric_time__month"]), lambda _r: "select 2")
+
+    def broken_dump(value, file):
+        file.write('{"key": ')
+        raise OSError("disk full")
+
+    monkeypatch.setattr(plan_cache_module.json, "dump", broken_dump)
+    with pytest.raises(OSError, match="disk full"):
+        cache.save()
+    assert cache.path.read_text() == before
+    assert [path.name for path in tmp_path.iterdir()] == [cache.path.name]  # no temporary left
+
+
+def test_a_batched_series_undefined_throughout_is_asked_alone():
+    """_from_batch on hand-made rows: a series NULL throughout (which a multi-metric request
+    cannot tell from one another metric added) sends the metric to a request of its own; extra
+    NULL rows in a series with a value are kept; a NULL slice value that came back twice keeps
+    the row with the value."""
+    companies = pd.DataFrame(
+        {"company_code": ["C1"], "source_system": ["erp"], "as_of_date": [date(2024, 3, 31)]}
+    )
+    exporter = MetricExporter(None, None, None, date(2024, 6, 30), companies)
+    jan, feb, apr = date(2024, 1, 1), date(2024, 2, 1), date(2024, 4, 1)
+    rows = pd.DataFrame(
+        {
+            "period_start": [jan, feb, jan, jan],
+            "dimension_value": ["DACH", "DACH", "(unassigned)", "(unassigned)"],
+            "value": [1.0, None, None, 2.0],
+        }
+    )
+    kept = exporter._from_batch(rows, "region")
+    assert kept is not None
+    assert [
+        (start, value, None if _is_null(number) else number)
+        for start, value, number in zip(
+            kept["period_start"], kept["dimension_value"], kept["value"], strict=True
+        )
+    ] == [(jan, "DACH", 1.0), (feb, "DACH", None), (jan, "(unassigned)", 2.0)]
+    undefined = pd.concat(
+        [rows, pd.DataFrame({"period_start": [jan], "dimension_value": ["Nordics"], "value": [None]})]
+    )
+    assert exporter._from_batch(undefined, "region") is None
+    # a company's slice with a value only after the company's own as_of_date is undefined in its window
+    company = pd.DataFrame(
+        {"period_start": [jan, apr], "dimension_value": ["C1", "C1"], "value": [None, 5.0]}
+    )
+    assert exporter._from_batch(company, "company_code") is None
+    assert exporter._from_batch(company, "region") is not None
