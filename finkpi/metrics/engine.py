@@ -79,6 +79,28 @@ def metricflow_versions() -> dict[str, str]:
     return found
 
 
+def integers_as_metricflow_gave_them(relation: duckdb.DuckDBPyRelation) -> pd.DataFrame:
+    """A DuckDB result as pandas with integers as MetricFlow's own results had them (it ran the
+    SQL through dbt): int64, or float64 where a NULL is among them. A sum of integers is HUGEINT,
+    which pandas has no type for (DuckDB would make it a float, and `finkpi query` print 3.0); it
+    is cast to BIGINT, and a sum beyond BIGINT fails the cast rather than lose digits."""
+    columns, types = relation.columns, [str(kind) for kind in relation.types]
+    if any(kind in ("HUGEINT", "UHUGEINT") for kind in types):
+        quoted = ['"' + column.replace('"', '""') + '"' for column in columns]
+        relation = relation.project(
+            ", ".join(
+                f"cast({name} as bigint) as {name}" if kind in ("HUGEINT", "UHUGEINT") else name
+                for name, kind in zip(quoted, types, strict=True)
+            )
+        )
+    frame = relation.df()
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.Int64Dtype | pd.Int32Dtype | pd.Int16Dtype | pd.Int8Dtype):
+            has_null = frame[column].isna().any()
+            frame[column] = frame[column].astype("float64" if has_null else "int64")
+    return frame
+
+
 class MetricEngine:
     """A MetricFlow engine over the build warehouse of `settings`. Close it (or use `with`) to
     release the DuckDB file for other processes."""
@@ -165,7 +187,7 @@ class MetricEngine:
             # file with dbt's configuration; it plans without one, but release it to be sure
             release_duckdb()
             self._connection = duckdb.connect(str(self.settings.build_database), read_only=True)
-        return self._connection.execute(sql).df()
+        return integers_as_metricflow_gave_them(self._connection.sql(sql))
 
     def query(self, metrics, group_by, where=None, order_by=None, limit=None) -> pd.DataFrame:
         return self.run_sql(self.compile(MetricRequest.of(metrics, group_by, where, order_by, limit)))

@@ -232,8 +232,8 @@ class MetricExporter:
         the periods from the first value to the series' end, with NULL or 0 where there is none,
         whether a row said NULL or was absent). A series NULL throughout its window is published
         as the rows the metric's own request returned, which the batch cannot tell: then None,
-        and the metric is asked alone. A NULL dimension value can come back twice (once per
-        metric: SQL joins do not match NULL keys); the row with the value is kept."""
+        and the metric is asked alone. Should a NULL dimension value come back twice (an outer
+        join does not match NULL keys), the row with the metric's value is kept."""
         rows = rows.sort_values("value", na_position="last", kind="stable")
         rows = rows.drop_duplicates(["period_start", "dimension_value"]).sort_index()
         ends = [self.slice_as_of.get((dimension, value), self.as_of) for value in rows["dimension_value"]]

@@ -14,7 +14,7 @@ request's SQL (a metric's definition SQL, metric_catalog.definition_sql, is its 
 grain) and a metric's reachable dimensions (name -> qualified name; MetricFlow's discovery). It
 is written whole to a temporary file and renamed, so a crash leaves the old file or the new one;
 a file that cannot be read, or whose recorded key is not the one asked for, is ignored with a
-warning and rewritten.
+warning and rewritten. The directory keeps the KEEP_FILES most recently written files.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from pathlib import Path
 from finkpi.metrics.engine import PLANNING_DIALECT, MetricRequest, metricflow_versions
 
 FORMAT = 2  # bump when the file's layout changes
+KEEP_FILES = 8  # the most recently written; older ones are for manifests long replaced
 KINDS = ("plans", "dimensions")
 
 
@@ -124,3 +125,6 @@ class PlanCache:
             Path(temporary).unlink(missing_ok=True)
             raise
         self._changed = False
+        files = sorted(self.directory.glob("*.json"), key=lambda path: path.stat().st_mtime, reverse=True)
+        for stale in files[KEEP_FILES:]:
+            stale.unlink(missing_ok=True)
