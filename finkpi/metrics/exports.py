@@ -34,6 +34,7 @@ import duckdb
 import pandas as pd
 
 from finkpi import contract
+from finkpi.errors import FinkpiError
 from finkpi.lineage.published import LineageUnavailable, metric_feeding
 from finkpi.metrics.catalog import Catalog, MetricDefinition, load_catalog
 from finkpi.metrics.certification import certification_status, definition_history, load_certifications
@@ -467,7 +468,7 @@ def read_calendar(database) -> pd.DataFrame:
     return calendar
 
 
-class MetricGovernanceError(RuntimeError):
+class MetricGovernanceError(FinkpiError):
     """`finkpi metrics check` found problems: nothing is exported."""
 
 
