@@ -1098,7 +1098,7 @@ def render(
 
 def _where_time_goes(results: list[dict]) -> list[str]:
     """The slowest export requests and GX suites of each scale's warm run, and its EXPLAIN files."""
-    lines = ["", "### Where the time goes: export requests, Great Expectations suites, dbt nodes", ""]
+    lines = []
     for r in results:
         kind = "warm" if "warm" in r else "full"
         run = r[kind]
@@ -1127,7 +1127,9 @@ def _where_time_goes(results: list[dict]) -> list[str]:
                     f"`{e['node'].split('.', 2)[2]}` ({common.fmt_s(e['dbt_s'])})" for e in r["explain"]
                 )
             )
-    return lines
+    if not lines:  # rows from before these were measured
+        return []
+    return ["", "### Where the time goes: export requests, Great Expectations suites, dbt nodes", "", *lines]
 
 
 def _incremental_section(inc: dict, stages: list[str]) -> list[str]:
@@ -1148,7 +1150,9 @@ def _incremental_section(inc: dict, stages: list[str]) -> list[str]:
         " build with the three incremental facts' rows after that day taken out (every other table"
         " is rebuilt by any run; the slow test in `tests/models/test_incremental.py` builds a real"
         " history on the sample and appends the delivery to the files). `finkpi run --incremental`"
-        " then ran every stage in it, on the warm run's project: the three largest facts recompute a"
+        " then ran every stage in it"
+        + (", on the warm run's project" if "warm" in inc else "")
+        + ": the three largest facts recompute a"
         " window of the last days, everything else is rebuilt. Every mart row and every metric value"
         " equals the full run over the same files"
         f" ({sum(inc['checks']['incremental_equals_full'].values()):,}"
