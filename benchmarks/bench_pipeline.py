@@ -733,6 +733,44 @@ def explain_file_name(unique_id: str) -> str:
     return f"{kind}-{safe}.txt"
 
 
+def plan_text(profile: dict, top: int = 10, width: int = 160) -> str:
+    """DuckDB's EXPLAIN ANALYZE profile (FORMAT JSON) as readable text: the operators that took
+    longest, then the plan as an indented tree, each operator with its seconds, rows out and
+    details (cut at `width`). DuckDB's own box drawing runs to thousands of columns on these
+    queries."""
+    operators: list[tuple[int, dict]] = []
+
+    def walk(operator: dict, depth: int) -> None:
+        if operator.get("name") not in ("RESULT_COLLECTOR", "EXPLAIN_ANALYZE"):
+            operators.append((depth, operator))
+            depth += 1
+        for child in operator.get("children", []):
+            walk(child, depth)
+
+    for root in profile.get("operator", []):
+        walk(root, 0)
+
+    def describe(operator: dict) -> str:
+        details = "; ".join(
+            f"{key}: {', '.join(value) if isinstance(value, list) else value}"
+            for key, value in operator.get("extra_info", {}).items()
+            if key != "Estimated Cardinality"
+        )
+        line = (
+            f"{operator['name']} {operator.get('timing', 0.0):.3f} s,"
+            f" {operator.get('intermediate_rows', 0):,} rows" + (f"; {details}" if details else "")
+        )
+        return line if len(line) <= width else line[: width - 3] + "..."
+
+    total = sum(operator.get("timing", 0.0) for _, operator in operators)
+    slowest = sorted(operators, key=lambda item: item[1].get("timing", 0.0), reverse=True)[:top]
+    lines = [f"operators: {len(operators)}, {total:.3f} s in all; the slowest:"]
+    lines += [f"  {describe(operator)}" for _, operator in slowest]
+    lines += ["", "the plan:"]
+    lines += [f"{'  ' * depth}{describe(operator)}" for depth, operator in operators]
+    return "\n".join(lines)
+
+
 def explain_slowest(database: Path, run_results_path: Path, out_dir: Path) -> list[dict]:
     """EXPLAIN ANALYZE of the slowest models' selects (not a re-create) and tests' queries against
     the built warehouse, read-only, one text file per node in `out_dir`. A node whose plan cannot be
@@ -752,7 +790,8 @@ def explain_slowest(database: Path, run_results_path: Path, out_dir: Path) -> li
                 "",
             ]
             try:
-                plan = "\n".join(str(row[-1]) for row in con.execute(f"explain analyze {sql}").fetchall())
+                (profile,) = con.execute(f"explain (analyze, format json) {sql}").fetchone()[-1:]
+                plan = plan_text(json.loads(profile))
             except duckdb.Error as exc:
                 plan = f"no plan: {type(exc).__name__}: {exc}"
             path = out_dir / explain_file_name(node["unique_id"])

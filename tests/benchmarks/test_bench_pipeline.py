@@ -232,7 +232,8 @@ def test_explain_files_of_the_slowest_models_and_tests(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == sorted(w["file"] for w in written)
     model = (out / "model-m6.txt").read_text()
     assert model.startswith("-- model.finkpi.m6: 6.00 s in dbt")
-    assert "orders" in model.split("-- the compiled SQL")[0].lower()  # the plan names the table it scans
+    plan = model.split("-- the compiled SQL")[0]
+    assert "SEQ_SCAN" in plan and "marts.orders" in plan and "10 rows" in plan  # what it scanned
     assert "select id * 6 as x from marts.orders" in model
     test = (out / "test-not_null_orders_id.abc.txt").read_text()
     assert "no plan" not in test and "where id is null" in test and not test.rstrip().endswith(";")
@@ -240,6 +241,46 @@ def test_explain_files_of_the_slowest_models_and_tests(tmp_path):
     assert "no plan: CatalogException" in broken and "no_such_table" in broken
     with duckdb.connect(str(database), read_only=True) as con:  # the select ran, nothing was created
         assert con.execute("select count(*) from duckdb_tables()").fetchone()[0] == 1
+
+
+def test_plan_text_lists_the_slowest_operators_then_the_tree():
+    profile = {
+        "operator": [
+            {
+                "name": "EXPLAIN_ANALYZE",
+                "timing": 0.0,
+                "children": [
+                    {
+                        "name": "HASH_JOIN",
+                        "timing": 0.5,
+                        "intermediate_rows": 1200,
+                        "extra_info": {"Join Type": "INNER", "Conditions": ["a = b", "c = d"]},
+                        "children": [
+                            {
+                                "name": "SEQ_SCAN",
+                                "timing": 2.0,
+                                "intermediate_rows": 3000,
+                                "extra_info": {"Table": "x" * 300, "Estimated Cardinality": "5"},
+                            },
+                            {"name": "SEQ_SCAN", "timing": 0.25, "intermediate_rows": 7},
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    text = bench.plan_text(profile, top=2, width=80)
+    head, tree = text.split("\n\nthe plan:\n")
+    assert head.splitlines()[0] == "operators: 3, 2.750 s in all; the slowest:"
+    assert head.splitlines()[1].startswith("  SEQ_SCAN 2.000 s, 3,000 rows; Table: xxx")
+    assert head.splitlines()[1].endswith("...") and len(head.splitlines()[1]) == 2 + 80
+    assert (
+        head.splitlines()[2] == "  HASH_JOIN 0.500 s, 1,200 rows; Join Type: INNER; Conditions: a = b, c = d"
+    )
+    assert len(head.splitlines()) == 3  # top=2
+    lines = tree.splitlines()
+    assert lines[0].startswith("HASH_JOIN") and lines[1].startswith("  SEQ_SCAN 2.000 s")
+    assert lines[2] == "  SEQ_SCAN 0.250 s, 7 rows" and "Estimated Cardinality" not in text
 
 
 def test_explain_file_names_are_file_names():
