@@ -771,7 +771,14 @@ def plan_text(profile: dict, top: int = 10, width: int = 160) -> str:
 
     total = sum(operator.get("timing", 0.0) for _, operator in operators)
     slowest = sorted(operators, key=lambda item: item[1].get("timing", 0.0), reverse=True)[:top]
-    lines = [f"operators: {len(operators)}, {total:.3f} s in all; the slowest:"]
+    query, system = profile.get("query", {}), profile.get("system", {})
+    lines = [
+        f"query: {query.get('total_time', 0.0):.3f} s, CPU {query.get('cpu_time', 0.0):.3f} s,"
+        f" {query.get('total_rows_scanned', 0):,} rows scanned,"
+        f" peak buffer memory {system.get('peak_buffer_memory', 0) / 2**20:,.0f} MiB,"
+        f" spilled {system.get('total_bytes_spilled', 0) / 2**20:,.0f} MiB",
+        f"operators: {len(operators)}, {total:.3f} s in all; the slowest:",
+    ]
     lines += [f"  {describe(operator)}" for _, operator in slowest]
     lines += ["", "the plan:"]
     lines += [f"{'  ' * depth}{describe(operator)}" for depth, operator in operators]

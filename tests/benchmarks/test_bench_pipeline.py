@@ -237,6 +237,7 @@ def test_explain_files_of_the_slowest_models_and_tests(tmp_path):
     assert model.startswith("-- model.finkpi.m6: 6.00 s in dbt")
     plan = model.split("-- the compiled SQL")[0]
     assert "SEQ_SCAN" in plan and "marts.orders" in plan and "10 rows" in plan  # what it scanned
+    assert "10 rows scanned" in plan
     assert "select id * 6 as x from marts.orders" in model
     test = (out / "test-not_null_orders_id.abc.txt").read_text()
     assert "no plan" not in test and "where id is null" in test and not test.rstrip().endswith(";")
@@ -248,6 +249,8 @@ def test_explain_files_of_the_slowest_models_and_tests(tmp_path):
 
 def test_plan_text_lists_the_slowest_operators_then_the_tree():
     profile = {
+        "query": {"total_time": 3.5, "cpu_time": 6.25, "total_rows_scanned": 123_456},
+        "system": {"peak_buffer_memory": 3 * 2**20, "total_bytes_spilled": 0},
         "operator": [
             {
                 "name": "EXPLAIN_ANALYZE",
@@ -270,17 +273,19 @@ def test_plan_text_lists_the_slowest_operators_then_the_tree():
                     }
                 ],
             }
-        ]
+        ],
     }
     text = bench.plan_text(profile, top=2, width=80)
     head, tree = text.split("\n\nthe plan:\n")
-    assert head.splitlines()[0] == "operators: 3, 2.750 s in all; the slowest:"
-    assert head.splitlines()[1].startswith("  SEQ_SCAN 2.000 s, 3,000 rows; Table: xxx")
-    assert head.splitlines()[1].endswith("...") and len(head.splitlines()[1]) == 2 + 80
-    assert (
-        head.splitlines()[2] == "  HASH_JOIN 0.500 s, 1,200 rows; Join Type: INNER; Conditions: a = b, c = d"
+    head = head.splitlines()
+    assert head[0] == (
+        "query: 3.500 s, CPU 6.250 s, 123,456 rows scanned, peak buffer memory 3 MiB, spilled 0 MiB"
     )
-    assert len(head.splitlines()) == 3  # top=2
+    assert head[1] == "operators: 3, 2.750 s in all; the slowest:"
+    assert head[2].startswith("  SEQ_SCAN 2.000 s, 3,000 rows; Table: xxx")
+    assert head[2].endswith("...") and len(head[2]) == 2 + 80
+    assert head[3] == "  HASH_JOIN 0.500 s, 1,200 rows; Join Type: INNER; Conditions: a = b, c = d"
+    assert len(head) == 4  # top=2
     lines = tree.splitlines()
     assert lines[0].startswith("HASH_JOIN") and lines[1].startswith("  SEQ_SCAN 2.000 s")
     assert lines[2] == "  SEQ_SCAN 0.250 s, 7 rows" and "Estimated Cardinality" not in text
