@@ -79,6 +79,7 @@ def _stages(this: Run, first: int) -> None:
         summary.seconds["metric exports"] = time.perf_counter() - started
         summary.metric_rows = len(exported.values)
         summary.metric_queries = exported.stats.queries
+        summary.export_request_seconds = exported.stats.request_seconds
 
         progress("[3/5] scorecards, driver attribution, associations, forecasts")
         started = time.perf_counter()

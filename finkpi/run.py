@@ -56,6 +56,8 @@ class RunSummary:
     mart_rows: dict[str, int] = field(default_factory=dict)
     metric_rows: int = 0
     metric_queries: int = 0
+    # each MetricFlow request of the exports (metrics @ grain by slice) -> seconds
+    export_request_seconds: dict[str, float] = field(default_factory=dict)
     rule_outcomes: list = field(default_factory=list)
     gate: object = None  # finkpi.quality.gx_runner.GateResult
     published_version: str | None = None

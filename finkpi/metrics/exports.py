@@ -58,6 +58,8 @@ class ExportStats:
     rollups: int = 0
     seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)
+    # "<metrics> @ <grain> by <dimension or total>" -> seconds of its MetricFlow requests
+    request_seconds: dict[str, float] = field(default_factory=dict)
 
 
 class MetricExporter:
@@ -96,7 +98,12 @@ class MetricExporter:
         Returns period_start, dimension_value, value."""
         time_column = f"metric_time__{grain}"
         group_by = [time_column] + ([qualified_dimension] if qualified_dimension else [])
+        started = time.perf_counter()
         frame = self.engine.query([metric], group_by)
+        label = f"{metric} @ {grain} by {qualified_dimension or 'total'}"
+        self.stats.request_seconds[label] = (
+            self.stats.request_seconds.get(label, 0.0) + time.perf_counter() - started
+        )
         self.stats.queries += 1
         out = pd.DataFrame(
             {
