@@ -88,9 +88,12 @@ generate: setup  ## rewrite data/sample/ (deterministic: seed 42)
 clean:  ## remove the build warehouse and dbt's target/ (keeps .venv)
 	rm -rf target logs warehouse/*.duckdb warehouse/*.wal
 
-.PHONY: bench bench-full bench-metric-layer
-bench: setup  ## quick benchmarks: the pipeline vs a raw-DuckDB baseline, full and incremental, scale 1 and 10 (~8 min)
-	$(BIN)/python benchmarks/bench_pipeline.py --scales 1,10
+.PHONY: bench bench-100 bench-full bench-metric-layer
+bench: setup  ## quick benchmarks: the pipeline vs a raw-DuckDB baseline, cold, warm and incremental, scale 1 and 10 (~10 min; other scales' rows kept)
+	$(BIN)/python benchmarks/bench_pipeline.py --scales 1,10 --merge
+
+bench-100: setup  ## the same at scale 1, 10 and 100, the incremental day at 100 (~20 min; generates data/landing/scale100 first)
+	$(BIN)/python benchmarks/bench_pipeline.py --scales 1,10,100 --incremental-scale 100 --merge
 
 bench-full: setup  ## the same up to 10 million order lines (scale 385), long: generates data/landing/ first
 	$(BIN)/python benchmarks/bench_pipeline.py --scales 1,10,100,385

@@ -16,13 +16,14 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from finkpi.errors import FinkpiError
 from finkpi.quality.rules import dbt_var
 from finkpi.settings import Settings
 
 MAX_ROWS_SHOWN = 20
 
 
-class DbtBuildError(RuntimeError):
+class DbtBuildError(FinkpiError):
     """dbt failed; the message names each failed model or rule with its offending rows."""
 
     def __init__(self, message: str, failures: list[Failure], result=None):

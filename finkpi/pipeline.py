@@ -18,6 +18,7 @@ from finkpi import contract, dbt_runner, faults, publish
 from finkpi.audit.provenance import definitions_hash
 from finkpi.audit.report import reports_dir
 from finkpi.audit.store import AuditStore
+from finkpi.errors import FinkpiError
 from finkpi.lineage.columns import LineageUnavailable
 from finkpi.lineage.published import published_lineage
 from finkpi.metrics.exports import export_metrics
@@ -31,7 +32,7 @@ from finkpi.spark.run import spark_stages
 STAGES = ("build", "export", "publish")
 
 
-class QualityGateError(RuntimeError):
+class QualityGateError(FinkpiError):
     """The validate step failed; the message names each failed rule or expectation."""
 
     def __init__(self, message: str, gate=None):
@@ -79,6 +80,7 @@ def _stages(this: Run, first: int) -> None:
         summary.metric_rows = len(exported.values)
         summary.metric_queries = exported.stats.queries
         summary.metric_plans = (exported.stats.plans_compiled, exported.stats.plans_cached)
+        summary.export_request_seconds = exported.stats.request_seconds
 
         progress("[3/5] scorecards, driver attribution, associations, forecasts")
         started = time.perf_counter()

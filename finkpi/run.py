@@ -57,6 +57,8 @@ class RunSummary:
     metric_rows: int = 0
     metric_queries: int = 0  # requests the metric exports ran
     metric_plans: tuple[int, int] = (0, 0)  # their SQL: planned by MetricFlow, from the plan cache
+    # each MetricFlow request of the exports (metrics @ grain by slice) -> seconds
+    export_request_seconds: dict[str, float] = field(default_factory=dict)
     rule_outcomes: list = field(default_factory=list)
     gate: object = None  # finkpi.quality.gx_runner.GateResult
     published_version: str | None = None

@@ -20,8 +20,12 @@ PACKAGES = ("finkpi", "orchestration")
 
 # Floor -> module prefixes (a prefix matches the module and its submodules; the longest wins).
 FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    # the source registry, the published contract, file hashing, fault injection: import nothing above
-    ("ground", ("finkpi", "finkpi.sources", "finkpi.contract", "finkpi.files", "finkpi.faults")),
+    # the source registry, the published contract, file hashing, fault injection, the base of the
+    # failures a command reports: import nothing above
+    (
+        "ground",
+        ("finkpi", "finkpi.sources", "finkpi.contract", "finkpi.files", "finkpi.faults", "finkpi.errors"),
+    ),
     # environment -> dbt target and paths; reads the source registry
     ("settings", ("finkpi.settings",)),
     # what the steps are made of: audit store and provenance, data-quality rules and GX, dbt in

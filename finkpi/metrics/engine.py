@@ -115,10 +115,14 @@ class MetricEngine:
 
     @property
     def _engine(self):
+        self.build()
+        return self._mf
+
+    def build(self) -> None:
+        """Build MetricFlow's engine now, if not yet (else the first plan or discovery does)."""
         if self._mf is None:
             self._mf = self._build_metricflow()
             self.engines_built += 1
-        return self._mf
 
     def _build_metricflow(self):
         # imported here: MetricFlow and dbt take seconds to import, and a cached plan needs neither

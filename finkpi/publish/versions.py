@@ -29,6 +29,7 @@ import pandas as pd
 
 from finkpi import contract, faults
 from finkpi.audit.store import AuditStore, published_audit_sql
+from finkpi.errors import FinkpiError
 from finkpi.files import file_sha256
 from finkpi.settings import Settings
 
@@ -37,7 +38,7 @@ from finkpi.settings import Settings
 Source = str | pd.DataFrame
 
 
-class PublishError(RuntimeError):
+class PublishError(FinkpiError):
     """Nothing was published; the current version is unchanged."""
 
 

@@ -15,6 +15,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from finkpi.errors import FinkpiError
 from finkpi.settings import Settings
 from finkpi.sources import REGISTERED, SourceSystem
 
@@ -33,7 +34,7 @@ class Problem:
         return f"FAILED rule {self.rule_id}: {where}: {self.message}"
 
 
-class PreflightError(RuntimeError):
+class PreflightError(FinkpiError):
     """Raw files the build cannot read; the message names rule, file and line of each problem."""
 
     def __init__(self, problems: list[Problem]):

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from finkpi import contract
+from finkpi.errors import FinkpiError
 from finkpi.metrics.catalog import load_catalog
 from finkpi.metrics.exports import write_tables
 from finkpi.scorecards import associations, attribution, forecast, scoring
@@ -52,7 +53,7 @@ FORECAST_COLUMNS = [
 ]  # fmt: skip
 
 
-class ScorecardError(RuntimeError):
+class ScorecardError(FinkpiError):
     """The scorecard seeds failed validation: nothing is scored."""
 
 

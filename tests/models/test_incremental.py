@@ -22,7 +22,8 @@ import duckdb
 import pytest
 
 from finkpi import dbt_runner, pipeline
-from finkpi.cli import _settings, build_parser
+from finkpi.cli import build_parser
+from finkpi.cli.options import settings_from
 from finkpi.generate.daily import (
     INCREMENTAL_FACTS,
     cutoff_for_share,
@@ -150,7 +151,7 @@ def test_incremental_run_after_a_built_history_and_an_appended_delivery(
     shutil.rmtree(data_dir)
     write_with_delivery(SAMPLE_DIR, data_dir, cutoff)
     arguments = ["--data-dir", str(data_dir), "--warehouse-dir", str(history.warehouse_dir)]
-    incremental = _settings(build_parser().parse_args(["run", "--incremental", *arguments]))
+    incremental = settings_from(build_parser().parse_args(["run", "--incremental", *arguments]))
     _run_incremental_and_compare(incremental, sample_settings, data_dir, before, monkeypatch)
 
 
@@ -163,10 +164,10 @@ def test_a_run_rebuilds_in_full_unless_incremental(monkeypatch, sample_settings)
     dbt_runner.build(sample_settings.with_(incremental=True))
     assert "--full-refresh" in calls[0] and "--full-refresh" not in calls[1]
 
-    assert not _settings(build_parser().parse_args(["run"])).incremental
-    assert _settings(build_parser().parse_args(["run", "--incremental"])).incremental
+    assert not settings_from(build_parser().parse_args(["run"])).incremental
+    assert settings_from(build_parser().parse_args(["run", "--incremental"])).incremental
     monkeypatch.setenv("FINKPI_INCREMENTAL", "1")
-    assert _settings(build_parser().parse_args(["run"])).incremental
+    assert settings_from(build_parser().parse_args(["run"])).incremental
     monkeypatch.setenv("FINKPI_INCREMENTAL_LOOKBACK_DAYS", "-1")
     with pytest.raises(ValueError, match="LOOKBACK"):
         load_settings()

@@ -22,7 +22,8 @@ import duckdb
 import pytest
 
 from finkpi import dbt_runner
-from finkpi.cli import _settings, build_parser
+from finkpi.cli import build_parser
+from finkpi.cli.options import settings_from
 from finkpi.quality import preflight
 from finkpi.settings import PROJECT_DIR
 
@@ -47,7 +48,7 @@ def test_scaled_parquet_landing_builds_with_n_times_the_volume(tmp_path):
         "--warehouse-dir",
         str(tmp_path / "warehouse"),
     ]
-    settings = _settings(build_parser().parse_args(["run", *arguments]))
+    settings = settings_from(build_parser().parse_args(["run", *arguments]))
     assert (settings.raw_format, settings.data_dir) == ("parquet", landing.resolve())
     preflight.check(settings)
     result = dbt_runner.build(settings, quiet=True)  # raises DbtBuildError if a model or test fails

@@ -45,3 +45,6 @@ def test_patch_is_needed_and_works(tmp_path):
     assert patched.data_docs and patched.data_docs.exists()
     records = patched.to_records()
     assert {r["status"] for r in records} == {"passed"} and {r["suite"] for r in records} == {"toy"}
+    # where the time went (the benchmark reports it): each suite run, and GX's set-up before it
+    assert set(patched.suite_seconds) == {"toy"} and patched.suite_seconds["toy"] > 0
+    assert patched.setup_seconds > 0
