@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--limit", type=int)
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    p.set_defaults(func=Handler("metric_commands", "cmd_query"))
+    p.set_defaults(func=Handler("query_command", "cmd_query"))
 
     metrics = sub.add_parser("metrics", help="govern the metric definitions").add_subparsers(
         dest="metrics_command", required=True

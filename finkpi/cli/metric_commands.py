@@ -1,4 +1,4 @@
-"""Commands on the metric definitions: `query`, `metrics check`, `metrics certify` and `lineage`."""
+"""Commands on the metric definitions: `metrics check`, `metrics certify` and `lineage`."""
 
 from __future__ import annotations
 
@@ -12,29 +12,7 @@ from finkpi.metrics.certification import append_certification, certification_sta
 from finkpi.metrics.engine import MetricEngine
 from finkpi.metrics.exports import definition_sql, feeding_columns
 from finkpi.metrics.governance import check_catalog, definition_hash
-from finkpi.metrics.query import QueryError, _suggest, metricflow_errors, render, run_query
-
-
-def cmd_query(args) -> int:
-    settings = settings_from(args)
-    if settings.dbt_target == "spark":
-        raise QueryError(
-            "finkpi query runs on the DuckDB build warehouse only (MetricFlow has no Spark adapter);"
-            " on Spark, read the exported table metrics.metric_values, or unset FINKPI_ENV"
-        )
-    with metricflow_errors():  # loading the semantic manifest can fail too (no build yet)
-        engine = MetricEngine(settings)
-    with engine:
-        frame = run_query(
-            engine,
-            metrics=split_list(args.metrics),
-            group_by=split_list(args.group_by),
-            where=args.where,
-            order_by=split_list(args.order_by) if args.order_by else None,
-            limit=args.limit,
-        )
-    print(render(frame, args.format))
-    return 0
+from finkpi.metrics.query import _suggest
 
 
 def cmd_metrics_check(args) -> int:

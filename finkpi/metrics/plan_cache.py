@@ -9,9 +9,11 @@ the models' columns such as dim_dates.is_through_as_of carry it), and a variable
 parsing changes the manifest, so its hash (tests/metrics/test_export_batching.py checks the
 compiled SQL holds no variable's value).
 
-One file per key, `<warehouse_dir>/plan_cache/<key>.json`, holding two kinds of entry: a
+One file per key, `<warehouse_dir>/plan_cache/<key>.json`, holding three kinds of entry: a
 request's SQL (a metric's definition SQL, metric_catalog.definition_sql, is its request at month
-grain) and a metric's reachable dimensions (name -> qualified name; MetricFlow's discovery). It
+grain), a metric's reachable dimensions (name -> qualified name; MetricFlow's discovery), and a
+`finkpi query`'s SQL keyed by the question as typed (so a repeated question needs neither name
+resolution nor MetricFlow, and answers in a fraction of a second from a fresh process). It
 is written whole to a temporary file and renamed, so a crash leaves the old file or the new one;
 a file that cannot be read, or whose recorded key is not the one asked for, is ignored with a
 warning and rewritten. The directory keeps the KEEP_FILES most recently written files.
@@ -29,9 +31,9 @@ from pathlib import Path
 
 from finkpi.metrics.engine import PLANNING_DIALECT, MetricRequest, metricflow_versions
 
-FORMAT = 2  # bump when the file's layout changes
+FORMAT = 3  # bump when the file's layout changes
 KEEP_FILES = 8  # the most recently written; older ones are for manifests long replaced
-KINDS = ("plans", "dimensions")
+KINDS = ("plans", "dimensions", "queries")
 
 
 class PlanCacheWarning(UserWarning):
@@ -73,6 +75,12 @@ class PlanCache:
         """The request's SQL, compiled with `compile_sql` only when not cached."""
         return self._get("plans", request.canonical(), lambda: compile_sql(request))
 
+    def query(self, asked: MetricRequest, plan: Callable[[MetricRequest], str]) -> str:
+        """The SQL of a `finkpi query` as the user typed it (short names, a plain-SQL filter):
+        what name resolution and MetricFlow made of it, planned with `plan` only when not cached.
+        Apart from `plans`, whose requests are MetricFlow's own names."""
+        return self._get("queries", asked.canonical(), lambda: plan(asked))
+
     def dimensions(self, metric: str, discover: Callable[[], dict[str, str]]) -> dict[str, str]:
         """A metric's reachable dimensions (short name -> qualified name)."""
         return dict(self._get("dimensions", metric, discover))
@@ -98,7 +106,7 @@ class PlanCache:
             if stored.get("key") != self.key:
                 raise ValueError("it was written for another manifest, MetricFlow version or dialect")
             entries = {kind: stored[kind] for kind in KINDS}
-            texts = list(entries["plans"].values())
+            texts = [*entries["plans"].values(), *entries["queries"].values()]
             names = [n for found in entries["dimensions"].values() for n in [*found, *found.values()]]
             if not all(isinstance(text, str) for text in texts + names):
                 raise ValueError("an entry is not text")

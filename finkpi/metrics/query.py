@@ -29,7 +29,8 @@ import pandas as pd
 import sqlglot
 from sqlglot import exp
 
-from finkpi.metrics.engine import MetricEngine
+from finkpi.metrics.engine import MetricEngine, MetricRequest
+from finkpi.metrics.plan_cache import PlanCache
 
 TIME_GRAINS = ("day", "week", "month", "quarter", "year", "fiscal_quarter", "fiscal_year")
 
@@ -217,18 +218,31 @@ def run_query(
     where: str | None = None,
     order_by: list[str] | None = None,
     limit: int | None = None,
+    cache: PlanCache | None = None,
 ) -> pd.DataFrame:
+    """The answer to a question in names as typed. With `cache`, a question asked before (the
+    same words, the same definitions) runs its cached SQL: no name resolution, no MetricFlow."""
+    asked = MetricRequest.of(metrics, group_by, [where] if where else None, order_by, limit)
     with metricflow_errors():
-        metrics = resolve_metrics(engine, metrics)
-        names = NameResolver(engine, metrics)
-        group_by = names.group_by(group_by)
-        return engine.query(
+        sql = cache.query(asked, lambda _: plan_query(engine, asked)) if cache else plan_query(engine, asked)
+        return engine.run_sql(sql)
+
+
+def plan_query(engine: MetricEngine, asked: MetricRequest) -> str:
+    """MetricFlow's SQL for a question in names as typed: names resolved, the filter translated."""
+    metrics = resolve_metrics(engine, list(asked.metrics))
+    names = NameResolver(engine, metrics)
+    group_by = names.group_by(list(asked.group_by))
+    where = asked.where[0] if asked.where else None
+    return engine.compile(
+        MetricRequest.of(
             metrics,
             group_by,
             where=names.where(where),
-            order_by=names.order_by(order_by, group_by) if order_by else group_by,
-            limit=limit,
+            order_by=names.order_by(list(asked.order_by), group_by) if asked.order_by else group_by,
+            limit=asked.limit,
         )
+    )
 
 
 def render(frame: pd.DataFrame, fmt: str) -> str:

@@ -121,6 +121,18 @@ def test_aims_measured_at_every_scale():
     assert (peak["now"], peak["met"]) == ("3.4 GiB", False)  # the incremental run's 3,500 MiB
     query = rows["`finkpi query`, cached, fresh process, sample"]
     assert (query["now"], query["met"]) == ("not measured", None)
+    results[0]["query"] = {"question": "...", "new_s": 3.2, "cached_s": 0.45}
+    query = {row["measure"]: row for row in bench.aims(results)}[
+        "`finkpi query`, cached, fresh process, sample"
+    ]
+    assert (query["now"], query["met"]) == ("450 ms", True)
+
+
+def test_a_run_whose_plans_were_all_cached_pays_no_metricflow_engine():
+    run = _run(40.0, 20.0, 10.0) | {"metric_plans": {"planned": 0, "cached": 250}}
+    assert bench.fixed_parts(FIXED, run, cold=False)["MetricFlow engine"] == 0.0
+    run["metric_plans"]["planned"] = 3  # one new metric: MetricFlow is built for it
+    assert bench.fixed_parts(FIXED, run, cold=False)["MetricFlow engine"] == 1.0
 
 
 def test_aims_not_measured_say_so_and_are_neither_met_nor_missed():

@@ -6,6 +6,7 @@ exported ones."""
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 
@@ -249,3 +250,47 @@ def test_the_command_line_says_in_one_line_what_is_wrong(built, sample_settings)
         assert "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert message in result.stderr, result.stderr
+
+
+# Run in a fresh process: `finkpi query`, then which heavy packages that process imported.
+QUERY_PROBE = """
+import json, sys
+from finkpi.cli import main
+status = main(sys.argv[1:])
+heavy = sorted({m.split('.')[0] for m in sys.modules} & {'dbt', 'metricflow', 'dbt_metricflow'})
+print(json.dumps({'status': status, 'heavy': heavy}), file=sys.stderr)
+"""
+
+
+def _probe_query(sample_settings, *arguments: str) -> tuple[str, dict]:
+    command = [
+        sys.executable,
+        "-c",
+        QUERY_PROBE,
+        "query",
+        "--warehouse-dir",
+        str(sample_settings.warehouse_dir),
+    ]
+    done = subprocess.run(
+        [*command, *arguments], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300, check=True
+    )
+    return done.stdout, json.loads(done.stderr.strip().splitlines()[-1])
+
+
+def test_a_question_asked_again_is_answered_from_the_plan_cache(built, sample_settings):
+    question = (
+        "--metrics", "revenue,order_intake", "--group-by", "quarter,region",
+        "--where", "region <> 'DACH'", "--order-by=-revenue", "--format", "csv", "--limit", "5",
+    )  # fmt: skip
+    first, planned = _probe_query(sample_settings, *question)
+    assert planned == {"status": 0, "heavy": ["dbt", "dbt_metricflow", "metricflow"]}  # planned it
+    again, cached = _probe_query(sample_settings, *question)
+    assert cached == {"status": 0, "heavy": []}  # neither dbt nor MetricFlow: the cached SQL ran
+    assert again == first
+    got = pd.read_csv(io.StringIO(again))
+    assert len(got) == 5 and "DACH" not in set(got["customer__region"])
+    assert list(got["revenue"]) == sorted(got["revenue"], reverse=True)
+
+    # the question as typed is the key: without its limit it is another one, planned anew
+    _, other = _probe_query(sample_settings, *question[:-2])
+    assert other["heavy"] == ["dbt", "dbt_metricflow", "metricflow"]
