@@ -12,14 +12,15 @@ import pytest
 INVENTORY = Path(__file__).with_name("data_tests.txt")
 
 
-def _inventory() -> dict[str, str]:
-    """test name -> where it runs, from the checked-in list."""
+def _inventory() -> dict[str, tuple[str, str | None]]:
+    """test name -> (where it runs, its row filter or None), from the checked-in list."""
     listed = {}
     for line in INVENTORY.read_text().splitlines():
         if line.strip() and not line.startswith("#"):
-            where, name = line.split()
+            test, _, row_filter = line.partition(" | where ")
+            place, name = test.split()
             assert name not in listed, f"{INVENTORY.name}: {name} listed twice"
-            listed[name] = where
+            listed[name] = (place, row_filter or None)
     return listed
 
 
@@ -50,9 +51,9 @@ def test_the_data_tests_are_the_listed_ones_in_the_listed_places(data_tests):
     dropped = sorted(set(listed) - set(data_tests))
     added = sorted(set(data_tests) - set(listed))
     moved = sorted(
-        f"{name}: listed on {listed[name]}, runs on {_where(test)}"
+        f"{name}: listed on {listed[name][0]}, runs on {_where(test)}"
         for name, test in data_tests.items()
-        if name in listed and _where(test) != listed[name]
+        if name in listed and _where(test) != listed[name][0]
     )
     assert not dropped, (
         f"data tests in {INVENTORY.name} that the project no longer has (a dropped check needs its"
@@ -63,11 +64,15 @@ def test_the_data_tests_are_the_listed_ones_in_the_listed_places(data_tests):
 
 
 def test_no_data_test_is_loosened(data_tests):
-    """Every data test fails the build (the project's `+severity: error`) and checks every row."""
+    """Every data test fails the build (the project's `+severity: error`) and checks every row but
+    those its listed filter leaves out (e.g. header = lines on the invoices not quarantined)."""
+    listed = _inventory()
     loosened = sorted(
         f"{name}: severity {test['config']['severity']}, where {test['config'].get('where')!r}"
+        f" (listed: {listed.get(name, (None, None))[1]!r})"
         for name, test in data_tests.items()
-        if test["config"]["severity"].lower() != "error" or test["config"].get("where")
+        if test["config"]["severity"].lower() != "error"
+        or test["config"].get("where") != listed.get(name, (None, None))[1]
     )
     assert not loosened, loosened
 
