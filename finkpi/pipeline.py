@@ -72,6 +72,20 @@ def _stages(this: Run, first: int) -> None:
         summary.seconds["dbt build"] = time.perf_counter() - started
         summary.mart_rows = mart_row_counts(settings)
 
+    # the gate's child process starts now: it imports Great Expectations while the exports and
+    # scorecards run (gx_runner.GateProcess), and is ended if the run fails before its gate
+    with gx_runner.GateProcess() as gate_process:
+        _export_and_validate(this, first, gate_process)
+
+    progress("[5/5] publish")
+    started = time.perf_counter()
+    result = publish_step(settings, summary.run_id, progress)
+    summary.seconds["publish"] = time.perf_counter() - started
+    summary.published_version = result.run_id
+
+
+def _export_and_validate(this: Run, first: int, gate_process: gx_runner.GateProcess) -> None:
+    settings, summary, progress = this.settings, this.summary, this.progress
     if first <= 1:
         progress("[2/5] metric exports (MetricFlow, in-process)")
         started = time.perf_counter()
@@ -92,14 +106,8 @@ def _stages(this: Run, first: int) -> None:
     faults.pause_point("validate")
     progress("[4/5] validate (quality rules, Great Expectations suites)")
     started = time.perf_counter()
-    validate(settings, summary)
+    validate(settings, summary, gate_process)
     summary.seconds["validate"] = time.perf_counter() - started
-
-    progress("[5/5] publish")
-    started = time.perf_counter()
-    result = publish_step(settings, summary.run_id, progress)
-    summary.seconds["publish"] = time.perf_counter() - started
-    summary.published_version = result.run_id
 
 
 def publish_step(settings: Settings, run_id: str, progress=print):
@@ -118,20 +126,22 @@ def publish_step(settings: Settings, run_id: str, progress=print):
     )
 
 
-def validate(settings: Settings, summary: RunSummary) -> None:
+def validate(
+    settings: Settings, summary: RunSummary, gate_process: gx_runner.GateProcess | None = None
+) -> None:
     """The quality gate after the exports: rule outcomes (quarantined and warned rows; thresholds
     and fail rules already stopped the build) and the Great Expectations suites, whose volume
     check compares with the row counts of the version published now. Every result goes to the
     audit store, pass or fail; a failure raises QualityGateError naming each failed or errored
     expectation."""
-    summary.rule_outcomes, summary.gate = quality_gate(settings, summary.run_id)
+    summary.rule_outcomes, summary.gate = quality_gate(settings, summary.run_id, process=gate_process)
     if not summary.gate.success:
         raise QualityGateError(
             f"quality gate failed (run {summary.run_id})\n{summary.gate.describe()}", summary.gate
         )
 
 
-def quality_gate(settings: Settings, run_id: str, suite_names=None, rules: bool = True):
+def quality_gate(settings: Settings, run_id: str, suite_names=None, rules: bool = True, process=None):
     """Run the Great Expectations suites (all, or `suite_names`) in a child process and record
     every result in the audit store; with `rules`, the rule outcomes too. Returns (rule outcomes,
     GateResult); raising on a failure is the caller's choice (the CLI raises, Dagster reports an
@@ -143,6 +153,7 @@ def quality_gate(settings: Settings, run_id: str, suite_names=None, rules: bool 
         run_id=run_id,
         docs_dir=reports_dir(settings) / run_id / "gx",  # this run's Data Docs, for its report
         suite_names=suite_names,
+        process=process,  # a gx_runner.GateProcess started earlier, or None: a new child
     )
     audit = AuditStore(settings.warehouse_dir)
     audit.record_validations(

@@ -13,6 +13,9 @@ gate, not a data failure and never a pass. Results are stored in a file context 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -23,6 +26,7 @@ from finkpi.settings import PROJECT_DIR, Settings, load_settings
 
 SUITES_DIR = PROJECT_DIR / "expectations" / "suites"
 VOLUME_TOLERANCE = 0.5
+WAIT_FOR_REQUEST = "--wait"  # the child's argument: preload, then read the request from stdin
 
 
 @dataclass
@@ -242,20 +246,53 @@ def _present_tables(database: Path) -> set[str]:
         }
 
 
+class GateProcess:
+    """The validation child process, started ahead of its request.
+
+    Importing Great Expectations costs ~2 s (the largest fixed cost of the gate, BENCHMARKS.md);
+    started early, the child pays it while the run's exports and scorecards work, then waits for
+    its one request on stdin. A parent that dies closes the pipe: the child reads nothing and
+    exits. Use it as a context manager, so a run that fails before validating ends it."""
+
+    def __init__(self):
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "finkpi.quality.gx_runner", WAIT_FOR_REQUEST],
+            cwd=str(PROJECT_DIR),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def run(self, request: dict) -> tuple[int, str]:
+        """Send the request; wait for the child to end. Its exit status and standard error."""
+        _stdout, stderr = self._process.communicate(json.dumps(request) + "\n")
+        return self._process.returncode, stderr
+
+    def close(self) -> None:
+        if self._process.poll() is None:  # never asked (the run failed before its gate)
+            self._process.kill()
+            self._process.communicate()
+
+    def __enter__(self) -> GateProcess:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def validate_in_subprocess(
     settings: Settings,
     previous_counts: dict[str, int] | None = None,
     run_id: str | None = None,
     docs_dir: Path | None = None,
     suite_names: list[str] | None = None,
+    process: GateProcess | None = None,
 ) -> GateResult:
-    """`validate` in a child process. GX (through duckdb-engine) keeps the DuckDB file open with
-    its own configuration until the process ends, and DuckDB then refuses any other connection to
-    that file from the same process (e.g. read-only ones): the pipeline validates out of process."""
-    import subprocess
-    import sys
-    import tempfile
-
+    """`validate` in a child process (`process`, started earlier, or a new one). GX (through
+    duckdb-engine) keeps the DuckDB file open with its own configuration until the process ends,
+    and DuckDB then refuses any other connection to that file from the same process (e.g.
+    read-only ones): the pipeline validates out of process."""
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "gate.json"
         request = {
@@ -269,15 +306,11 @@ def validate_in_subprocess(
             "suite_names": suite_names,  # None: every suite
             "out": str(out),
         }
+        # what the run waits for: with a child started early, its GX import is already paid
         started = time.perf_counter()
-        completed = subprocess.run(
-            [sys.executable, "-m", "finkpi.quality.gx_runner", json.dumps(request)],
-            cwd=str(PROJECT_DIR),
-            capture_output=True,
-            text=True,
-        )
+        returncode, stderr = (process or GateProcess()).run(request)
         process_seconds = time.perf_counter() - started
-        if completed.returncode != 0 or not out.exists():
+        if returncode != 0 or not out.exists():
             result = GateResult()
             result.outcomes.append(
                 ExpectationOutcome(
@@ -286,7 +319,7 @@ def validate_in_subprocess(
                     "run the Great Expectations suites",
                     False,
                     None,
-                    f"the validation process failed: {completed.stderr.strip()[-2000:]}",
+                    f"the validation process failed: {stderr.strip()[-2000:]}",
                 )
             )
             result.process_seconds = process_seconds
@@ -304,8 +337,20 @@ def validate_in_subprocess(
     return result
 
 
+def _preload() -> None:
+    # the waiting child's head start: the import `validate` would otherwise pay after the request
+    import great_expectations  # noqa: F401
+
+
 def _main(argv: list[str]) -> int:
-    request = json.loads(argv[0])
+    if argv[0] == WAIT_FOR_REQUEST:  # a GateProcess: import first, then wait for the request
+        _preload()
+        line = sys.stdin.readline()
+        if not line:  # the parent ended (or closed the pipe) before asking: nothing to do
+            return 0
+        request = json.loads(line)
+    else:
+        request = json.loads(argv[0])
     settings = load_settings(
         warehouse_dir=Path(request["warehouse_dir"]),
         data_dir=Path(request["data_dir"]),
@@ -368,6 +413,4 @@ def _short(value, limit: int = 300) -> str:
 
 
 if __name__ == "__main__":
-    import sys
-
     sys.exit(_main(sys.argv[1:]))
