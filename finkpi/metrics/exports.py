@@ -468,15 +468,15 @@ class MetricExporter:
         return frames
 
     def _evaluated_from_leaves(self, metric: str) -> bool:
-        """A derived metric that does not sum up (a leaf is a distinct count or an average) and
-        uses no balance: evaluated from its leaves' rows (`_from_leaves`) rather than asked of
-        MetricFlow, which would compute its leaves again (average_order_value: orders_booked)."""
+        """A derived metric that does not sum up (a leaf is a distinct count, an average or a
+        balance): evaluated from its leaves' rows (`_from_leaves`) rather than asked of MetricFlow,
+        which would compute its leaves again (average_order_value: orders_booked; dso: the month
+        balances its fiscal periods are rolled up from anyway)."""
         definition = self.catalog[metric]
         return (
             definition.metric_type == "derived"
             and not definition.period_dependent
             and not self.catalog.sums_up(metric)
-            and not self.catalog.depends_on_balances(metric)
             and all(not self.catalog[leaf].period_dependent for leaf in self.catalog.leaves(metric))
         )
 
