@@ -23,6 +23,7 @@ class Measure:
     agg: str
     expr: str | None
     window_choice: str | None  # "max"/"min" for balances (semi-additive), None for flows
+    agg_time_dimension: str | None = None  # the date it is counted by (the model's default if unset)
 
 
 @dataclass
@@ -47,6 +48,21 @@ class Catalog:
             found.update(self.leaves(input_name))
         return found
 
+    def sums_up(self, name: str) -> bool:
+        """True when a metric's value for a period and a slice follows from its leaves' values for
+        the months and finer slices within it: every leaf a sum or count of a flow (no month-end
+        balance, distinct count or average) and nothing that depends on the period (a filter, an
+        offset, a window); its own expression is then evaluated on the summed leaves."""
+        metric = self.metrics[name]
+        if metric.period_dependent:
+            return False
+        if metric.metric_type == "simple":
+            measure = self.measures[metric.measure]
+            return measure.window_choice is None and measure.agg in ("sum", "count")
+        if metric.metric_type == "derived":
+            return all(self.sums_up(input_name) for input_name, _alias in metric.inputs)
+        return False
+
     def depends_on_balances(self, name: str) -> bool:
         """True when a metric uses a month-end balance (a semi-additive measure)."""
         return any(measure.window_choice for measure in self.leaves(name).values())
@@ -59,6 +75,7 @@ def load_catalog(project_dir: Path) -> Catalog:
     manifest = json.loads(path.read_text())
     measures = {}
     for model in manifest["semantic_models"]:
+        default_time = (model.get("defaults") or {}).get("agg_time_dimension")
         for measure in model.get("measures", []):
             non_additive = measure.get("non_additive_dimension")
             measures[measure["name"]] = Measure(
@@ -67,12 +84,28 @@ def load_catalog(project_dir: Path) -> Catalog:
                 agg=measure["agg"],
                 expr=measure.get("expr"),
                 window_choice=non_additive["window_choice"] if non_additive else None,
+                agg_time_dimension=measure.get("agg_time_dimension") or default_time,
             )
     metrics: dict[str, MetricDefinition] = {}
     for metric in manifest["metrics"]:
         params = metric["type_params"]
         inputs = tuple((m["name"], m.get("alias") or m["name"]) for m in params.get("metrics") or [])
-        measure = (params.get("measure") or {}).get("name")
+        measure_input = params.get("measure") or {}
+        measure = measure_input.get("name")
+        period_dependent = bool(
+            metric.get("filter")
+            or metric.get("time_granularity")
+            or measure_input.get("filter")
+            or measure_input.get("join_to_timespine")
+            or params.get("join_to_timespine")
+            or params.get("window")
+            or params.get("grain_to_date")
+            or metric["type"] not in ("simple", "derived")
+            or any(
+                m.get("filter") or m.get("offset_window") or m.get("offset_to_grain")
+                for m in params.get("metrics") or []
+            )
+        )
         metrics[metric["name"]] = MetricDefinition(
             name=metric["name"],
             label=metric.get("label") or metric["name"],
@@ -82,6 +115,8 @@ def load_catalog(project_dir: Path) -> Catalog:
             expr=params.get("expr"),
             inputs=inputs,
             measure=measure,
+            fill_nulls_with=measure_input.get("fill_nulls_with"),
+            period_dependent=period_dependent,
         )
     for computed in COMPUTED_METRICS:
         metrics[computed.name] = computed

@@ -30,6 +30,10 @@ class MetricDefinition:
     measure: str | None = None  # simple: the measure
     computed_sql: str | None = None  # computed by finkpi (SQL over metric_values)
     base_metric: str | None = None  # computed: the metric it is computed from
+    fill_nulls_with: float | None = None  # simple: its value where the measure has no rows
+    # a filter, an offset, a window or a join to the time spine on it or its inputs: what it
+    # says about a period depends on the grain, so it is never summed up from finer periods
+    period_dependent: bool = False
 
     @property
     def published(self) -> bool:

@@ -16,6 +16,8 @@ import pandas as pd
 import pytest
 
 from finkpi.metrics import plan_cache as plan_cache_module
+from finkpi.metrics.catalog import Catalog, Measure, load_catalog
+from finkpi.metrics.definition import MetricDefinition
 from finkpi.metrics.engine import MetricEngine, MetricRequest
 from finkpi.metrics.exports import (
     MetricExporter,
@@ -96,6 +98,16 @@ def test_the_batched_cached_export_equals_the_per_metric_reference(exports):
     assert cold.batched_metrics > 2 * cold.fallbacks
     assert len(cold.request_seconds) == cold.queries
     assert any("+" in label for label in cold.request_seconds)
+    # metrics that sum up were asked once, at month grain by all their dimensions at once
+    labels = list(cold.request_seconds)
+    (revenue,) = [label for label in labels if label.startswith("cogs+revenue @ month by ")]
+    assert ", " in revenue and "customer__region" in revenue
+    with_revenue = [label for label in labels if "revenue" in label.split(" @ ")[0].split("+")]
+    assert revenue in with_revenue and all(" @ month by " in label for label in with_revenue)
+    # derived metrics of distinct counts and balances were evaluated from their leaves' rows
+    asked = {metric for label in labels for metric in label.split(" @ ")[0].split("+")}
+    assert not asked & {"average_order_value", "repeat_purchase_rate", "dso", "ar_collection_rate"}
+    assert {"orders_booked", "active_customers", "receivables_closing"} <= asked
 
 
 def test_a_warm_export_plans_nothing_and_builds_no_metricflow(exports):
@@ -249,3 +261,95 @@ def test_the_cache_keeps_the_files_of_the_latest_manifests(tmp_path):
         written.append(cache.path.name)
     kept = {path.name for path in tmp_path.glob("*.json")}
     assert kept == set(written[-plan_cache_module.KEEP_FILES :])
+
+
+def test_which_metrics_sum_up_from_months_and_finer_slices(built, sample_settings):
+    """Catalog.sums_up on the project's definitions and on hand-made ones: sums and counts of
+    flows and derived metrics of them do; distinct counts, averages, balances, and anything
+    filtered or offset do not."""
+    catalog = load_catalog(sample_settings.project_dir)
+    assert all(
+        catalog.sums_up(name)
+        for name in ("revenue", "gross_margin_pct", "complaint_rate", "open_cases", "new_customers")
+    )
+    assert not any(
+        catalog.sums_up(name)
+        for name in (
+            "active_customers",
+            "average_order_value",
+            "sales_cycle_days",
+            "dso",
+            "repeat_purchase_rate",
+        )
+    )
+
+    def metric(name, kind="simple", **fields):
+        return MetricDefinition(name=name, label=name, description=name, metric_type=kind, meta={}, **fields)
+
+    hand_made = Catalog(
+        metrics={
+            "flow": metric("flow", measure="amount"),
+            "filtered": metric("filtered", measure="amount", period_dependent=True),
+            "ratio": metric(
+                "ratio",
+                "derived",
+                expr="flow / filtered",
+                inputs=(("flow", "flow"), ("filtered", "filtered")),
+            ),
+            "share": metric("share", "derived", expr="flow / flow", inputs=(("flow", "flow"),)),
+        },
+        measures={"amount": Measure("amount", "facts", "sum", "amount", None)},
+    )
+    assert hand_made.sums_up("flow") and hand_made.sums_up("share")
+    assert not hand_made.sums_up("filtered") and not hand_made.sums_up("ratio")
+
+
+def test_a_derived_metric_fills_a_missing_input_as_metricflow_does():
+    """_evaluate on hand-made rows: where an input with fill_nulls_with has no row, MetricFlow's
+    join of a derived metric's inputs gives it that value (complaints 0 where only deliveries are);
+    an input without one stays NULL."""
+    jan, feb = date(2024, 1, 1), date(2024, 2, 1)
+
+    def metric(name, kind="simple", **fields):
+        return MetricDefinition(name=name, label=name, description=name, metric_type=kind, meta={}, **fields)
+
+    catalog = Catalog(
+        metrics={
+            "complaints": metric("complaints", measure="c", fill_nulls_with=0),
+            "deliveries": metric("deliveries", measure="d"),
+            "rate": metric(
+                "rate", "derived", expr="complaints * 100.0 / nullif(deliveries, 0)",
+                inputs=(("complaints", "complaints"), ("deliveries", "deliveries")),
+            ),
+        }
+    )  # fmt: skip
+    exporter = MetricExporter(None, catalog, None, date(2024, 6, 30), _no_companies())
+    rows = exporter._evaluate(
+        "rate",
+        {
+            "complaints": pd.DataFrame(
+                {"period_start": [jan], "dimension_value": ["all"], "complaints": [3]}
+            ),
+            "deliveries": pd.DataFrame(
+                {"period_start": [jan, feb], "dimension_value": ["all", "all"], "deliveries": [60, 40]}
+            ),
+        },
+    )
+    assert sorted(zip(rows["period_start"], rows["value"], strict=True)) == [(jan, 5.0), (feb, 0.0)]
+    reversed_rows = exporter._evaluate(
+        "rate",
+        {
+            "complaints": pd.DataFrame(
+                {"period_start": [jan, feb], "dimension_value": ["all", "all"], "complaints": [3, 2]}
+            ),
+            "deliveries": pd.DataFrame(
+                {"period_start": [jan], "dimension_value": ["all"], "deliveries": [60]}
+            ),
+        },
+    )
+    values = dict(zip(reversed_rows["period_start"], reversed_rows["value"], strict=True))
+    assert values[jan] == 5.0 and _is_null(values[feb])
+
+
+def _no_companies() -> pd.DataFrame:
+    return pd.DataFrame({"company_code": [], "source_system": [], "as_of_date": []})
