@@ -35,11 +35,10 @@ from sqlglot.schema import MappingSchema
 from finkpi.settings import Settings
 from finkpi.sources import REGISTERED
 
-# A staging model reads its extract through raw_source(): `(select * from read_csv('<folder>/x.csv',
-# ...) with ordinality)`. For lineage that subquery is the raw table `src_<source>.x`, the source
-# being the registered one whose folder that is (finkpi/sources/).
-# a raw read as the source definitions compile it: `read_csv(['<folder>/<file>.csv', '<folder>/
-# deliveries/*/<file>.csv'], ...)`: the base file names the source's folder and the file
+# A staging model reads its extract through raw_source(): `(select * from read_csv(['<folder>/x.csv',
+# '<folder>/deliveries/*/x.csv'], ...) with ordinality)`, the base file and its deliveries (a
+# single quoted path is read too). For lineage that subquery is the raw table `src_<source>.x`,
+# the source being the registered one whose folder the base file is in (finkpi/sources/).
 _RAW_READ = re.compile(
     r"\(select \* from read_(?:csv|parquet)\(\[?'([^']*)/([^/']+)\.(?:csv|parquet)'"
     r"(?:, '[^']*')*\]?[^)]*\) with ordinality\)",
