@@ -282,7 +282,7 @@ SOURCE = SourceSystem(
         location = (
             "{%- set raw = var('sources', {}).get('" + self.name + "', {'folder': 'data/" + self.name + "', "
             "'raw_format': 'csv'}) -%}{%- set files = raw.get('files', \"['\" ~ raw['folder'] ~ "
-            "'/{identifier}.csv']\") -%}read_csv({{ files }}, all_varchar = true, header = true, "
+            '"/{identifier}.csv\']") -%}read_csv({{ files }}, all_varchar = true, header = true, '
             "filename = true, allow_empty = true, delim = ',', quote = '\"', escape = '\"', "
             "strict_mode = true)"
         )
