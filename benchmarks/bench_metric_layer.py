@@ -508,7 +508,12 @@ def copy_project(target: Path) -> Path:
 def raw_inventory(settings) -> dict:
     import duckdb
 
-    files = sorted(Path(settings.data_dir).glob(f"*/*.{settings.raw_format}"))
+    from finkpi.sources import DELIVERIES_FOLDER
+
+    # the extracts and any delivery folder beside them (`<source>/deliveries/<batch>/`)
+    files = sorted(Path(settings.data_dir).glob(f"*/*.{settings.raw_format}")) + sorted(
+        Path(settings.data_dir).glob(f"*/{DELIVERIES_FOLDER}/*/*.{settings.raw_format}")
+    )
     reader = "read_csv" if settings.raw_format == "csv" else "read_parquet"
     options = ", all_varchar = true, header = true" if settings.raw_format == "csv" else ""
     with duckdb.connect() as con:

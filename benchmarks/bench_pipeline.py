@@ -30,13 +30,16 @@ Per scale, two child processes (so peak memory and imports belong to one run):
    child's time outside its suites, they are the run's fixed part, and the rest of the run is
    what grows with rows (`split_fixed`).
    At the incremental scale (default: the largest): the day that leaves about 1% of the sales
-   order lines to a last delivery is found (`finkpi/generate/daily.py`); yesterday's warehouse is
-   the full build with the incremental facts' rows after that day taken out, and `pipeline.run`
-   with `incremental=True` runs every stage again in it. Its marts and metric values are compared,
-   row by row, with the full run over the same files (AssertionError otherwise).
+   order lines to a last delivery is found (`finkpi/generate/daily.py`), and the scale's data is
+   written into the scratch folder as the history up to that day plus a delivery folder of the
+   rest (`<source>/deliveries/<batch>/`, `prepare_delivery`; the landing folder is not touched):
+   both runs of that scale read those files. Yesterday's warehouse is the warm full build with the
+   incremental facts' rows after that day taken out, and `pipeline.run` with `incremental=True`
+   runs every stage again in it. Its marts and metric values are compared, row by row, with the
+   full run over the same files (AssertionError otherwise).
    (`yesterday_build` in finkpi/generate/daily.py; tests/models/test_incremental.py makes the same
    on the sample, and its slow twin the long way: a real build of the history, then the delivery
-   appended to the files.)
+   folder landing beside its files.)
 
 `--budget SECONDS` ends the running child (its whole process group: dbt, the GX child) when the
 budget is spent, and writes what was measured with a note that it stopped there. `--merge` keeps
@@ -260,10 +263,12 @@ def baseline_statements(settings, as_of: str) -> list[tuple[str, str]]:
     start_month = settings.fiscal_year_start_month
 
     def read(table: str) -> str:
-        path = str(settings.source_path("erp", table)).replace("'", "''")
+        # the base file and its delivery files (the incremental scale's data has a delivery folder)
+        files = settings.table_files("erp", table)
+        paths = ", ".join("'" + str(path).replace("'", "''") + "'" for path in files)
         if settings.raw_format == "csv":
-            return f"read_csv('{path}', all_varchar = true, header = true)"
-        return f"read_parquet('{path}')"
+            return f"read_csv([{paths}], all_varchar = true, header = true)"
+        return f"read_parquet([{paths}])"
 
     def t(column: str) -> str:
         return f"nullif(trim({column}), '')"
@@ -602,7 +607,7 @@ def _measure_warm(spec, result, project, source, raw_format, cutoff, tag) -> Non
     """The same project copy and warehouse run again with unchanged definitions (what a nightly
     schedule sees), in a fresh process; then what does not grow with rows, measured apart, the
     slowest dbt nodes' plans, and the incremental day."""
-    from finkpi.generate.daily import rows_after, yesterday_build
+    from finkpi.generate.daily import yesterday_build
 
     workdir = Path(spec["workdir"])
     settings = _scale_settings(spec, project, source, raw_format)
@@ -630,8 +635,8 @@ def _measure_warm(spec, result, project, source, raw_format, cutoff, tag) -> Non
     _save(spec, result)
 
     if cutoff is not None:
-        data_dir = source
-        result["delivery"] = {"cutoff": cutoff.isoformat(), "rows": rows_after(data_dir, cutoff)}
+        # the delivery folder beside the history (prepare_delivery): its rows per table
+        result["delivery"] = {"cutoff": cutoff.isoformat(), "rows": spec["delivery_rows"]}
         incremental = settings.with_(warehouse_dir=workdir / "incremental", incremental=True)
         yesterday_build(settings.build_database, incremental.build_database, cutoff)
         delivered = sum(result["delivery"]["rows"].values())
@@ -895,6 +900,20 @@ def budget_left(deadline: float | None, now: float) -> float | None:
 
 # --------------------------------------------------------------------------------------------------
 # data, report, chart
+
+
+def prepare_delivery(source: Path, workdir: Path) -> dict:
+    """The incremental day's files: the scale's extracts as history plus a delivery folder of the
+    last days (about DELIVERY_SHARE of the order lines), written into `workdir` (the scale's data
+    in the landing folder is a complete extract and stays as it is). Both runs of the scale read
+    these files, so the incremental run's full reference reads the same files."""
+    from finkpi.generate.daily import cutoff_for_share, write_with_delivery
+
+    cutoff = cutoff_for_share(source, DELIVERY_SHARE)
+    data_dir = workdir / "delivered"
+    say(f"writing {source} as history up to {cutoff} and a delivery folder into {data_dir} ...")
+    rows = write_with_delivery(source, data_dir, cutoff)
+    return {"cutoff": cutoff.isoformat(), "rows": rows, "data_dir": str(data_dir)}
 
 
 def source_for(scale: int, landing: Path, regenerate: bool) -> tuple[Path, dict]:
@@ -1255,10 +1274,12 @@ def _incremental_section(inc: dict, stages: list[str]) -> list[str]:
         f" ({delivered.get('erp.sales_order_lines', 0) / inc['order_lines']:.1%}),"
         f" {delivered.get('erp.invoice_lines', 0):,} invoice lines,"
         f" {delivered.get('erp.gl_journal_entries', 0):,} GL lines and"
-        f" {sum(delivered.values()):,} rows in all came after it. Yesterday's warehouse is the full"
+        f" {sum(delivered.values()):,} rows in all came after it, as a delivery folder of new files"
+        " beside the history's (`<source>/deliveries/<batch>/`; both runs of this scale read those"
+        " files). Yesterday's warehouse is the full"
         " build with the three incremental facts' rows after that day taken out (every other table"
         " is rebuilt by any run; the slow test in `tests/models/test_incremental.py` builds a real"
-        " history on the sample and appends the delivery to the files). `finkpi run --incremental`"
+        " history on the sample and then lands the delivery folder). `finkpi run --incremental`"
         " then ran every stage in it"
         + (", on the warm run's project" if "warm" in inc else "")
         + ": the three largest facts recompute a"
@@ -1440,8 +1461,6 @@ def main(argv: list[str] | None = None) -> None:
         run_scale(spec)
         return
 
-    from finkpi.generate.daily import cutoff_for_share
-
     scales = sorted(int(s) for s in args.scales.split(","))
     incremental_scale = args.incremental_scale or scales[-1]
     started = time.perf_counter()
@@ -1461,6 +1480,9 @@ def main(argv: list[str] | None = None) -> None:
             workdir = Path(tmp) / f"scale{scale}"
             workdir.mkdir()
             result: dict = {}
+            delivery = prepare_delivery(source, workdir) if scale == incremental_scale else None
+            if delivery:  # every run of this scale reads the history and the delivery folder
+                source = Path(delivery["data_dir"])
             for phase in ("cold", "warm"):
                 spec = {
                     "scale": scale,
@@ -1470,8 +1492,8 @@ def main(argv: list[str] | None = None) -> None:
                     "result": str(workdir / f"{phase}.json"),
                     "explain_dir": str(HERE / "explain" / f"scale{scale}"),
                 }
-                if scale == incremental_scale:
-                    spec["cutoff"] = cutoff_for_share(source, DELIVERY_SHARE).isoformat()
+                if delivery:
+                    spec["cutoff"], spec["delivery_rows"] = delivery["cutoff"], delivery["rows"]
                 (workdir / f"{phase}.json.spec").write_text(json.dumps(spec))
                 say(f"scale {scale}, {phase} run: a child process ...")
                 code, timed_out = run_child(

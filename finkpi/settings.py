@@ -14,7 +14,15 @@ from pathlib import Path
 
 import duckdb
 
-from finkpi.sources import REGISTERED, SourceSystem, SourceTable, get, run_date_source
+from finkpi.sources import (
+    REGISTERED,
+    SourceSystem,
+    SourceTable,
+    get,
+    run_date_source,
+    table_file_patterns,
+    table_files,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,7 +36,8 @@ class Settings:
     env: str = "local"
     project_dir: Path = PROJECT_DIR
     # Raw extracts: <data_dir>/<source>/<table>.<raw_format>, unless a source has a folder of its
-    # own (finkpi/sources/: its folder setting, e.g. FINKPI_SAP_DIR)
+    # own (finkpi/sources/: its folder setting, e.g. FINKPI_SAP_DIR); a day's delivery adds files
+    # in <source folder>/deliveries/<batch>/ (`table_files`)
     data_dir: Path = PROJECT_DIR / "data" / "sample"
     # source name -> its folder, where set (else the registry's default)
     source_folders: dict[str, Path] = field(default_factory=dict)
@@ -95,16 +104,31 @@ class Settings:
         return get(source).default_location(self.data_dir, PROJECT_DIR)
 
     def source_path(self, source: str, table: str) -> Path:
-        """The raw file of one table of a registered source."""
+        """The base file of one table of a registered source (its deliveries: `table_files`)."""
         system = get(source)
         return self.source_folder(source) / f"{system.table(table).file_stem}.{self.source_format(source)}"
 
+    def table_files(self, source: str, table: str) -> list[Path]:
+        """Every file of one table: the base file (whether it exists or not), then its delivery
+        files in batch order (finkpi/sources/registry.py, DELIVERIES_FOLDER)."""
+        system = get(source)
+        return table_files(
+            self.source_folder(source), system.table(table).file_stem, self.source_format(source)
+        )
+
+    def file_patterns(self, source: str) -> list[str]:
+        """A source's base file and delivery glob, with `{identifier}` for the file name."""
+        folder = str(self.source_folder(source).resolve())
+        return list(table_file_patterns(folder, "{identifier}", self.source_format(source)))
+
     def raw_files(self) -> list[tuple[SourceSystem, SourceTable, Path]]:
-        """Every registered source's files, in registry order (whether they exist or not)."""
+        """Every registered source's files, in registry order: each table's base file (whether it
+        exists or not), then its delivery files."""
         return [
-            (source, table, self.source_path(source.name, table.name))
+            (source, table, path)
             for source in REGISTERED
             for table in source.tables
+            for path in self.table_files(source.name, table.name)
         ]
 
     def source_format(self, source: str) -> str:
@@ -201,10 +225,20 @@ class Settings:
                 else None,
                 "folder": str(settings.source_folder(source.name).resolve()),
                 "raw_format": settings.source_format(source.name),
+                # a table's files: its base file and the glob of its deliveries, `{identifier}`
+                # for its file name; as a DuckDB list for the source definitions (dbt-duckdb
+                # fills in the identifier), as a list for Spark's load_raw_sources
+                "file_patterns": (patterns := settings.file_patterns(source.name)),
+                "files": _sql_list(patterns),
                 "rates_model": source.rates_model or group_rates,
             }
             for source in REGISTERED
         }
+
+
+def _sql_list(values) -> str:
+    quoted = ", ".join("'" + value.replace("'", "''") + "'" for value in values)
+    return f"[{quoted}]"
 
 
 def load_settings(**overrides) -> Settings:
@@ -287,7 +321,7 @@ def resolve_source_as_of_date(
     against its own date."""
     override = override_env or source.as_of_env or "its as-of date"
     table = source.table(source.as_of.table)
-    path = settings.source_path(source.name, table.name)
+    path, *deliveries = settings.table_files(source.name, table.name)
     if not path.exists():
         raise FileNotFoundError(
             f"cannot infer the as-of date of source {source.name}: {path} does not exist "
@@ -298,10 +332,10 @@ def resolve_source_as_of_date(
     else:
         reader = "read_parquet(?)"
     column = source.as_of.column.replace('"', '""')
-    with duckdb.connect() as con:
+    with duckdb.connect() as con:  # the newest date across the base file and its deliveries
         (latest,) = con.execute(
             f'select max(try_cast(left(trim(cast("{column}" as varchar)), 10) as date)) from {reader}',
-            [str(path)],
+            [[str(file) for file in (path, *deliveries)]],
         ).fetchone()
     if latest is None:
         raise ValueError(

@@ -5,8 +5,9 @@
     and `_source_row` the line in it (the header is line 1, so the first record is line 2; for
     Parquet it is the 1-based row number), so every rule can point at the exact record.
     WITH ORDINALITY numbers the rows in file order even when DuckDB reads the file in parallel
-    (a window function without ORDER BY does not: measured, it reorders rows). Across several
-    files of one glob the numbering runs on, so each file's first ordinal is subtracted.
+    (a window function without ORDER BY does not: measured, it reorders rows). A table's files
+    are its base file and its deliveries' files (`<folder>/deliveries/<batch>/`, var `sources`);
+    across several files the numbering runs on, so each file's first ordinal is subtracted.
 -#}
 {#- The format of a source's files comes from its registry entry (var `sources`, finkpi/sources/). -#}
 {% macro raw_source(source_name, table_name) -%}
@@ -42,7 +43,9 @@
     - Parquet has the row's own position in the file (`_metadata.row_index`, 0-based).
     - `_source_file` is the path without Spark's `file:` scheme, as DuckDB names it.
     - Each source's folder and format come from its registry entry (var `sources`); its files
-      are named by the table's identifier (SAP: salesOrder.csv).
+      are named by the table's identifier (SAP: salesOrder.csv): the base file and the files of
+      its deliveries (`deliveries/<batch>/`), read as one glob; each keeps its own
+      `_source_file` and `_source_row` (not run in this repository's tests).
 
     The tables are copies (Parquet, in the Spark warehouse), rewritten on every run, so a
     staging view never reads a file that changed under it. DuckDB reads the files directly
@@ -59,8 +62,9 @@
     {%- if execute -%}
         {%- for node in graph.sources.values() if node.package_name == project_name -%}
             {%- set raw_format = source_raw_format(node.source_name) -%}
-            {%- set path = registered_source(node.source_name)['folder'] ~ '/' ~ node.identifier
-                ~ '.' ~ raw_format -%}
+            {#- the base file and its deliveries, as one Hadoop glob `{base,deliveries/*/file}` -#}
+            {%- set path = '{' ~ (registered_source(node.source_name)['file_patterns'] | join(','))
+                .replace('{identifier}', node.identifier) ~ '}' -%}
             {%- set file_view = node.source_name ~ '__' ~ node.name ~ '__file' -%}
             {%- call statement('schema_' ~ file_view) -%}
                 create schema if not exists {{ node.schema }}

@@ -36,12 +36,13 @@ def code_version(project_dir: Path) -> str:
 
 
 def input_file_hashes(settings: Settings) -> dict[str, str]:
-    """SHA-256 of every registered source's files (`<source>/<file>`, finkpi/sources/), and of any
-    other file under the data folder (by its path there), so nothing read goes unhashed."""
+    """SHA-256 of every registered source's files, deliveries included (`<source>/<path in its
+    folder>`, finkpi/sources/), and of any other file under the data folder (by its path there),
+    so nothing read goes unhashed."""
     hashes = {}
-    for source, _table, path in settings.raw_files():
+    for source, _table, path in settings.raw_files():  # base files and delivery files
         if path.is_file():
-            hashes[source_file_key(source.name, path)] = file_sha256(path)
+            hashes[source_file_key(settings, source.name, path)] = file_sha256(path)
     root = settings.data_dir
     if root.exists():
         for path in sorted(root.rglob("*")):
@@ -51,9 +52,10 @@ def input_file_hashes(settings: Settings) -> dict[str, str]:
     return dict(sorted(hashes.items()))
 
 
-def source_file_key(source: str, path: Path) -> str:
-    """How the audit store names a source's file: `<source>/<file name>` (`sap/salesOrder.csv`)."""
-    return f"{source}/{Path(path).name}"
+def source_file_key(settings: Settings, source: str, path: Path) -> str:
+    """How the audit store names a source's file: `<source>/<path in its folder>`
+    (`sap/salesOrder.csv`, `erp/deliveries/2025-11-15/sales_orders.csv`)."""
+    return f"{source}/{Path(path).relative_to(settings.source_folder(source)).as_posix()}"
 
 
 def definitions_hash(build_database: Path) -> str | None:

@@ -2,22 +2,27 @@
 
 `write_history(src, dst, cutoff)` writes the extracts as they stood at the end of `cutoff`: every
 transactional table keeps the rows dated up to that day, in file order. `write_with_delivery`
-writes the extracts one delivery later: the same rows, then the rows after `cutoff` appended at
-the end of each file (the way an ERP extract grows), so the rows already loaded keep their file
-and line (`_source_file`, `_source_row`). `yesterday_build` makes the build warehouse such a
-delivery finds: a full build with the incremental facts' rows after `cutoff` taken out. Used by the
-incremental-run test and the benchmarks.
+writes the extracts one delivery later: the same base files, and beside them a delivery folder
+`<source>/deliveries/<batch>/<table>.<format>` (README, "Incremental runs"; the folder name is
+`DELIVERIES_FOLDER` in finkpi/sources/registry.py) holding only the rows dated after `cutoff`,
+with the base file's header. The files already loaded do not change, so their rows keep their
+file and line (`_source_file`, `_source_row`), and a delivered row names its delivery file and
+its line there. `yesterday_build` makes the build warehouse such a delivery finds: a full build
+with the incremental facts' rows after `cutoff` taken out. Used by the incremental-run test and
+the benchmarks.
 
 Tables without a business date of their own (master data, rates, accounts) are copied whole;
 so are the two whose files are not in date order (customers by created date, production orders
-by start date), so that an appended file never moves a row that was loaded before.
+by start date). A table with no row after `cutoff` has no file in the delivery.
 """
 
 from __future__ import annotations
 
 import shutil
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+
+from finkpi.sources import DELIVERIES_FOLDER
 
 # The incremental facts (models/marts, `materialized='incremental'`) -> their date column, the one
 # their window (macros/incremental.sql) is cut by.
@@ -81,7 +86,14 @@ def _dated_rows_sql(src: Path, source: str, table: str, fmt: str) -> str:
     )
 
 
-def _write(src: Path, dst: Path, cutoff: date, with_delivery: bool) -> dict[str, int]:
+def _copy_rows(con, query: str, path: Path, fmt: str) -> None:
+    options = "format csv, header true, quote '\"'" if fmt == "csv" else "format parquet"
+    con.execute(f"copy ({query}) to '{path}' ({options})")
+
+
+def _write(src: Path, dst: Path, cutoff: date, batch: str | None) -> dict[str, int]:
+    """The history into `dst`'s base files; with a `batch`, the rows after `cutoff` into its
+    delivery folder. Returns, per dated table, the rows after `cutoff`."""
     import duckdb
 
     fmt = "csv" if any(src.glob("erp/*.csv")) else "parquet"
@@ -96,32 +108,36 @@ def _write(src: Path, dst: Path, cutoff: date, with_delivery: bool) -> dict[str,
                 continue
             # a row without a date (or an orphan line) counts as history: it was there before
             is_new = f"coalesce(_day > date '{cutoff.isoformat()}', false)"
-            keep = "true" if with_delivery else f"not {is_new}"
             header = con.execute(f"select * from {_reader(path)} limit 0").description
-            columns = [column[0] for column in header]
-            select_list = ", ".join(f'"{c}"' for c in columns)
-            query = (
-                f"select {select_list} from ({_dated_rows_sql(src, source, table, fmt)})"
-                f" where {keep} order by {is_new}, _pos"
-            )
-            options = "format csv, header true, quote '\"'" if fmt == "csv" else "format parquet"
-            con.execute(f"copy ({query}) to '{out}' ({options})")
-            (counts[f"{source}.{table}"],) = con.execute(
-                f"select count(*) from ({_dated_rows_sql(src, source, table, fmt)}) where {is_new}"
-            ).fetchone()
+            select_list = ", ".join(f'"{column[0]}"' for column in header)
+            dated = _dated_rows_sql(src, source, table, fmt)
+            con.execute(f"create or replace temp table split as select *, {is_new} as _new from ({dated})")
+            _copy_rows(con, f"select {select_list} from split where not _new order by _pos", out, fmt)
+            (counts[f"{source}.{table}"],) = con.execute("select count(*) from split where _new").fetchone()
+            if batch and counts[f"{source}.{table}"]:
+                delivered = dst / source / DELIVERIES_FOLDER / batch / path.name
+                delivered.parent.mkdir(parents=True, exist_ok=True)
+                _copy_rows(con, f"select {select_list} from split where _new order by _pos", delivered, fmt)
     return counts
 
 
 def write_history(src: Path, dst: Path, cutoff: date) -> dict[str, int]:
     """The extracts of `src` as they stood at the end of `cutoff`, into `dst`. Returns, per dated
     table, how many rows were left out (the later deliveries)."""
-    return _write(Path(src), Path(dst), cutoff, with_delivery=False)
+    return _write(Path(src), Path(dst), cutoff, batch=None)
 
 
-def write_with_delivery(src: Path, dst: Path, cutoff: date) -> dict[str, int]:
-    """Every row of `src` into `dst`, those dated after `cutoff` moved to the end of their file
-    (appended by the delivery). Returns, per dated table, the rows of the delivery."""
-    return _write(Path(src), Path(dst), cutoff, with_delivery=True)
+def delivery_batch(cutoff: date) -> str:
+    """The name of the delivery folder of the days after `cutoff`: its first day, ISO (batches
+    are read in name order)."""
+    return (cutoff + timedelta(days=1)).isoformat()
+
+
+def write_with_delivery(src: Path, dst: Path, cutoff: date, batch: str | None = None) -> dict[str, int]:
+    """The history of `src` into `dst` (`write_history`), and the rows dated after `cutoff` as a
+    delivery: new files in `<source>/deliveries/<batch>/` (default batch: the day after
+    `cutoff`). Returns, per dated table, the rows of the delivery."""
+    return _write(Path(src), Path(dst), cutoff, batch=batch or delivery_batch(cutoff))
 
 
 def rows_after(src: Path, cutoff: date) -> dict[str, int]:

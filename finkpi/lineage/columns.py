@@ -33,12 +33,15 @@ from sqlglot.optimizer.scope import Scope, build_scope
 from sqlglot.schema import MappingSchema
 
 from finkpi.settings import Settings
+from finkpi.sources import REGISTERED
 
-# A staging model reads its extract through raw_source(): `(select * from read_csv('<folder>/x.csv',
-# ...) with ordinality)`. For lineage that subquery is the raw table `src_<source>.x`, the source
-# being the registered one whose folder that is (finkpi/sources/).
+# A staging model reads its extract through raw_source(): `(select * from read_csv(['<folder>/x.csv',
+# '<folder>/deliveries/*/x.csv'], ...) with ordinality)`, the base file and its deliveries (a
+# single quoted path is read too). For lineage that subquery is the raw table `src_<source>.x`,
+# the source being the registered one whose folder the base file is in (finkpi/sources/).
 _RAW_READ = re.compile(
-    r"\(select \* from read_(?:csv|parquet)\('([^']*)/([^/']+)\.(?:csv|parquet)'[^)]*\) with ordinality\)",
+    r"\(select \* from read_(?:csv|parquet)\(\[?'([^']*)/([^/']+)\.(?:csv|parquet)'"
+    r"(?:, '[^']*')*\]?[^)]*\) with ordinality\)",
     re.IGNORECASE,
 )
 SOURCE_SCHEMA_PREFIX = "src_"
@@ -363,7 +366,9 @@ def registered_sources(settings: Settings) -> tuple[dict[str, dict[str, list[str
     """The registry, as lineage needs it: source -> file name -> columns, and folder -> source."""
     columns: dict[str, dict[str, list[str]]] = {}
     folders: dict[str, str] = {}
-    for source, table, path in settings.raw_files():
-        columns.setdefault(source.name, {})[table.file_stem] = table.column_names
-        folders[str(path.parent.resolve())] = source.name
+    for source in REGISTERED:
+        for table in source.tables:
+            columns.setdefault(source.name, {})[table.file_stem] = table.column_names
+        # a delivery file is in the source's folder too (`deliveries/<batch>/`): one folder each
+        folders[str(settings.source_folder(source.name).resolve())] = source.name
     return columns, folders

@@ -124,7 +124,8 @@ def _now() -> str:
 
 # -- datasets ----------------------------------------------------------------------------------
 def input_datasets(settings: Settings, file_hashes: dict[str, str] | None = None) -> list[InputDataset]:
-    """The raw files of the registered sources that exist (finkpi/sources/), and the seed files."""
+    """The raw files of the registered sources that exist (finkpi/sources/; each delivery file
+    too), and the seed files."""
     hashes = file_hashes or {}
     datasets = []
     for source, table, path in settings.raw_files():
@@ -133,7 +134,7 @@ def input_datasets(settings: Settings, file_hashes: dict[str, str] | None = None
         fields = [
             schema_dataset.SchemaDatasetFacetFields(c.name, c.type, c.description) for c in table.columns
         ]
-        sha256 = hashes.get(source_file_key(source.name, path)) or file_sha256(path)
+        sha256 = hashes.get(source_file_key(settings, source.name, path)) or file_sha256(path)
         datasets.append(_file_dataset(path, fields, sha256))
     for path in sorted(settings.seeds_dir.rglob("*.csv")):
         with path.open(newline="", encoding="utf-8") as handle:

@@ -54,7 +54,9 @@ def check(settings: Settings) -> None:
 
 def find_problems(settings: Settings, sources: tuple[SourceSystem, ...] = REGISTERED) -> list[Problem]:
     """The problems of every file of `sources` (default: every registered source), each against
-    its registry contract. Parquet files are typed by their writer; only CSV is checked here."""
+    its registry contract: a table's base file and each of its delivery files
+    (`<folder>/deliveries/<batch>/`). Parquet files are typed by their writer: only that a base
+    file exists is checked here."""
     problems: list[Problem] = []
     for source in sources:
         folder = settings.source_folder(source.name)
@@ -63,11 +65,17 @@ def find_problems(settings: Settings, sources: tuple[SourceSystem, ...] = REGIST
             message = f"the folder of source {source.name} does not exist; set {setting}"
             problems.append(Problem("empty_file", folder, None, message))
             continue
-        if settings.source_format(source.name) != "csv":
-            continue
+        csv_files = settings.source_format(source.name) == "csv"
         for table in source.tables:
             columns = [(column.name, column.type, column.description) for column in table.columns]
-            problems += check_csv(settings.source_path(source.name, table.name), columns)
+            # the base file, then each delivery file: every one against the same contract
+            base, *deliveries = settings.table_files(source.name, table.name)
+            if not csv_files:
+                if not base.exists():  # the reader skips a missing file (deliveries may be none)
+                    problems.append(Problem("empty_file", base, None, "the file does not exist"))
+                continue
+            for path in (base, *deliveries):
+                problems += check_csv(path, columns)
     return problems
 
 

@@ -12,7 +12,16 @@ import importlib
 import pkgutil
 
 from finkpi.sources import crm, erp, sap
-from finkpi.sources.registry import AsOfDate, Column, Company, SourceSystem, SourceTable
+from finkpi.sources.registry import (
+    DELIVERIES_FOLDER,
+    AsOfDate,
+    Column,
+    Company,
+    SourceSystem,
+    SourceTable,
+    table_file_patterns,
+    table_files,
+)
 
 BUNDLED: tuple[SourceSystem, ...] = (erp.SOURCE, crm.SOURCE, sap.SOURCE)
 # the modules of this package that are no entry: what an entry is, and the scaffold
@@ -49,6 +58,9 @@ __all__ = [
     "Column",
     "SourceSystem",
     "SourceTable",
+    "DELIVERIES_FOLDER",
+    "table_file_patterns",
+    "table_files",
     "get",
     "run_date_source",
 ]

@@ -16,6 +16,28 @@ from pathlib import Path
 
 KINDS = ("erp", "crm")
 RAW_FORMATS = ("csv", "parquet")
+# A day's delivery: new files beside a source's base files, in a folder of their own,
+# `<source folder>/deliveries/<batch>/<file>.<format>`, holding only the rows it adds, with the
+# base file's header. Batches are read in name order (ISO dates sort as days); a table may have
+# no file in a batch. (A complete extract that replaces everything is a new data folder instead,
+# e.g. `data/landing/<batch>/`, and starts a full run.)
+DELIVERIES_FOLDER = "deliveries"
+
+
+def table_file_patterns(folder: str, file_stem: str, file_format: str) -> tuple[str, str]:
+    """Where one table's rows are: its base file, and the glob of its delivery files."""
+    return (
+        f"{folder}/{file_stem}.{file_format}",
+        f"{folder}/{DELIVERIES_FOLDER}/*/{file_stem}.{file_format}",
+    )
+
+
+def table_files(folder: Path, file_stem: str, file_format: str) -> list[Path]:
+    """One table's files: the base file (whether it exists or not), then the delivery files that
+    exist, in batch order."""
+    folder = Path(folder)
+    deliveries = sorted(folder.glob(f"{DELIVERIES_FOLDER}/*/{file_stem}.{file_format}"))
+    return [folder / f"{file_stem}.{file_format}", *deliveries]
 
 
 @dataclass(frozen=True)

@@ -277,10 +277,14 @@ SOURCE = SourceSystem(
 
     # -- dbt ---------------------------------------------------------------------------------------
     def _dbt_source(self, tables) -> str:
+        # the base file and its deliveries' glob (var sources `files`, allow_empty: a day may
+        # bring none), as the bundled sources read theirs
         location = (
             "{%- set raw = var('sources', {}).get('" + self.name + "', {'folder': 'data/" + self.name + "', "
-            "'raw_format': 'csv'}) -%}read_csv('{{ raw['folder'] }}/{identifier}.csv', all_varchar = true, "
-            "header = true, filename = true, delim = ',', quote = '\"', escape = '\"', strict_mode = true)"
+            "'raw_format': 'csv'}) -%}{%- set files = raw.get('files', \"['\" ~ raw['folder'] ~ "
+            '"/{identifier}.csv\']") -%}read_csv({{ files }}, all_varchar = true, header = true, '
+            "filename = true, allow_empty = true, delim = ',', quote = '\"', escape = '\"', "
+            "strict_mode = true)"
         )
         spec = {
             "sources": [

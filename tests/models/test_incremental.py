@@ -1,16 +1,18 @@
-"""Incremental runs publish the same numbers as a full rebuild.
+"""Incremental runs publish the same numbers as a full rebuild over the same files.
 
-The sample's last nine order days (about 1% of its sales order lines) are the delivery. In the CI
-gate, yesterday's warehouse is the pytest session's full build with the incremental facts' rows
-after those days taken out (`yesterday_build`, as the benchmark makes it): no second build. Then
-`finkpi run --incremental` recomputes only the recent window of the incremental facts and rebuilds
-everything else, and every mart row and every exported metric value must equal the session's full
-build of the whole sample.
+A day's delivery arrives as new files beside the earlier ones: `<source>/deliveries/<batch>/`
+(README, "Incremental runs"). The sample's last nine order days (about 1% of its sales order
+lines) are the delivery (`write_with_delivery`: the base files hold the history, the delivery
+folder the rows after it). In the CI gate, the full run over those files is this module's
+`delivered` build; yesterday's warehouse is that build with the incremental facts' rows of the
+delivered days taken out (`yesterday_build`, as the benchmark makes it). Then `finkpi run
+--incremental` recomputes only the recent window of the incremental facts and rebuilds everything
+else, and every mart row and every exported metric value must equal the full run's, and the
+delivered rows name their delivery file and their line in it.
 
-The long way, a real build of the sample as it stood nine days before its end and the delivery
-appended to the extracts (`write_history`, `write_with_delivery`), is the `slow` test below
-(`make test-slow`): it also shows that `yesterday_build` leaves the fact rows such a history build
-holds.
+The long way, a real build of the history and then the delivery folder landing beside its files
+(`write_history`, `write_with_delivery`), is the `slow` test below (`make test-slow`): it also
+shows that `yesterday_build` leaves the fact rows such a history build holds.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import math
 import shutil
 
 import duckdb
+import pandas as pd
 import pytest
 
 from finkpi import dbt_runner, pipeline
@@ -27,6 +30,7 @@ from finkpi.cli.options import settings_from
 from finkpi.generate.daily import (
     INCREMENTAL_FACTS,
     cutoff_for_share,
+    delivery_batch,
     rows_after,
     write_history,
     write_with_delivery,
@@ -112,47 +116,115 @@ def _run_incremental_and_compare(incremental, full, data_dir, before: dict[str, 
             assert after > before[table]
 
 
-def test_incremental_run_publishes_what_a_full_rebuild_does(built, sample_settings, tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def delivered(tmp_path_factory):
+    """The sample as history plus one delivery folder, and the whole pipeline's full run over
+    those files: (settings of that run, cutoff, rows per delivered table)."""
     cutoff = cutoff_for_share(SAMPLE_DIR, 0.01)
-    delivered = rows_after(SAMPLE_DIR, cutoff)
-    assert 0 < delivered["erp.sales_order_lines"] <= 0.011 * 26_705, delivered
-    # yesterday's warehouse: the session's full build without the incremental facts' rows of the
-    # delivered days; the run reads the same files as the session build
-    incremental = sample_settings.with_(warehouse_dir=tmp_path / "warehouse", incremental=True)
-    yesterday_build(sample_settings.build_database, incremental.build_database, cutoff)
+    root = tmp_path_factory.mktemp("delivered")
+    counts = write_with_delivery(SAMPLE_DIR, root / "data", cutoff)
+    full = load_settings(data_dir=root / "data", warehouse_dir=root / "full")
+    assert pipeline.run(full, progress=lambda message: None).published_version
+    return full, cutoff, counts
+
+
+def test_incremental_run_publishes_what_a_full_run_over_the_same_files_does(delivered, tmp_path, monkeypatch):
+    full, cutoff, counts = delivered
+    assert 0 < counts["erp.sales_order_lines"] <= 0.011 * 26_705, counts
+    assert counts == rows_after(SAMPLE_DIR, cutoff)
+    # yesterday's warehouse: the full run without the incremental facts' rows of the delivered days
+    incremental = full.with_(warehouse_dir=tmp_path / "warehouse", incremental=True)
+    yesterday_build(full.build_database, incremental.build_database, cutoff)
     before = _fact_rows(incremental.build_database)
-    _run_incremental_and_compare(incremental, sample_settings, sample_settings.data_dir, before, monkeypatch)
+    _run_incremental_and_compare(incremental, full, full.data_dir, before, monkeypatch)
+
+
+def test_a_delivered_row_names_its_delivery_file_and_line(delivered):
+    """Staging and the fact: each delivered order and order line carries its delivery file and
+    its line there (the header is line 1), each history row its base file and line, as pandas
+    reads the files."""
+    full, cutoff, counts = delivered
+    with duckdb.connect(str(full.build_database), read_only=True) as con:
+        for table, columns, fact in (
+            ("sales_orders", ["order_id"], None),
+            ("sales_order_lines", ["order_id", "line_number"], "fct_sales_order_lines"),
+        ):
+            base, delivery = full.table_files("erp", table)
+            assert (
+                delivery == full.source_folder("erp") / "deliveries" / delivery_batch(cutoff) / f"{table}.csv"
+            )
+            for path in (base, delivery):
+                expected = _keys(path, columns)
+                rows = con.execute(
+                    f"select {_key_sql(columns)}, _source_row from staging.stg_erp__{table}"
+                    " where _source_file = ? order by _source_row",
+                    [str(path.resolve())],
+                ).fetchall()
+                assert rows == [(value, line) for line, value in enumerate(expected, start=2)], path
+            assert len(expected) == counts[f"erp.{table}"]
+            if fact:  # the fact's delivered lines lead to the delivery file's lines
+                lines = con.execute(
+                    f"select {_key_sql(columns)}, _source_row from marts.{fact}"
+                    " where _source_file = ? order by 2",
+                    [str(delivery.resolve())],
+                ).fetchall()
+                assert lines and set(lines) <= {(value, line) for line, value in enumerate(expected, start=2)}
+
+
+def _keys(path, columns: list[str]) -> list[str]:
+    """The record keys of a raw file (its columns' values joined by /), in file order (pandas)."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return ["/".join(values) for values in zip(*(frame[c].str.strip() for c in columns), strict=True)]
+
+
+def _key_sql(columns: list[str]) -> str:
+    return " || '/' || ".join(columns)
 
 
 @pytest.mark.slow
-def test_incremental_run_after_a_built_history_and_an_appended_delivery(
-    built, sample_settings, tmp_path, monkeypatch
-):
-    """The long way: a real full build of the history, then the delivery appended to the files."""
-    cutoff = cutoff_for_share(SAMPLE_DIR, 0.01)
+def test_incremental_run_after_a_built_history_and_a_delivery_folder(delivered, tmp_path, monkeypatch):
+    """The long way: a real full build of the history, then the delivery lands as a folder of new
+    files beside the base files, which it leaves untouched."""
+    full, cutoff, counts = delivered
     data_dir = tmp_path / "data"
     history = load_settings(data_dir=data_dir, warehouse_dir=tmp_path / "warehouse")
-    delivered = write_history(SAMPLE_DIR, data_dir, cutoff)
-    assert 0 < delivered["erp.sales_order_lines"] <= 0.011 * 26_705, delivered
+    assert write_history(SAMPLE_DIR, data_dir, cutoff) == counts
     dbt_runner.build(history, quiet=True)  # full
     before = _fact_rows(history.build_database)
     # yesterday_build leaves the incremental facts as this history build holds them
     shortcut = tmp_path / "shortcut" / "finkpi.duckdb"
-    yesterday_build(sample_settings.build_database, shortcut, cutoff)
+    yesterday_build(full.build_database, shortcut, cutoff)
     with duckdb.connect() as con:
         con.execute(f"attach '{history.build_database}' as history (read_only)")
         con.execute(f"attach '{shortcut}' as shortcut (read_only)")
         for table in INCREMENTAL_FACTS:
-            assert _rows(con, "shortcut", f"marts.{table}", str(SAMPLE_DIR.resolve())) == _rows(
+            assert _rows(con, "shortcut", f"marts.{table}", str(full.data_dir.resolve())) == _rows(
                 con, "history", f"marts.{table}", str(data_dir.resolve())
             ), table
 
-    # the delivery lands: the same files with the new days appended
-    shutil.rmtree(data_dir)
-    write_with_delivery(SAMPLE_DIR, data_dir, cutoff)
+    # the delivery lands: only its folder is new, every file loaded before stays as it was
+    loaded = {path: path.read_bytes() for path in data_dir.rglob("*") if path.is_file()}
+    for source in ("erp", "crm"):
+        shutil.copytree(full.data_dir / source / "deliveries", data_dir / source / "deliveries")
+    assert {path: path.read_bytes() for path in loaded} == loaded
     arguments = ["--data-dir", str(data_dir), "--warehouse-dir", str(history.warehouse_dir)]
     incremental = settings_from(build_parser().parse_args(["run", "--incremental", *arguments]))
-    _run_incremental_and_compare(incremental, sample_settings, data_dir, before, monkeypatch)
+    _run_incremental_and_compare(incremental, full, data_dir, before, monkeypatch)
+
+
+def test_a_run_without_a_delivery_folder_reads_each_base_file_as_before(built, sample_settings):
+    """No delivery folder (the bundled sample): every staged row comes from its table's one file,
+    numbered by its line there, in file order, as pandas reads the file."""
+    assert not list(sample_settings.source_folder("erp").glob("deliveries"))
+    path = sample_settings.source_path("erp", "sales_order_lines")
+    assert sample_settings.table_files("erp", "sales_order_lines") == [path]
+    expected = _keys(path, ["order_id", "line_number"])
+    with duckdb.connect(str(sample_settings.build_database), read_only=True) as con:
+        rows = con.execute(
+            f"select _source_file, {_key_sql(['order_id', 'line_number'])}, _source_row"
+            " from staging.stg_erp__sales_order_lines order by _source_row"
+        ).fetchall()
+    assert rows == [(str(path.resolve()), value, line) for line, value in enumerate(expected, start=2)]
 
 
 def test_a_run_rebuilds_in_full_unless_incremental(monkeypatch, sample_settings):

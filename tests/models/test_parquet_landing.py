@@ -58,8 +58,10 @@ def test_scaled_parquet_landing_builds_with_n_times_the_volume(tmp_path):
     assert sum(r.node.resource_type == "test" for r in result.result.results) > 300
     # staging read the Parquet files of the landing (not the CSV sample)
     compiled = {r.node.name: getattr(r.node, "compiled_code", "") for r in result.result.results}
+    # its base file and the glob of its deliveries (none here: allow_empty)
     assert (
-        f"read_parquet('{landing.resolve()}/erp/sales_order_lines.parquet'"
+        f"read_parquet(['{landing.resolve()}/erp/sales_order_lines.parquet',"
+        f" '{landing.resolve()}/erp/deliveries/*/sales_order_lines.parquet']"
         in compiled["stg_erp__sales_order_lines"]
     )
 

@@ -104,3 +104,60 @@ def test_same_file_loaded_twice(invoices, with_header):
     first_repeat = len(lines) + 1
     problem = _only(preflight.check_csv(invoices, INVOICE_COLUMNS), "file_loaded_twice", first_repeat)
     assert f"{records} records repeat" in problem.message
+
+
+@pytest.fixture
+def delivered(tmp_path):
+    """The sample's ERP and CRM with a delivery of two invoices (their base file's header, their
+    last two records), in the layout `<source>/deliveries/<batch>/`."""
+    data = tmp_path / "data"
+    for source in ("erp", "crm"):
+        shutil.copytree(SAMPLE_DIR / source, data / source)
+    lines = _lines(SAMPLE_DIR / "erp" / "invoices.csv")
+    delivery = data / "erp" / "deliveries" / "2025-11-15" / "invoices.csv"
+    delivery.parent.mkdir(parents=True)
+    delivery.write_text("".join([lines[0], *lines[-2:]]))
+    return load_settings(data_dir=data), delivery
+
+
+def test_a_delivery_file_is_checked_like_its_base_file(delivered):
+    settings, delivery = delivered
+    assert settings.table_files("erp", "invoices") == [settings.source_path("erp", "invoices"), delivery]
+    assert preflight.find_problems(settings) == []
+
+
+def test_a_delivery_file_with_a_renamed_column_fails_naming_file_and_column(delivered):
+    settings, delivery = delivered
+    lines = _lines(delivery)
+    lines[0] = lines[0].replace("invoice_date", "invoice_dt")
+    delivery.write_text("".join(lines))
+    (problem,) = preflight.find_problems(settings)
+    assert (problem.rule_id, problem.file, problem.line) == ("unexpected_column", delivery, 1)
+    message = preflight.PreflightError([problem]).args[0]
+    assert f"FAILED rule unexpected_column: {delivery} line 1" in message
+    assert "invoice_dt" in message and "missing invoice_date (renamed?)" in message
+
+
+def test_a_missing_base_file_fails_in_either_format(tmp_path):
+    """The source definitions read a table's files with allow_empty (a day may bring no delivery),
+    which would read a missing base file as no rows: the pre-flight names it instead, also for
+    Parquet, whose contents it does not check."""
+    data = tmp_path / "data"
+    for source in ("erp", "crm"):
+        shutil.copytree(SAMPLE_DIR / source, data / source)
+    (data / "erp" / "invoices.csv").unlink()
+    (problem,) = preflight.find_problems(load_settings(data_dir=data))
+    assert (problem.rule_id, problem.file.name) == ("empty_file", "invoices.csv")
+
+    parquet = tmp_path / "parquet"
+    for source in ("erp", "crm"):
+        (parquet / source).mkdir(parents=True)
+        for path in (SAMPLE_DIR / source).glob("*.csv"):
+            (parquet / source / f"{path.stem}.parquet").write_bytes(b"")  # existence is all it checks
+    (parquet / "erp" / "invoices.parquet").unlink()
+    (problem,) = preflight.find_problems(load_settings(data_dir=parquet, raw_format="parquet"))
+    assert (problem.rule_id, problem.file, problem.message) == (
+        "empty_file",
+        parquet / "erp" / "invoices.parquet",
+        "the file does not exist",
+    )

@@ -4,8 +4,10 @@ names a source."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
+from datetime import date
 
 import duckdb
 import pytest
@@ -13,10 +15,10 @@ import yaml
 
 from finkpi import contract, pipeline
 from finkpi.audit.provenance import input_file_hashes
-from finkpi.lineage.columns import ColumnLineage, LineageError, _column_name
+from finkpi.lineage.columns import ColumnLineage, LineageError, _column_name, registered_sources
 from finkpi.lineage.openlineage import input_datasets
-from finkpi.settings import PROJECT_DIR
-from finkpi.sources import REGISTERED, SOURCES
+from finkpi.settings import PROJECT_DIR, resolve_as_of_date
+from finkpi.sources import REGISTERED, SOURCES, get
 
 # A quoted source name, or one that starts a path: `"sap"`, `'erp'`, `"crm/`, `f"sap/{name}"`.
 SOURCE_NAME = re.compile(r"[\"'](" + "|".join(SOURCES) + r")[\"'/]")
@@ -89,6 +91,53 @@ def test_every_registered_file_is_hashed_and_an_openlineage_input(sample_setting
         assert str(path.absolute()) in inputs, f"{path} is not an OpenLineage input"
 
 
+def test_a_delivery_is_read_hashed_and_listed_beside_its_base_files(sample_settings, tmp_path):
+    """A delivery (`<source folder>/deliveries/<batch>/`): its files follow their base file in
+    batch order, each hashed under its path in the source's folder and an OpenLineage input, and
+    the as-of date is the newest across base and deliveries. Without one, as before."""
+    data = tmp_path / "data"
+    for source in ("erp", "crm"):
+        shutil.copytree(sample_settings.source_folder(source), data / source)
+    settings = sample_settings.with_(data_dir=data)
+    base = settings.source_path("erp", "sales_orders")
+    assert settings.table_files("erp", "sales_orders") == [base]  # no delivery folder: the base file
+    assert len(settings.raw_files()) == sum(len(source.tables) for source in REGISTERED)
+    before = input_file_hashes(settings)
+    assert "erp/sales_orders.csv" in before and not any("deliveries/" in key for key in before)
+
+    header = base.read_text().splitlines()[0]
+    batches = {}
+    for batch, day in (("2025-11-20", "2025-11-20"), ("2025-11-16", "2025-11-16")):
+        path = data / "erp" / "deliveries" / batch / "sales_orders.csv"
+        path.parent.mkdir(parents=True)
+        row = {"order_id": f"SO-NEW-{batch}", "customer_id": "C000001", "order_date": day}
+        path.write_text(header + "\n" + ",".join(row.get(column, "") for column in header.split(",")) + "\n")
+        batches[batch] = path
+    assert header.split(",") == get("erp").table("sales_orders").column_names
+    files = settings.table_files("erp", "sales_orders")
+    assert files == [base, batches["2025-11-16"], batches["2025-11-20"]]  # batch order
+    assert [
+        path
+        for source, table, path in settings.raw_files()
+        if (source.name, table.name) == ("erp", "sales_orders")
+    ] == files
+
+    hashes = input_file_hashes(settings)
+    inputs = {dataset.name for dataset in input_datasets(settings, hashes)}
+    for batch, path in batches.items():
+        assert (
+            hashes[f"erp/deliveries/{batch}/sales_orders.csv"]
+            == hashlib.sha256(path.read_bytes()).hexdigest()
+        )
+        assert str(path.absolute()) in inputs
+    assert {key: value for key, value in hashes.items() if "deliveries/" not in key} == before
+    # the run's date: the newest order date across the base file and the deliveries
+    assert resolve_as_of_date(settings) == date(2025, 11, 20)
+    assert resolve_as_of_date(settings.with_(data_dir=sample_settings.data_dir)) < date(2025, 11, 20)
+    # column lineage attributes a read of the base file and its deliveries to the source's folder
+    assert registered_sources(settings)[1] == registered_sources(sample_settings.with_(data_dir=data))[1]
+
+
 def test_a_source_in_a_folder_of_its_own_is_found_there(sample_settings, tmp_path):
     moved = tmp_path / "sap-extract"
     shutil.copytree(sample_settings.source_folder("sap"), moved)
@@ -147,6 +196,30 @@ def test_a_column_the_registry_does_not_declare_fails_lineage_naming_source_and_
     undeclared = ColumnLineage(manifest, database, {"acme": {"Order": ["Id"]}}, folders)
     with pytest.raises(LineageError, match=r"stg_acme__orders: .*Unknown column: amount.*source acme"):
         undeclared.of_column("staging", "stg_acme__orders", "amount")
+
+
+def test_a_read_of_a_base_file_and_its_deliveries_is_the_sources_table(tmp_path):
+    """The source definitions compile to `read_csv(['<folder>/<file>.csv', '<folder>/deliveries/
+    */<file>.csv'], ...)`: lineage attributes it to the source of the folder and the file."""
+    folder = tmp_path / "acme"
+    folder.mkdir()
+    files = f"['{folder}/Order.csv', '{folder}/deliveries/*/Order.csv']"
+    sql = (
+        'select raw."Amount" as amount from (select * from read_csv('
+        f"{files}, all_varchar = true, allow_empty = true, quote = '\"') with ordinality) as raw"
+    )
+    node = {"resource_type": "model", "schema": "staging", "name": "stg_acme__orders", "database": "finkpi"}
+    manifest = {"nodes": {"model.finkpi.stg_acme__orders": {**node, "compiled_code": sql}}}
+    database = tmp_path / "empty.duckdb"
+    duckdb.connect(str(database)).close()
+    lineage = ColumnLineage(
+        manifest, database, {"acme": {"Order": ["Amount"]}}, {str(folder.resolve()): "acme"}
+    )
+    (leaf,) = lineage.of_column("staging", "stg_acme__orders", "amount").upstream
+    assert (leaf.relation, leaf.column, leaf.kind) == ("acme.Order", "Amount", "source")
+    elsewhere = ColumnLineage(manifest, database, {"acme": {"Order": ["Amount"]}}, {"/nowhere": "acme"})
+    with pytest.raises(LineageError, match=r"reads .*/acme/Order, which is in no registered"):
+        elsewhere.of_column("staging", "stg_acme__orders", "amount")
 
 
 def test_a_dotted_source_column_is_one_column():

@@ -8,6 +8,11 @@ is new or changed and none of its files changed in the last SETTLE_SECONDS (a co
 written is left for a later tick). The cursor keeps each batch's fingerprint, so a batch starts
 one run per change. On the very first evaluation (no cursor) the sensor only records what is
 already there: folders generated before the sensor was switched on do not start runs.
+
+A landing batch is a complete extract and its run reads it as a new data folder (a full run).
+A day's delivery is something else: new files in `<source folder>/deliveries/<batch>/` beside
+the files already loaded (README, "Incremental runs"); inside a landing batch they are part of
+its file list, so they change its fingerprint like any other file.
 """
 
 import hashlib
