@@ -639,6 +639,9 @@ def _measure_warm(spec, result, project, source, raw_format, cutoff, tag) -> Non
         result["delivery"] = {"cutoff": cutoff.isoformat(), "rows": spec["delivery_rows"]}
         incremental = settings.with_(warehouse_dir=workdir / "incremental", incremental=True)
         yesterday_build(settings.build_database, incremental.build_database, cutoff)
+        # yesterday's warehouse folder has yesterday's metric plans (a nightly run uses the same
+        # folder): the definitions did not change, so the incremental run plans nothing either
+        shutil.copytree(settings.warehouse_dir / "plan_cache", incremental.warehouse_dir / "plan_cache")
         delivered = sum(result["delivery"]["rows"].values())
         say(f"{tag} incremental run (a delivery of {delivered:,} rows after {cutoff}) ...")
         with common.OtherLoad() as load:
