@@ -185,15 +185,11 @@ def test_a_column_the_registry_does_not_declare_fails_lineage_naming_source_and_
         'select raw."Id" as order_id, raw."Amount" as amount from (select * from read_csv('
         f"'{folder}/Order.csv', all_varchar = true) with ordinality) as raw"
     )
-    node = {"resource_type": "model", "schema": "staging", "name": "stg_acme__orders", "database": "finkpi"}
-    manifest = {"nodes": {"model.finkpi.stg_acme__orders": {**node, "compiled_code": sql}}}
-    database = tmp_path / "empty.duckdb"
-    duckdb.connect(str(database)).close()
     folders = {str(folder.resolve()): "acme"}
-    declared = ColumnLineage(manifest, database, {"acme": {"Order": ["Id", "Amount"]}}, folders)
+    declared = _staging_lineage(tmp_path, sql, {"acme": {"Order": ["Id", "Amount"]}}, folders)
     (leaf,) = declared.of_column("staging", "stg_acme__orders", "amount").upstream
     assert (leaf.relation, leaf.column, leaf.kind) == ("acme.Order", "Amount", "source")
-    undeclared = ColumnLineage(manifest, database, {"acme": {"Order": ["Id"]}}, folders)
+    undeclared = _staging_lineage(tmp_path, sql, {"acme": {"Order": ["Id"]}}, folders)
     with pytest.raises(LineageError, match=r"stg_acme__orders: .*Unknown column: amount.*source acme"):
         undeclared.of_column("staging", "stg_acme__orders", "amount")
 
@@ -208,18 +204,23 @@ def test_a_read_of_a_base_file_and_its_deliveries_is_the_sources_table(tmp_path)
         'select raw."Amount" as amount from (select * from read_csv('
         f"{files}, all_varchar = true, allow_empty = true, quote = '\"') with ordinality) as raw"
     )
+    declared = {"acme": {"Order": ["Amount"]}}
+    lineage = _staging_lineage(tmp_path, sql, declared, {str(folder.resolve()): "acme"})
+    (leaf,) = lineage.of_column("staging", "stg_acme__orders", "amount").upstream
+    assert (leaf.relation, leaf.column, leaf.kind) == ("acme.Order", "Amount", "source")
+    elsewhere = _staging_lineage(tmp_path, sql, declared, {"/nowhere": "acme"})
+    with pytest.raises(LineageError, match=r"reads .*/acme/Order, which is in no registered"):
+        elsewhere.of_column("staging", "stg_acme__orders", "amount")
+
+
+def _staging_lineage(tmp_path, sql: str, declared: dict, folders: dict[str, str]) -> ColumnLineage:
+    """Column lineage of one hand-made staging model, stg_acme__orders, over an empty warehouse."""
     node = {"resource_type": "model", "schema": "staging", "name": "stg_acme__orders", "database": "finkpi"}
     manifest = {"nodes": {"model.finkpi.stg_acme__orders": {**node, "compiled_code": sql}}}
     database = tmp_path / "empty.duckdb"
-    duckdb.connect(str(database)).close()
-    lineage = ColumnLineage(
-        manifest, database, {"acme": {"Order": ["Amount"]}}, {str(folder.resolve()): "acme"}
-    )
-    (leaf,) = lineage.of_column("staging", "stg_acme__orders", "amount").upstream
-    assert (leaf.relation, leaf.column, leaf.kind) == ("acme.Order", "Amount", "source")
-    elsewhere = ColumnLineage(manifest, database, {"acme": {"Order": ["Amount"]}}, {"/nowhere": "acme"})
-    with pytest.raises(LineageError, match=r"reads .*/acme/Order, which is in no registered"):
-        elsewhere.of_column("staging", "stg_acme__orders", "amount")
+    if not database.exists():
+        duckdb.connect(str(database)).close()
+    return ColumnLineage(manifest, database, declared, folders)
 
 
 def test_a_dotted_source_column_is_one_column():
