@@ -91,10 +91,7 @@ def _export_and_validate(this: Run, first: int, gate_process: gx_runner.GateProc
         started = time.perf_counter()
         exported = export_metrics(settings, summary.run_id, progress)
         summary.seconds["metric exports"] = time.perf_counter() - started
-        summary.metric_rows = len(exported.values)
-        summary.metric_queries = exported.stats.queries
-        summary.metric_plans = (exported.stats.plans_compiled, exported.stats.plans_cached)
-        summary.export_request_seconds = exported.stats.request_seconds
+        summary.record_exports(exported)
 
         progress("[3/5] scorecards, driver attribution, associations, forecasts")
         started = time.perf_counter()

@@ -64,6 +64,13 @@ class RunSummary:
     published_version: str | None = None
     definitions_hash: str | None = None
 
+    def record_exports(self, exported) -> None:
+        """What the metric exports did (a finkpi.metrics.exports.ExportResult, DuckDB or Spark)."""
+        self.metric_rows = len(exported.values)
+        self.metric_queries = exported.stats.queries
+        self.metric_plans = (exported.stats.plans_compiled, exported.stats.plans_cached)
+        self.export_request_seconds = exported.stats.request_seconds
+
     def describe(self) -> str:
         lines = [f"run {self.run_id}: as_of_date {self.as_of_date}; build warehouse {self.warehouse}"]
         own = {source: day for source, day in self.source_as_of_dates.items() if day != self.as_of_date}

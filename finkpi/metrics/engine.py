@@ -111,7 +111,6 @@ class MetricEngine:
         self.settings = settings
         self._mf = None  # MetricFlow's engine, built on first use (`_engine`)
         self._connection: duckdb.DuckDBPyConnection | None = None
-        self.engines_built = 0
 
     @property
     def _engine(self):
@@ -122,7 +121,6 @@ class MetricEngine:
         """Build MetricFlow's engine now, if not yet (else the first plan or discovery does)."""
         if self._mf is None:
             self._mf = self._build_metricflow()
-            self.engines_built += 1
 
     def _build_metricflow(self):
         # imported here: MetricFlow and dbt take seconds to import, and a cached plan needs neither

@@ -45,6 +45,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 
 import duckdb
 import pandas as pd
@@ -61,6 +62,12 @@ from finkpi.metrics.query import NameResolver
 
 # grain name in metric_values -> MetricFlow time granularity of metric_time
 GRAINS = {"month": "month", "quarter": "fiscal_quarter", "year": "fiscal_year"}
+# grain name -> marts.dim_dates' columns of its periods: the first day, the label
+PERIOD_COLUMNS = {
+    "month": ("month_start", "month_label"),
+    "quarter": ("fiscal_quarter_start", "fiscal_quarter_label"),
+    "year": ("fiscal_year_start", "fiscal_year_label"),
+}
 DIMENSIONS = ("department", "region", "product_category", "customer_segment", "company_code", "source_system")
 UNASSIGNED = "(unassigned)"
 # what identifies a row of one metric's series at one grain and dimension
@@ -97,7 +104,12 @@ class Planner:
         self.cached = 0
 
     def plan(self, request: MetricRequest) -> str:
-        return self._counted(lambda: self.cache.plan(request, self._compile), self._compile, request)
+        if self.cache is None:
+            return self._compile(request)
+        before = self.compiled
+        sql = self.cache.plan(request, self._compile)
+        self.cached += self.compiled == before  # not compiled now: it came from the cache
+        return sql
 
     def definition(self, metric: MetricDefinition) -> str:
         """What a metric means, as SQL: MetricFlow's compiled query at month grain (DuckDB
@@ -120,14 +132,6 @@ class Planner:
     def _compile(self, request: MetricRequest) -> str:
         self.compiled += 1
         return self.engine.compile(request)
-
-    def _counted(self, cached: Callable[[], str], compile_sql, request: MetricRequest) -> str:
-        if self.cache is None:
-            return compile_sql(request)
-        before = self.compiled
-        sql = cached()
-        self.cached += self.compiled == before
-        return sql
 
     def save(self) -> None:
         if self.cache is not None:
@@ -320,7 +324,8 @@ class MetricExporter:
         return result
 
     def _period_of_month(self, grain: str) -> dict[date, date]:
-        column = {"fiscal_quarter": "fiscal_quarter_start", "fiscal_year": "fiscal_year_start"}[grain]
+        """month start -> the start of its period at MetricFlow grain `grain`."""
+        (column, _label) = next(PERIOD_COLUMNS[name] for name, mf in GRAINS.items() if mf == grain)
         months = self.calendar.drop_duplicates("month_start")
         return dict(zip(months["month_start"], months[column], strict=True))
 
@@ -581,35 +586,25 @@ class MetricExporter:
 
     def _periods_through_as_of(self) -> dict[str, list[date]]:
         upto = self.calendar[self.calendar["date_day"] <= self.as_of]
-        return {
-            "month": sorted(upto["month_start"].unique()),
-            "quarter": sorted(upto["fiscal_quarter_start"].unique()),
-            "year": sorted(upto["fiscal_year_start"].unique()),
-        }
+        return {grain: sorted(upto[start].unique()) for grain, (start, _label) in PERIOD_COLUMNS.items()}
 
     def _with_completeness(self, values: pd.DataFrame) -> pd.DataFrame:
         values = values.copy()
-        values["is_complete"] = completeness(values, self._period_ends(), self.as_of, self.slice_as_of)
+        values["is_complete"] = completeness(values, self.period_ends, self.as_of, self.slice_as_of)
         return values
 
-    def _period_ends(self) -> dict[tuple[str, date], date]:
+    @cached_property
+    def period_ends(self) -> dict[tuple[str, date], date]:
+        """(grain, period_start) -> the period's last day (computed once, on first use)."""
         ends = {}
-        for grain, column in (
-            ("month", "month_start"),
-            ("quarter", "fiscal_quarter_start"),
-            ("year", "fiscal_year_start"),
-        ):
-            for start, end in self.calendar.groupby(column)["date_day"].max().items():
+        for grain, (start_column, _label) in PERIOD_COLUMNS.items():
+            for start, end in self.calendar.groupby(start_column)["date_day"].max().items():
                 ends[(grain, start)] = end
         return ends
 
     def _label(self, values: pd.DataFrame) -> pd.DataFrame:
         labels = {}
-        for grain, start_column, label_column in (
-            ("month", "month_start", "month_label"),
-            ("quarter", "fiscal_quarter_start", "fiscal_quarter_label"),
-            ("year", "fiscal_year_start", "fiscal_year_label"),
-        ):
+        for grain, (start_column, label_column) in PERIOD_COLUMNS.items():
             firsts = self.calendar.drop_duplicates(start_column)
             labels.update(
                 {
@@ -617,7 +612,14 @@ class MetricExporter:
                     for s, label in zip(firsts[start_column], firsts[label_column], strict=True)
                 }
             )
-        values = self._with_completeness(values.drop(columns=["is_complete"], errors="ignore"))
+        # the computed metrics' rows have no completeness yet (`_with_computed` gave the others
+        # theirs); a row's completeness reads only its own metric's rows, so theirs is computed alone
+        todo = values["is_complete"].isna()
+        values = values.copy()
+        values.loc[todo, "is_complete"] = completeness(
+            values[todo], self.period_ends, self.as_of, self.slice_as_of
+        )
+        values["is_complete"] = values["is_complete"].astype(bool)
         values["period_label"] = [
             labels[(g, s)]
             for g, s in zip(values["grain"].tolist(), values["period_start"].tolist(), strict=True)

@@ -224,7 +224,10 @@ def run_query(
     same words, the same definitions) runs its cached SQL: no name resolution, no MetricFlow."""
     asked = MetricRequest.of(metrics, group_by, [where] if where else None, order_by, limit)
     with metricflow_errors():
-        sql = cache.query(asked, lambda _: plan_query(engine, asked)) if cache else plan_query(engine, asked)
+        if cache is None:
+            sql = plan_query(engine, asked)
+        else:
+            sql = cache.query(asked, lambda request: plan_query(engine, request))
         return engine.run_sql(sql)
 
 

@@ -24,20 +24,24 @@ RAW_FORMATS = ("csv", "parquet")
 DELIVERIES_FOLDER = "deliveries"
 
 
+def _table_files_in_folder(file_stem: str, file_format: str) -> tuple[str, str]:
+    """A table's base file and the glob of its delivery files, relative to its source's folder."""
+    name = f"{file_stem}.{file_format}"
+    return name, f"{DELIVERIES_FOLDER}/*/{name}"
+
+
 def table_file_patterns(folder: str, file_stem: str, file_format: str) -> tuple[str, str]:
     """Where one table's rows are: its base file, and the glob of its delivery files."""
-    return (
-        f"{folder}/{file_stem}.{file_format}",
-        f"{folder}/{DELIVERIES_FOLDER}/*/{file_stem}.{file_format}",
-    )
+    base, deliveries = _table_files_in_folder(file_stem, file_format)
+    return f"{folder}/{base}", f"{folder}/{deliveries}"
 
 
 def table_files(folder: Path, file_stem: str, file_format: str) -> list[Path]:
     """One table's files: the base file (whether it exists or not), then the delivery files that
     exist, in batch order."""
     folder = Path(folder)
-    deliveries = sorted(folder.glob(f"{DELIVERIES_FOLDER}/*/{file_stem}.{file_format}"))
-    return [folder / f"{file_stem}.{file_format}", *deliveries]
+    base, deliveries = _table_files_in_folder(file_stem, file_format)
+    return [folder / base, *sorted(folder.glob(deliveries))]
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,7 @@ def spark_stages(run: Run, first: int) -> None:
     started = time.perf_counter()
     exported = export_metrics_on_spark(settings, summary.run_id, progress)
     summary.seconds["metric exports (spark)"] = time.perf_counter() - started
-    summary.metric_rows = len(exported.values)
-    summary.metric_queries = exported.stats.queries
-    summary.metric_plans = (exported.stats.plans_compiled, exported.stats.plans_cached)
+    summary.record_exports(exported)
     progress(
         "dbt data tests, scorecards, the quality gate and publishing run on the DuckDB target only:"
         " skipped on Spark"

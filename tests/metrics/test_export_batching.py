@@ -44,7 +44,7 @@ def _export(settings, engine_class, batched: bool, cache: PlanCache | None):
         result, _history = compute_exports(
             settings, engine, calendar, companies, "test", lambda _m: None, batched=batched, cache=cache
         )
-        return result, engine.engines_built
+        return result, engine.is_built
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +53,10 @@ def exports(built, sample_settings, tmp_path_factory):
     cache_dir = tmp_path_factory.mktemp("plan_cache")
     reference, _ = _export(sample_settings, MetricEngine, batched=False, cache=None)
     cold, _ = _export(sample_settings, MetricEngine, batched=True, cache=_cache(sample_settings, cache_dir))
-    warm, warm_builds = _export(
+    warm, warm_built = _export(
         sample_settings, MetricFlowForbidden, batched=True, cache=_cache(sample_settings, cache_dir)
     )
-    return {"reference": reference, "cold": cold, "warm": warm, "warm_builds": warm_builds, "dir": cache_dir}
+    return {"reference": reference, "cold": cold, "warm": warm, "warm_built": warm_built, "dir": cache_dir}
 
 
 def _cache(settings, directory) -> PlanCache:
@@ -116,7 +116,7 @@ def test_a_warm_export_plans_nothing_and_builds_no_metricflow(exports):
     assert cold.plans_compiled > cold.plans_cached
     assert warm.plans_compiled == 0
     assert warm.plans_cached == cold.plans_compiled + cold.plans_cached
-    assert exports["warm_builds"] == 0
+    assert not exports["warm_built"]
     assert warm.queries == cold.queries
 
 
