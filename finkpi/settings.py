@@ -62,6 +62,10 @@ class Settings:
     # dbt builds the incremental facts incrementally (a window of recent days) instead of in full
     incremental: bool = False
     incremental_lookback_days: int = 3
+    # the first day an incremental run recomputes (finkpi/incremental.py resolves it once per run
+    # from the build warehouse; dbt's window, the snapshots and the exports all start there).
+    # None: dbt's own default (the newest date built minus the lookback), or a full run.
+    incremental_start: date | None = None
     extra_vars: dict = field(default_factory=dict)
 
     @property
@@ -200,6 +204,7 @@ class Settings:
             "raw_format": self.raw_format,
             "closed_periods": self.closed_periods,
             "incremental_lookback_days": self.incremental_lookback_days,
+            "incremental_start": self.incremental_start.isoformat() if self.incremental_start else None,
             "sources": pinned.source_vars(),
             "group_rates_model": run_date_source().rates_model,
             **self.extra_vars,
