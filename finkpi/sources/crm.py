@@ -87,11 +87,14 @@ CONTRACT: dict[str, list[tuple[str, str, str]]] = {
 }
 
 KEYS: dict[str, tuple[str, ...]] = {table: ("Id",) for table in CONTRACT}
+# A delivery brings the records created since the last one (SourceTable.appends): a CRM export
+# that restates an edited record (an opportunity's new stage) is delivered as a full extract.
+APPENDS = frozenset(CONTRACT)
 
 SOURCE = SourceSystem(
     name="crm",
     kind="crm",
     description="the sample company's CRM: accounts, contacts, leads, opportunities and service cases",
-    tables=tables_from_contract(CONTRACT, KEYS),
+    tables=tables_from_contract(CONTRACT, KEYS, appends=APPENDS),
     company=Company("DE01"),  # the sample company, in the ERP's company master
 )

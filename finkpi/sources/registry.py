@@ -59,6 +59,11 @@ class SourceTable:
     columns: tuple[Column, ...]
     file: str = ""  # the file name without extension (dbt `identifier`); default: the table name
     keys: tuple[str, ...] = ()  # the columns that identify a record
+    # A delivery of this table brings new records only, never a restated one (transactions: orders,
+    # invoices, ledger lines). Its staging model loads only the files not loaded yet; a delivery
+    # of a table that does not append (master data, rates) makes an incremental run a full one
+    # (finkpi/incremental.py).
+    appends: bool = False
 
     @property
     def file_stem(self) -> str:
@@ -164,17 +169,20 @@ def tables_from_contract(
     contract: dict[str, list[tuple[str, str, str]]],
     keys: dict[str, tuple[str, ...]],
     files: dict[str, str] | None = None,
+    appends: frozenset[str] = frozenset(),
 ) -> tuple[SourceTable, ...]:
-    """SourceTables from a table -> [(column, type, description)] contract, in its order."""
-    unkeyed = set(keys) - set(contract)
-    if unkeyed:
-        raise ValueError(f"keys name tables that are not in the contract: {sorted(unkeyed)}")
+    """SourceTables from a table -> [(column, type, description)] contract, in its order;
+    `appends` names the tables whose deliveries bring new records only (SourceTable.appends)."""
+    for named, what in ((set(keys), "keys"), (set(appends), "appends")):
+        if unknown := named - set(contract):
+            raise ValueError(f"{what} name tables that are not in the contract: {sorted(unknown)}")
     return tuple(
         SourceTable(
             name=table,
             columns=tuple(Column(*column) for column in columns),
             file=(files or {}).get(table, ""),
             keys=keys.get(table, ()),
+            appends=table in appends,
         )
         for table, columns in contract.items()
     )

@@ -15,10 +15,12 @@ import yaml
 
 from finkpi import contract, pipeline
 from finkpi.audit.provenance import input_file_hashes
+from finkpi.generate.daily import DATED_TABLES
 from finkpi.lineage.columns import ColumnLineage, LineageError, _column_name, registered_sources
 from finkpi.lineage.openlineage import input_datasets
 from finkpi.settings import PROJECT_DIR, resolve_as_of_date
 from finkpi.sources import REGISTERED, SOURCES, get
+from finkpi.sources.registry import tables_from_contract
 
 # A quoted source name, or one that starts a path: `"sap"`, `'erp'`, `"crm/`, `f"sap/{name}"`.
 SOURCE_NAME = re.compile(r"[\"'](" + "|".join(SOURCES) + r")[\"'/]")
@@ -44,6 +46,15 @@ def test_every_dbt_source_is_registered_with_its_files_and_columns():
     for source in REGISTERED:
         registered = {table.name: (table.file_stem, table.column_names) for table in source.tables}
         assert declared[source.name] == registered, f"the dbt source {source.name} differs from its entry"
+
+
+def test_the_tables_a_daily_delivery_brings_are_the_tables_that_append():
+    """The simulated daily delivery (finkpi/generate/daily.py) splits exactly the tables the
+    registry says a delivery appends to; the others it copies whole."""
+    appending = {(s.name, table.name) for s in REGISTERED for table in s.tables if table.appends}
+    assert appending == set(DATED_TABLES)
+    with pytest.raises(ValueError, match=r"appends name tables that are not in the contract: \['nope'\]"):
+        tables_from_contract({"orders": [("id", "varchar", "")]}, {}, appends=frozenset({"nope"}))
 
 
 def test_every_registered_table_has_a_staging_model():
