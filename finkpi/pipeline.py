@@ -14,7 +14,7 @@ import time
 
 import duckdb
 
-from finkpi import contract, dbt_runner, faults, publish
+from finkpi import contract, dbt_runner, faults, incremental, publish
 from finkpi.audit.provenance import definitions_hash
 from finkpi.audit.report import reports_dir
 from finkpi.audit.store import AuditStore
@@ -68,7 +68,14 @@ def _stages(this: Run, first: int) -> None:
         )
         started = time.perf_counter()
         preflight.check(settings)
+        # incremental or full, decided once: every later stage reads the run's settings
+        plan = incremental.plan(settings, this.input_files)
+        if settings.incremental:
+            progress(f"  {plan.describe()}")
+        this.settings = settings = plan.apply(settings)
+        summary.incremental_plan = plan
         dbt_runner.build(settings)
+        incremental.record_loaded_files(settings, this.input_files)
         summary.seconds["dbt build"] = time.perf_counter() - started
         summary.mart_rows = mart_row_counts(settings)
 

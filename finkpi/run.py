@@ -63,6 +63,7 @@ class RunSummary:
     gate: object = None  # finkpi.quality.gx_runner.GateResult
     published_version: str | None = None
     definitions_hash: str | None = None
+    incremental_plan: object = None  # finkpi.incremental.IncrementalPlan of a run that built
 
     def record_exports(self, exported) -> None:
         """What the metric exports did (a finkpi.metrics.exports.ExportResult, DuckDB or Spark)."""
@@ -79,6 +80,8 @@ class RunSummary:
                 "  sources with a business date of their own: "
                 + ", ".join(f"{s} {d}" for s, d in own.items())
             )
+        if self.incremental_plan is not None:
+            lines.append(f"  {self.incremental_plan.describe()}")
         lines += [f"  {step}: {seconds:.1f} s" for step, seconds in self.seconds.items()]
         if self.mart_rows:
             lines.append("marts (rows):")

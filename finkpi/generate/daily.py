@@ -22,15 +22,8 @@ import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
+from finkpi.incremental import INCREMENTAL_FACTS, LOADED_FILES
 from finkpi.sources import DELIVERIES_FOLDER
-
-# The incremental facts (models/marts, `materialized='incremental'`) -> their date column, the one
-# their window (macros/incremental.sql) is cut by.
-INCREMENTAL_FACTS = {
-    "fct_gl_entries": "posting_date",
-    "fct_invoice_lines": "revenue_date",
-    "fct_sales_order_lines": "order_date",
-}
 
 # (source, table) -> the row's business date: a column, or (parent table, key) for lines whose
 # date is their header's.
@@ -181,7 +174,9 @@ def cutoff_for_share(src: Path, share: float) -> date:
 
 def yesterday_build(full_build: Path, target: Path, cutoff: date) -> None:
     """The build warehouse as yesterday's run left it, made from today's full build: a copy of
-    `full_build` at `target` with the incremental facts' rows dated after `cutoff` taken out.
+    `full_build` at `target` with the incremental facts' rows dated after `cutoff` taken out, and
+    the delivery of `cutoff` (`delivery_batch`) out of its record of the files loaded (an
+    incremental run loads them as new).
 
     That is the state an incremental run reads (the newest date of each fact and the rows before
     its window); every other table it rebuilds whatever it held. A full build of the history
@@ -196,4 +191,6 @@ def yesterday_build(full_build: Path, target: Path, cutoff: date) -> None:
     with duckdb.connect(str(target)) as con:
         for table, column in INCREMENTAL_FACTS.items():
             con.execute(f"delete from marts.{table} where {column} > date '{cutoff.isoformat()}'")
+        delivery = f"%/{DELIVERIES_FOLDER}/{delivery_batch(cutoff)}/%"
+        con.execute(f"delete from {LOADED_FILES} where file_key like ?", [delivery])
         con.execute("checkpoint")

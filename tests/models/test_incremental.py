@@ -25,10 +25,10 @@ import pandas as pd
 import pytest
 
 from finkpi import dbt_runner, pipeline
+from finkpi.audit.provenance import input_file_hashes
 from finkpi.cli import build_parser
 from finkpi.cli.options import settings_from
 from finkpi.generate.daily import (
-    INCREMENTAL_FACTS,
     cutoff_for_share,
     delivery_batch,
     rows_after,
@@ -36,6 +36,7 @@ from finkpi.generate.daily import (
     write_with_delivery,
     yesterday_build,
 )
+from finkpi.incremental import INCREMENTAL_FACTS, record_loaded_files
 from finkpi.settings import load_settings
 from tests.conftest import SAMPLE_DIR
 
@@ -71,9 +72,10 @@ def _fact_rows(database) -> dict[str, int]:
         return {t: con.execute(f"select count(*) from marts.{t}").fetchone()[0] for t in INCREMENTAL_FACTS}
 
 
-def _run_incremental_and_compare(incremental, full, data_dir, before: dict[str, int], monkeypatch) -> None:
+def _run_incremental_and_compare(incremental, full, data_dir, before: dict[str, int], delivered, monkeypatch):
     """`pipeline.run` with `incremental` (its warehouse is yesterday's), then every mart row and
-    metric value against the full build of `full`; `data_dir` is what the incremental run read."""
+    metric value against the full build of `full`; `data_dir` is what the incremental run read,
+    `delivered` the rows of the delivery per table (`<source>.<table>`)."""
     assert incremental.incremental
     builds = []
     real_build = dbt_runner.build
@@ -85,6 +87,13 @@ def _run_incremental_and_compare(incremental, full, data_dir, before: dict[str, 
     monkeypatch.setattr(dbt_runner, "build", spy)
     summary = pipeline.run(incremental, progress=lambda message: None)
     assert summary.published_version
+    # the run was incremental: yesterday's files unchanged, today's the delivery's files alone
+    plan = summary.incremental_plan
+    assert plan.incremental, plan.describe()
+    assert sorted(
+        key.split("/")[0] + "." + key.rsplit("/", 1)[1].split(".")[0] for key in plan.new_files
+    ) == sorted(table for table, rows in delivered.items() if rows)
+    assert all("/deliveries/" in key for key in plan.new_files)
 
     # dbt really replaced a window: each incremental fact ran its filter, not a full rebuild
     compiled = {r.node.name: getattr(r.node, "compiled_code", "") for r in builds[0].result.results}
@@ -136,7 +145,7 @@ def test_incremental_run_publishes_what_a_full_run_over_the_same_files_does(deli
     incremental = full.with_(warehouse_dir=tmp_path / "warehouse", incremental=True)
     yesterday_build(full.build_database, incremental.build_database, cutoff)
     before = _fact_rows(incremental.build_database)
-    _run_incremental_and_compare(incremental, full, full.data_dir, before, monkeypatch)
+    _run_incremental_and_compare(incremental, full, full.data_dir, before, counts, monkeypatch)
 
 
 def test_a_delivered_row_names_its_delivery_file_and_line(delivered):
@@ -190,6 +199,7 @@ def test_incremental_run_after_a_built_history_and_a_delivery_folder(delivered, 
     history = load_settings(data_dir=data_dir, warehouse_dir=tmp_path / "warehouse")
     assert write_history(SAMPLE_DIR, data_dir, cutoff) == counts
     dbt_runner.build(history, quiet=True)  # full
+    record_loaded_files(history, input_file_hashes(history))  # as a run records its build
     before = _fact_rows(history.build_database)
     # yesterday_build leaves the incremental facts as this history build holds them
     shortcut = tmp_path / "shortcut" / "finkpi.duckdb"
@@ -209,7 +219,7 @@ def test_incremental_run_after_a_built_history_and_a_delivery_folder(delivered, 
     assert {path: path.read_bytes() for path in loaded} == loaded
     arguments = ["--data-dir", str(data_dir), "--warehouse-dir", str(history.warehouse_dir)]
     incremental = settings_from(build_parser().parse_args(["run", "--incremental", *arguments]))
-    _run_incremental_and_compare(incremental, full, data_dir, before, monkeypatch)
+    _run_incremental_and_compare(incremental, full, data_dir, before, counts, monkeypatch)
 
 
 def test_a_run_without_a_delivery_folder_reads_each_base_file_as_before(built, sample_settings):

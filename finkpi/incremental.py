@@ -1,0 +1,152 @@
+"""What an incremental run recomputes, decided once per run (README, "Incremental runs").
+
+`finkpi run --incremental` asks for an incremental run; `plan` decides whether it may be one and
+where its window starts, before anything is built:
+
+- The build warehouse records the files it has loaded and their SHA-256 (`LOADED_FILES`, written
+  by `record_loaded_files` after every successful build). A run is incremental only if every file
+  loaded before is still there unchanged and every new file is a delivery
+  (`<source>/deliveries/<batch>/`) of a table whose deliveries bring new records only
+  (`SourceTable.appends`). Anything else (a base file re-extracted, a delivery of master data, no
+  record at all) makes it a full run, and the plan says why.
+- The window: the first day recomputed is the newest date of the incremental facts
+  (`INCREMENTAL_FACTS`) minus the lookback (`incremental_lookback_days`), or `incremental_start`
+  where set. Everything dated from that day on is recomputed: the facts' window, the month-end
+  snapshots of the months from that day's month on, the metric values of the periods that end on
+  or after it. It is passed to dbt as var `incremental_start`, so every model cuts at the same day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+
+from finkpi.audit.provenance import source_file_key
+from finkpi.settings import Settings
+from finkpi.sources import DELIVERIES_FOLDER
+
+# The incremental facts (models/marts, `materialized='incremental'`) -> the date column their
+# window (macros/incremental.sql) is cut by.
+INCREMENTAL_FACTS = {
+    "fct_gl_entries": "posting_date",
+    "fct_invoice_lines": "revenue_date",
+    "fct_sales_order_lines": "order_date",
+}
+
+# In the build warehouse: the source files its tables were built from (`<source>/<path in its
+# folder>`, as the audit store names them) with their SHA-256.
+LOADED_FILES = "build_state.loaded_files"
+
+
+@dataclass(frozen=True)
+class IncrementalPlan:
+    """A run's decision: incremental from `window_start`, or full (`full_because` says why when an
+    incremental run was asked for)."""
+
+    window_start: date | None = None
+    new_files: tuple[str, ...] = ()  # the delivery files this run loads for the first time
+    full_because: str | None = None
+
+    @property
+    def incremental(self) -> bool:
+        return self.window_start is not None
+
+    def describe(self) -> str:
+        if self.incremental:
+            return (
+                f"incremental run: recomputes from {self.window_start.isoformat()};"
+                f" {len(self.new_files)} new delivery file(s)"
+            )
+        if self.full_because:
+            return f"full run although --incremental was asked for: {self.full_because}"
+        return "full run"
+
+    def apply(self, settings: Settings) -> Settings:
+        """The run's settings under this plan: incremental from the window, or full."""
+        return replace(settings, incremental=self.incremental, incremental_start=self.window_start)
+
+
+def plan(settings: Settings, input_files: dict[str, str]) -> IncrementalPlan:
+    """Decide a run (see the module's docstring). `input_files` are this run's file hashes
+    (finkpi.audit.provenance.input_file_hashes, which the run's start record holds)."""
+    if not settings.incremental:
+        return IncrementalPlan()
+    database = Path(settings.build_database)
+    if not database.exists():
+        return IncrementalPlan(full_because="there is no build warehouse yet")
+    with duckdb.connect(str(database), read_only=True) as con:
+        loaded = _loaded_files(con)
+        if loaded is None:
+            return IncrementalPlan(
+                full_because=f"the build warehouse has no record of the files it loaded ({LOADED_FILES})"
+            )
+        newest = _newest_fact_dates(con)
+    source_files = source_file_tables(settings)
+    current = {key: digest for key, digest in input_files.items() if key in source_files}
+    for key, digest in sorted(loaded.items()):
+        if key not in current:
+            return IncrementalPlan(full_because=f"{key} was loaded before and is gone now")
+        if current[key] != digest:
+            return IncrementalPlan(full_because=f"{key} changed since it was loaded")
+    new_files = tuple(sorted(set(current) - set(loaded)))
+    for key in new_files:
+        table, delivered = source_files[key]
+        if not delivered:
+            return IncrementalPlan(full_because=f"{key} is a new base file, not a delivery")
+        if not table.appends:
+            return IncrementalPlan(
+                full_because=f"{key} delivers {table.name}, whose deliveries may restate loaded records"
+            )
+    missing = [fact for fact, newest_date in newest.items() if newest_date is None]
+    if missing:
+        return IncrementalPlan(full_because=f"{', '.join(missing)} is empty or not built yet")
+    window_start = settings.incremental_start or (
+        min(newest.values()) - timedelta(days=settings.incremental_lookback_days)
+    )
+    return IncrementalPlan(window_start=window_start, new_files=new_files)
+
+
+def source_file_tables(settings: Settings) -> dict[str, tuple]:
+    """Every registered source file by its key (`<source>/<path in its folder>`) -> (its
+    SourceTable, whether it is a delivery file)."""
+    return {
+        source_file_key(settings, source.name, path): (
+            table,
+            DELIVERIES_FOLDER in path.relative_to(settings.source_folder(source.name)).parts,
+        )
+        for source, table, path in settings.raw_files()
+        if path.is_file()
+    }
+
+
+def record_loaded_files(settings: Settings, input_files: dict[str, str]) -> None:
+    """After a successful build: the source files the build warehouse now holds, with their
+    hashes (the next incremental run compares against them)."""
+    source_files = source_file_tables(settings)
+    rows = [(key, digest) for key, digest in sorted(input_files.items()) if key in source_files]
+    schema = LOADED_FILES.split(".")[0]
+    with duckdb.connect(str(settings.build_database)) as con:
+        con.execute(f"create schema if not exists {schema}")
+        con.execute(f"create or replace table {LOADED_FILES} (file_key varchar primary key, sha256 varchar)")
+        if rows:
+            con.executemany(f"insert into {LOADED_FILES} values (?, ?)", rows)
+
+
+def _loaded_files(con) -> dict[str, str] | None:
+    try:
+        return dict(con.execute(f"select file_key, sha256 from {LOADED_FILES}").fetchall())
+    except duckdb.CatalogException:
+        return None
+
+
+def _newest_fact_dates(con) -> dict[str, date | None]:
+    newest = {}
+    for fact, column in INCREMENTAL_FACTS.items():
+        try:
+            (newest[fact],) = con.execute(f"select max({column}) from marts.{fact}").fetchone()
+        except duckdb.CatalogException:
+            newest[fact] = None
+    return newest

@@ -1,0 +1,126 @@
+"""`finkpi.incremental.plan`: an incremental run is incremental only when yesterday's files are all
+still there unchanged and every new file is a delivery of a table that appends; otherwise it is a
+full run that says why. Its window starts at the incremental facts' newest date minus the lookback.
+
+Real files and a real DuckDB build warehouse, made by hand: the facts hold two days each, the
+record of loaded files is written by `record_loaded_files` over the real file hashes."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+
+import duckdb
+import pytest
+
+from finkpi.audit.provenance import input_file_hashes
+from finkpi.incremental import INCREMENTAL_FACTS, LOADED_FILES, plan, record_loaded_files
+from finkpi.settings import load_settings
+from tests.conftest import SAMPLE_DIR
+
+NEWEST = {
+    "fct_gl_entries": date(2025, 11, 12),
+    "fct_invoice_lines": date(2025, 11, 10),  # the oldest newest date: the window follows it
+    "fct_sales_order_lines": date(2025, 11, 14),
+}
+
+
+@pytest.fixture
+def yesterday(tmp_path):
+    """Settings asking for an incremental run over a copy of the sample, whose build warehouse
+    loaded exactly the files there are now."""
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLE_DIR, data)
+    settings = load_settings(data_dir=data, warehouse_dir=tmp_path / "warehouse", incremental=True)
+    settings.warehouse_dir.mkdir()
+    with duckdb.connect(str(settings.build_database)) as con:
+        con.execute("create schema marts")
+        for fact, column in INCREMENTAL_FACTS.items():
+            con.execute(
+                f"create table marts.{fact} as select * from (values (date '2025-11-01'),"
+                f" (date '{NEWEST[fact].isoformat()}')) as t({column})"
+            )
+    record_loaded_files(settings, input_file_hashes(settings))
+    return settings
+
+
+def _deliver(settings, source: str, table: str, batch: str = "2025-11-15") -> str:
+    """A delivery file of `table`: its base file's header and first record."""
+    base = settings.source_path(source, table)
+    folder = settings.source_folder(source) / "deliveries" / batch
+    folder.mkdir(parents=True, exist_ok=True)
+    header, first = base.read_text().splitlines()[:2]
+    (folder / base.name).write_text(f"{header}\n{first}\n")
+    return f"{source}/deliveries/{batch}/{base.name}"
+
+
+def test_a_full_run_asked_for_is_full(yesterday):
+    decided = plan(yesterday.with_(incremental=False), input_file_hashes(yesterday))
+    assert not decided.incremental and decided.full_because is None
+    assert decided.describe() == "full run"
+
+
+def test_no_new_file_recomputes_the_window_from_the_oldest_newest_fact_date(yesterday):
+    decided = plan(yesterday, input_file_hashes(yesterday))
+    assert decided.incremental, decided.describe()
+    assert decided.window_start == date(2025, 11, 7)  # 2025-11-10 minus the lookback of 3 days
+    assert decided.new_files == ()
+    settings = decided.apply(yesterday)
+    assert settings.incremental and settings.dbt_vars()["incremental_start"] == "2025-11-07"
+
+
+def test_a_set_window_start_is_kept(yesterday):
+    decided = plan(yesterday.with_(incremental_start=date(2025, 10, 1)), input_file_hashes(yesterday))
+    assert decided.window_start == date(2025, 10, 1)
+
+
+def test_a_delivery_of_an_appending_table_is_a_new_file_of_an_incremental_run(yesterday):
+    key = _deliver(yesterday, "erp", "sales_order_lines")
+    decided = plan(yesterday, input_file_hashes(yesterday))
+    assert decided.incremental, decided.describe()
+    assert decided.new_files == (key,)
+    assert "1 new delivery file(s)" in decided.describe()
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ("deliver customers", "erp/deliveries/2025-11-15/customers.csv delivers customers"),
+        ("edit a base file", "erp/sales_orders.csv changed since it was loaded"),
+        ("remove a base file", "erp/write_offs.csv was loaded before and is gone now"),
+        ("add a base file", "is a new base file, not a delivery"),
+        ("forget the record", f"has no record of the files it loaded ({LOADED_FILES})"),
+        ("empty a fact", "fct_invoice_lines is empty or not built yet"),
+        ("no warehouse", "there is no build warehouse yet"),
+    ],
+)
+def test_what_an_incremental_run_cannot_take_makes_it_full_and_says_why(yesterday, change, reason):
+    erp = yesterday.source_folder("erp")
+    if change == "deliver customers":
+        _deliver(yesterday, "erp", "customers")
+    elif change == "edit a base file":
+        path = erp / "sales_orders.csv"
+        path.write_text(path.read_text().replace("delivered", "cancelled", 1))
+    elif change == "remove a base file":
+        (erp / "write_offs.csv").unlink()
+    elif change == "add a base file":  # the CRM's Account file was not there when yesterday loaded
+        account = yesterday.source_path("crm", "Account")
+        held = account.read_bytes()
+        account.unlink()
+        record_loaded_files(yesterday, input_file_hashes(yesterday))
+        account.write_bytes(held)
+    elif change in ("forget the record", "empty a fact"):
+        with duckdb.connect(str(yesterday.build_database)) as con:
+            con.execute(
+                f"drop table {LOADED_FILES}"
+                if change == "forget the record"
+                else "delete from marts.fct_invoice_lines"
+            )
+    else:
+        shutil.rmtree(yesterday.warehouse_dir)
+    decided = plan(yesterday, input_file_hashes(yesterday))
+    assert not decided.incremental
+    assert reason in decided.full_because
+    assert decided.describe().startswith("full run although --incremental was asked for: ")
+    settings = decided.apply(yesterday)
+    assert not settings.incremental and settings.dbt_vars()["incremental_start"] is None
