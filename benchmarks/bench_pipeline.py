@@ -211,6 +211,8 @@ def run_pipeline(settings, tag: str) -> dict:
         "metric_plans": {"planned": summary.metric_plans[0], "cached": summary.metric_plans[1]},
         "mart_rows": summary.mart_rows,
         "published_version": summary.published_version,
+        # incremental or full, and why (finkpi/incremental.py)
+        "plan": summary.incremental_plan.describe() if summary.incremental_plan else None,
         "dbt_nodes": dbt_node_times(builds[0]) if builds else {},
         "export_requests": slowest_of(summary.export_request_seconds),
         "gx": gate_times(summary.gate),
