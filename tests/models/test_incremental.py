@@ -190,6 +190,50 @@ def _key_sql(columns: list[str]) -> str:
     return " || '/' || ".join(columns)
 
 
+def test_an_incremental_run_tests_the_window_row_by_row_and_keys_across_the_whole_table(delivered, tmp_path):
+    """In an incremental run a fact's row-by-row checks (not_null, accepted_values, relationships)
+    test the recomputed window alone; uniqueness stays global (macros/incremental.sql,
+    get_where_subquery). A NULL put into a row inside the window fails the incremental run's
+    not_null test; the same NULL before the window passes it and fails a full run's; a key
+    repeated from before the window into it fails uniqueness."""
+    full, cutoff, _counts = delivered
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir()
+    shutil.copyfile(full.build_database, warehouse / "finkpi.duckdb")
+    window_start = cutoff
+    incremental = full.with_(warehouse_dir=warehouse, incremental=True, incremental_start=window_start)
+    not_null = "not_null_fct_sales_order_lines_company_code"
+    unique = "unique_key_fct_sales_order_lines_order_line_key"
+
+    def failed(settings, *tests) -> set[str]:
+        result = dbt_runner.invoke(settings, ["--quiet", "test", "--select", *tests])
+        return {r.node.name for r in result.result.results if str(r.status) in ("fail", "error")}
+
+    def blank_one_row(before_window: bool) -> None:
+        with duckdb.connect(str(incremental.build_database)) as con:
+            con.execute(
+                "update marts.fct_sales_order_lines set company_code = null where order_line_key = ("
+                " select min(order_line_key) from marts.fct_sales_order_lines where order_date "
+                + ("<" if before_window else ">=")
+                + " ?)",
+                [window_start],
+            )
+
+    assert failed(incremental, not_null, unique) == set()
+    blank_one_row(before_window=True)
+    assert failed(incremental, not_null) == set()  # the window is what this run recomputed
+    assert failed(incremental.with_(incremental=False, incremental_start=None), not_null) == {not_null}
+    blank_one_row(before_window=False)
+    assert failed(incremental, not_null) == {not_null}
+    with duckdb.connect(str(incremental.build_database)) as con:  # an old key again, in the window
+        con.execute(
+            "insert into marts.fct_sales_order_lines select * replace (? as order_date)"
+            " from marts.fct_sales_order_lines where order_date < ? limit 1",
+            [window_start, window_start],
+        )
+    assert unique in failed(incremental, unique)
+
+
 @pytest.mark.slow
 def test_incremental_run_after_a_built_history_and_a_delivery_folder(delivered, tmp_path, monkeypatch):
     """The long way: a real full build of the history, then the delivery lands as a folder of new
