@@ -34,7 +34,8 @@ Per scale, two child processes (so peak memory and imports belong to one run):
    written into the scratch folder as the history up to that day plus a delivery folder of the
    rest (`<source>/deliveries/<batch>/`, `prepare_delivery`; the landing folder is not touched):
    both runs of that scale read those files. Yesterday's warehouse is the warm full build with the
-   incremental facts' rows after that day taken out, and `pipeline.run` with `incremental=True`
+   incremental facts' rows after that day and the staging rows of the delivery's files taken out,
+   and `pipeline.run` with `incremental=True`
    runs every stage again in it. Its marts and metric values are compared, row by row, with the
    full run over the same files (AssertionError otherwise).
    (`yesterday_build` in finkpi/generate/daily.py; tests/models/test_incremental.py makes the same
@@ -1282,13 +1283,14 @@ def _incremental_section(inc: dict, stages: list[str]) -> list[str]:
         f" {sum(delivered.values()):,} rows in all came after it, as a delivery folder of new files"
         " beside the history's (`<source>/deliveries/<batch>/`; both runs of this scale read those"
         " files). Yesterday's warehouse is the full"
-        " build with the three incremental facts' rows after that day taken out (every other table"
-        " is rebuilt by any run; the slow test in `tests/models/test_incremental.py` builds a real"
-        " history on the sample and then lands the delivery folder). `finkpi run --incremental`"
-        " then ran every stage in it"
+        " build with the three incremental facts' rows after that day and the staging rows of the"
+        " delivery's files taken out (every other table is rebuilt by any run; the slow test in"
+        " `tests/models/test_incremental.py` builds a real history on the sample and then lands the"
+        " delivery folder). `finkpi run --incremental` then ran every stage in it"
         + (", on the warm run's project" if "warm" in inc else "")
-        + ": the three largest facts recompute a"
-        " window of the last days, everything else is rebuilt. Every mart row and every metric value"
+        + ": the three largest facts recompute a window of the last days, the staging tables of the"
+        " appending tables load only the delivery's files, everything else is rebuilt. Every mart"
+        " row and every metric value"
         " equals the full run over the same files"
         f" ({sum(inc['checks']['incremental_equals_full'].values()):,}"
         " rows compared, AssertionError otherwise).",

@@ -213,7 +213,8 @@ class Settings:
     def source_vars(self) -> dict:
         """The var `sources`: per registered source system, what the dbt macros need to know of it
         (macros/sources.sql, raw_source, join_rate): the business date its data reaches, the
-        company of a source whose rows carry none, its folder and file format, its rates."""
+        company of a source whose rows carry none, its folder, files and file format, the tables
+        that append, its rates."""
         settings = self if self.as_of_date else replace(self, as_of_date=resolve_as_of_date(self))
         group_rates = run_date_source().rates_model
         return {
@@ -235,6 +236,9 @@ class Settings:
                 # fills in the identifier), as a list for Spark's load_raw_sources
                 "file_patterns": (patterns := settings.file_patterns(source.name)),
                 "files": _sql_list(patterns),
+                # the tables whose deliveries bring new records only (SourceTable.appends): their
+                # staging models load only the files not loaded yet (macros/raw_source.sql)
+                "appends": [table.name for table in source.tables if table.appends],
                 "rates_model": source.rates_model or group_rates,
             }
             for source in REGISTERED

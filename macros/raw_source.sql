@@ -8,20 +8,92 @@
     (a window function without ORDER BY does not: measured, it reorders rows). A table's files
     are its base file and its deliveries' files (`<folder>/deliveries/<batch>/`, var `sources`);
     across several files the numbering runs on, so each file's first ordinal is subtracted.
+
+    A table whose deliveries bring new records only (SourceTable.appends, var `sources` ->
+    `appends`) has an incremental staging model on DuckDB (README, "Incremental runs"): a full
+    run builds it from every file, as any table; an incremental run appends the rows of the
+    files not loaded yet (not among its `_source_file`s) and reads no file loaded before. The
+    files already loaded never change (a run where one did is a full run, finkpi/incremental.py).
 -#}
 {#- The format of a source's files comes from its registry entry (var `sources`, finkpi/sources/). -#}
 {% macro raw_source(source_name, table_name) -%}
+    {%- do append_only_staging(source_name, table_name) -%}
     {{ return(adapter.dispatch('raw_source', 'finkpi')(source_name, table_name)) }}
+{%- endmacro %}
+
+{#- The config of an appending table's staging model, set here so that the registry decides it,
+    not 20 copies of a config block: incremental on DuckDB, a table on Spark (its raw tables are
+    copies rewritten every run). Append: a file is the unit loaded, once; the keys are checked by
+    the staging model's data tests, over the whole table. A changed model (a new or retyped
+    column) fails the incremental run instead of appending rows of another shape: run in full. -#}
+{% macro append_only_staging(source_name, table_name) -%}
+    {%- if table_name in registered_source(source_name).get('appends', []) -%}
+        {%- do config(
+            materialized='incremental' if target.type == 'duckdb' else 'table',
+            incremental_strategy='append',
+            on_schema_change='fail'
+        ) -%}
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro duckdb__raw_source(source_name, table_name) -%}
     {%- set header_lines = 1 if source_raw_format(source_name) == 'csv' else 0 -%}
+    {%- set relation = source(source_name, table_name) -%}
+    {%- set new_files = files_not_loaded(source_name, relation.identifier) if is_incremental() else none -%}
     select
         raw.* exclude (filename, ordinality),
         raw.filename as _source_file,
         raw.ordinality - min(raw.ordinality) over (partition by raw.filename)
         + 1 + {{ header_lines }} as _source_row
-    from (select * from {{ source(source_name, table_name) }} with ordinality) as raw
+    {%- if new_files is none %}
+    from (select * from {{ relation }} with ordinality) as raw
+    {%- elif new_files %}
+    {#- only the new files: the same reader over another file list #}
+    from (select * from {{ raw_reader(source_name, new_files) }} with ordinality) as raw
+    {%- else %}
+    {#- no new file: nothing to append; the reader binds (DuckDB reads the first file's header
+        for the columns) but no row is read #}
+    from (select * from {{ relation }} with ordinality) as raw
+    where false
+    {%- endif %}
+{%- endmacro %}
+
+{#- How DuckDB reads a list of a source's files (var `raw_readers`, the one home of the reader
+    options; the source definitions read every file of a table with it). -#}
+{% macro raw_reader(source_name, files) -%}
+    {%- set quoted = [] -%}
+    {%- for file in files -%}
+        {%- do quoted.append(sql_text(file)) -%}
+    {%- endfor -%}
+    {{ var('raw_readers')[source_raw_format(source_name)] | replace('{files}', '[' ~ quoted | join(', ') ~ ']') }}
+{%- endmacro %}
+
+{#- The files of a table (its base file and deliveries, the patterns of var `sources`) that the
+    incremental model `this` has not loaded yet, in name order (batches are ISO dates). Asked at
+    run time: a file that lands between two runs is new to the second. -#}
+{% macro files_not_loaded(source_name, identifier) -%}
+    {%- set patterns = registered_source(source_name).get('file_patterns') -%}
+    {%- if not patterns -%}
+        {{ exceptions.raise_compiler_error(
+            "incremental " ~ this ~ ": var sources has no file_patterns for source '" ~ source_name
+            ~ "' (run it through finkpi, which passes them from the registry)"
+        ) }}
+    {%- endif -%}
+    {%- set found = [] -%}
+    {%- for pattern in patterns -%}
+        {%- do found.append(
+            'select file from glob(' ~ sql_text(pattern | replace('{identifier}', identifier)) ~ ')'
+        ) -%}
+    {%- endfor -%}
+    {%- set query -%}
+        select file from (
+            ({{ found | join(' union ') }})
+            except
+            select _source_file from {{ this }}
+        ) as new_files
+        order by file
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values() | list) }}
 {%- endmacro %}
 
 

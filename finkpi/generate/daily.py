@@ -8,8 +8,8 @@ writes the extracts one delivery later: the same base files, and beside them a d
 with the base file's header. The files already loaded do not change, so their rows keep their
 file and line (`_source_file`, `_source_row`), and a delivered row names its delivery file and
 its line there. `yesterday_build` makes the build warehouse such a delivery finds: a full build
-with the incremental facts' rows after `cutoff` taken out. Used by the incremental-run test and
-the benchmarks.
+with the incremental facts' rows after `cutoff` and the staging rows of the delivery's files taken
+out. Used by the incremental-run test and the benchmarks.
 
 Tables without a business date of their own (master data, rates, accounts) are copied whole;
 so are the two whose files are not in date order (customers by created date, production orders
@@ -175,11 +175,13 @@ def cutoff_for_share(src: Path, share: float) -> date:
 def yesterday_build(full_build: Path, target: Path, cutoff: date) -> None:
     """The build warehouse as yesterday's run left it, made from today's full build: a copy of
     `full_build` at `target` with the incremental facts' rows dated after `cutoff` taken out, and
-    the delivery of `cutoff` (`delivery_batch`) out of its record of the files loaded (an
-    incremental run loads them as new).
+    every staging row read from the delivery of the days after `cutoff` (its `_source_file` in
+    `deliveries/<delivery_batch(cutoff)>/`), and that delivery out of its record of the files
+    loaded (an incremental run loads them as new).
 
     That is the state an incremental run reads (the newest date of each fact and the rows before
-    its window); every other table it rebuilds whatever it held. A full build of the history
+    its window; the files each incremental staging model has loaded, so it loads the delivery's);
+    every other table it rebuilds whatever it held. A full build of the history
     (`write_history`) holds the same fact rows up to `cutoff` as long as no row older than the
     lookback window depends on a later delivery, the condition of incremental runs at all (README,
     "Incremental runs"). It saves a second full build, in the tests and the benchmarks."""
@@ -191,6 +193,11 @@ def yesterday_build(full_build: Path, target: Path, cutoff: date) -> None:
     with duckdb.connect(str(target)) as con:
         for table, column in INCREMENTAL_FACTS.items():
             con.execute(f"delete from marts.{table} where {column} > date '{cutoff.isoformat()}'")
-        delivery = f"%/{DELIVERIES_FOLDER}/{delivery_batch(cutoff)}/%"
-        con.execute(f"delete from {LOADED_FILES} where file_key like ?", [delivery])
+        delivered = f"%/{DELIVERIES_FOLDER}/{delivery_batch(cutoff)}/%"
+        for (table,) in con.execute(
+            "select table_name from duckdb_columns() where database_name = current_database()"
+            " and schema_name = 'staging' and column_name = '_source_file'"
+        ).fetchall():
+            con.execute(f'delete from staging."{table}" where _source_file like ?', [delivered])
+        con.execute(f"delete from {LOADED_FILES} where file_key like ?", [delivered])
         con.execute("checkpoint")

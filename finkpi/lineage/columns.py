@@ -33,12 +33,14 @@ from sqlglot.optimizer.scope import Scope, build_scope
 from sqlglot.schema import MappingSchema
 
 from finkpi.settings import Settings
-from finkpi.sources import REGISTERED
+from finkpi.sources import DELIVERIES_FOLDER, REGISTERED
 
 # A staging model reads its extract through raw_source(): `(select * from read_csv(['<folder>/x.csv',
 # '<folder>/deliveries/*/x.csv'], ...) with ordinality)`, the base file and its deliveries (a
-# single quoted path is read too). For lineage that subquery is the raw table `src_<source>.x`,
-# the source being the registered one whose folder the base file is in (finkpi/sources/).
+# single quoted path is read too; an incremental run's model reads only its new files, e.g.
+# `['<folder>/deliveries/<batch>/x.csv']`). For lineage that subquery is the raw table
+# `src_<source>.x`, the source being the registered one whose folder the first file is in
+# (finkpi/sources/), or whose deliveries folder holds the batch it is in.
 _RAW_READ = re.compile(
     r"\(select \* from read_(?:csv|parquet)\(\[?'([^']*)/([^/']+)\.(?:csv|parquet)'"
     r"(?:, '[^']*')*\]?[^)]*\) with ordinality\)",
@@ -194,6 +196,9 @@ class ColumnLineage:
         def raw_table(match: re.Match) -> str:
             folder, file = match.group(1), match.group(2)
             source = self.source_folders.get(str(Path(folder).resolve()))
+            if source is None and Path(folder).parent.name == DELIVERIES_FOLDER:
+                # `<source folder>/deliveries/<batch>`: a delivery file read on its own
+                source = self.source_folders.get(str(Path(folder).parent.parent.resolve()))
             if source is None:
                 raise LineageError(
                     f"{schema_name}.{model} reads {folder}/{file}, which is in no registered source's"

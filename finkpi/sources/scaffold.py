@@ -277,14 +277,13 @@ SOURCE = SourceSystem(
 
     # -- dbt ---------------------------------------------------------------------------------------
     def _dbt_source(self, tables) -> str:
-        # the base file and its deliveries' glob (var sources `files`, allow_empty: a day may
-        # bring none), as the bundled sources read theirs
+        # the base file and its deliveries' glob (var sources `files`) read by the reader of their
+        # format (var raw_readers, dbt_project.yml), as the bundled sources read theirs
         location = (
             "{%- set raw = var('sources', {}).get('" + self.name + "', {'folder': 'data/" + self.name + "', "
             "'raw_format': 'csv'}) -%}{%- set files = raw.get('files', \"['\" ~ raw['folder'] ~ "
-            '"/{identifier}.csv\']") -%}read_csv({{ files }}, all_varchar = true, header = true, '
-            "filename = true, allow_empty = true, delim = ',', quote = '\"', escape = '\"', "
-            "strict_mode = true)"
+            '"/{identifier}.csv\']") -%}'
+            "{{ var('raw_readers')[raw['raw_format']] | replace('{files}', files) }}"
         )
         spec = {
             "sources": [

@@ -6,9 +6,11 @@ lines) are the delivery (`write_with_delivery`: the base files hold the history,
 folder the rows after it). In the CI gate, the full run over those files is this module's
 `delivered` build; yesterday's warehouse is that build with the incremental facts' rows of the
 delivered days taken out (`yesterday_build`, as the benchmark makes it). Then `finkpi run
---incremental` recomputes only the recent window of the incremental facts and rebuilds everything
-else, and every mart row and every exported metric value must equal the full run's, and the
-delivered rows name their delivery file and their line in it.
+--incremental` recomputes only the recent window of the incremental facts, loads only the
+delivery's files into the staging tables of the tables that append (yesterday's warehouse holds no
+row of them) and rebuilds everything else; every staging and mart row and every exported metric
+value must equal the full run's, and the delivered rows name their delivery file and their line
+in it. A second incremental run without a new delivery changes nothing.
 
 The long way, a real build of the history and then the delivery folder landing beside its files
 (`write_history`, `write_with_delivery`), is the `slow` test below (`make test-slow`): it also
@@ -38,6 +40,7 @@ from finkpi.generate.daily import (
 )
 from finkpi.incremental import INCREMENTAL_FACTS, record_loaded_files
 from finkpi.settings import load_settings
+from finkpi.sources import REGISTERED
 from tests.conftest import SAMPLE_DIR
 
 
@@ -72,10 +75,10 @@ def _fact_rows(database) -> dict[str, int]:
         return {t: con.execute(f"select count(*) from marts.{t}").fetchone()[0] for t in INCREMENTAL_FACTS}
 
 
-def _run_incremental_and_compare(incremental, full, data_dir, before: dict[str, int], delivered, monkeypatch):
-    """`pipeline.run` with `incremental` (its warehouse is yesterday's), then every mart row and
-    metric value against the full build of `full`; `data_dir` is what the incremental run read,
-    `delivered` the rows of the delivery per table (`<source>.<table>`)."""
+def _run_incremental(incremental, monkeypatch, delivered: dict[str, int]) -> list:
+    """`pipeline.run` with `incremental`, which must run incremental and load as new exactly the
+    files of the tables `delivered` names with rows (`<source>.<table>` -> rows); the results of
+    its dbt build."""
     assert incremental.incremental
     builds = []
     real_build = dbt_runner.build
@@ -94,24 +97,25 @@ def _run_incremental_and_compare(incremental, full, data_dir, before: dict[str, 
         key.split("/")[0] + "." + key.rsplit("/", 1)[1].split(".")[0] for key in plan.new_files
     ) == sorted(table for table, rows in delivered.items() if rows)
     assert all("/deliveries/" in key for key in plan.new_files)
+    return builds[0].result.results
 
+
+def _compare_with_full(incremental, full, data_dir, before: dict[str, int], results) -> None:
+    """Every staging and mart row and metric value of the incremental run (its warehouse was
+    yesterday's, `before` its incremental facts' row counts) against the full build of `full`;
+    `data_dir` is what the incremental run read."""
     # dbt really replaced a window: each incremental fact ran its filter, not a full rebuild
-    compiled = {r.node.name: getattr(r.node, "compiled_code", "") for r in builds[0].result.results}
+    compiled = {r.node.name: getattr(r.node, "compiled_code", "") for r in results}
     for table, column in INCREMENTAL_FACTS.items():
         assert f"where {column} >= cast(" in compiled[table], compiled[table][-400:]
 
     with duckdb.connect() as con:
         con.execute(f"attach '{incremental.build_database}' as incremental (read_only)")
         con.execute(f"attach '{full.build_database}' as full_build (read_only)")
-        marts = [
-            name
-            for (name,) in con.execute(
-                "select table_name from duckdb_tables() where database_name = 'full_build'"
-                " and schema_name = 'marts' order by 1"
-            ).fetchall()
-        ]
-        assert len(marts) > 20
-        for table in [*(f"marts.{m}" for m in marts), "metrics.metric_values"]:
+        tables = _tables(con, "full_build", ("staging", "marts"))
+        layers = [table.split(".")[0] for table in tables]
+        assert layers.count("marts") > 20 and layers.count("staging") > 30, tables
+        for table in [*tables, "metrics.metric_values"]:
             expected = _rows(con, "full_build", table, str(full.data_dir.resolve()))
             actual = _rows(con, "incremental", table, str(data_dir.resolve()))
             if table == "metrics.metric_values":  # values are DOUBLEs from MetricFlow: a sum of
@@ -123,6 +127,42 @@ def _run_incremental_and_compare(incremental, full, data_dir, before: dict[str, 
         for table in INCREMENTAL_FACTS:  # the delivery added rows (the comparison is not vacuous)
             (after,) = con.execute(f"select count(*) from incremental.marts.{table}").fetchone()
             assert after > before[table]
+
+
+def _tables(con, database: str, schemas: tuple[str, ...]) -> list[str]:
+    """`<schema>.<table>` of every table of an attached database in those schemas, sorted."""
+    return [
+        f"{schema}.{name}"
+        for schema, name in con.execute(
+            "select schema_name, table_name from duckdb_tables() where database_name = ?"
+            f" and schema_name in ({', '.join('?' for _ in schemas)}) order by 1, 2",
+            [database, *schemas],
+        ).fetchall()
+    ]
+
+
+def _row_counts(database, schema: str) -> dict[str, int]:
+    with duckdb.connect() as con:
+        con.execute(f"attach '{database}' as warehouse (read_only)")
+        return {
+            table: con.execute(f"select count(*) from warehouse.{table}").fetchone()[0]
+            for table in _tables(con, "warehouse", (schema,))
+        }
+
+
+def _appending_tables():
+    """(source, registry table) of every table whose deliveries bring new records only."""
+    return [(source, table) for source in REGISTERED for table in source.tables if table.appends]
+
+
+def _staging_model(results, source: str, table: str):
+    """The staging model node of one dbt source table, among a build's results."""
+    (node,) = [
+        r.node
+        for r in results
+        if r.node.resource_type == "model" and f"source.finkpi.{source}.{table}" in r.node.depends_on.nodes
+    ]
+    return node
 
 
 @pytest.fixture(scope="module")
@@ -137,15 +177,90 @@ def delivered(tmp_path_factory):
     return full, cutoff, counts
 
 
-def test_incremental_run_publishes_what_a_full_run_over_the_same_files_does(delivered, tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def incremental_day(delivered, tmp_path_factory):
+    """Yesterday's warehouse (`yesterday_build`: the full run without the incremental facts' rows
+    of the delivered days and without the staging rows of the delivery's files) and `finkpi run
+    --incremental` in it: (its settings, incremental facts' and staging row counts before the
+    run, its dbt results)."""
+    full, cutoff, counts = delivered
+    warehouse = tmp_path_factory.mktemp("incremental") / "warehouse"
+    incremental = full.with_(warehouse_dir=warehouse, incremental=True)
+    yesterday_build(full.build_database, incremental.build_database, cutoff)
+    before = _fact_rows(incremental.build_database)
+    staging_before = _row_counts(incremental.build_database, "staging")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        results = _run_incremental(incremental, monkeypatch, counts)
+    return incremental, before, staging_before, results
+
+
+def test_incremental_run_publishes_what_a_full_run_over_the_same_files_does(delivered, incremental_day):
     full, cutoff, counts = delivered
     assert 0 < counts["erp.sales_order_lines"] <= 0.011 * 26_705, counts
     assert counts == rows_after(SAMPLE_DIR, cutoff)
-    # yesterday's warehouse: the full run without the incremental facts' rows of the delivered days
-    incremental = full.with_(warehouse_dir=tmp_path / "warehouse", incremental=True)
-    yesterday_build(full.build_database, incremental.build_database, cutoff)
-    before = _fact_rows(incremental.build_database)
-    _run_incremental_and_compare(incremental, full, full.data_dir, before, counts, monkeypatch)
+    incremental, before, _, results = incremental_day
+    _compare_with_full(incremental, full, full.data_dir, before, results)
+
+
+def test_an_incremental_run_stages_only_the_delivery_files(delivered, incremental_day):
+    """Each appending table's staging model read its delivery file alone, not its base file, and
+    added exactly the delivery's rows (as write_with_delivery counted them); a table without a
+    delivery file read no row. A table that does not append was rebuilt from its files."""
+    full, cutoff, counts = delivered
+    incremental, _, staging_before, results = incremental_day
+    staging_after = _row_counts(incremental.build_database, "staging")
+    delivered_tables = 0
+    for source, table in _appending_tables():
+        node = _staging_model(results, source.name, table.name)
+        assert node.config.materialized == "incremental", node.name
+        base, *deliveries = (str(path.resolve()) for path in full.table_files(source.name, table.name))
+        delivered_rows = counts.get(f"{source.name}.{table.file_stem}", 0)
+        model = f"staging.{node.name}"
+        assert staging_after[model] == staging_before[model] + delivered_rows, model
+        if delivered_rows:
+            delivered_tables += 1
+            (delivery,) = deliveries
+            assert f"/deliveries/{delivery_batch(cutoff)}/" in delivery
+            assert f"'{delivery}'" in node.compiled_code and f"'{base}'" not in node.compiled_code, model
+        else:  # no file of this table in the batch: nothing new to read
+            assert not deliveries and "where false" in node.compiled_code, model
+    # every delivered table appends (the delivery is the transactions'), and there are many
+    assert delivered_tables == sum(1 for rows in counts.values() if rows) >= 10, counts
+    # master data stays a table, read whole
+    customers = _staging_model(results, "erp", "customers")
+    assert customers.config.materialized == "table"
+    assert f"'{full.source_path('erp', 'customers').resolve()}'" in customers.compiled_code
+
+
+def test_a_second_incremental_run_without_a_new_delivery_changes_nothing(
+    incremental_day, tmp_path, monkeypatch
+):
+    """The same files again, no new delivery: every appending staging model reads no row, and no
+    staging or mart row changes (in a copy of the incremental run's build warehouse: the fixture's
+    stays as it was)."""
+    first, _, _, _ = incremental_day
+    again = first.with_(warehouse_dir=tmp_path / "warehouse")
+    again.warehouse_dir.mkdir()
+    shutil.copyfile(first.build_database, again.build_database)
+    before = _snapshot(again)
+    results = _run_incremental(again, monkeypatch, delivered={})  # no new file
+    for source, table in _appending_tables():
+        node = _staging_model(results, source.name, table.name)
+        assert "where false" in node.compiled_code and "/deliveries/20" not in node.compiled_code, node.name
+    after = _snapshot(again)
+    assert after.keys() == before.keys() and len(before) > 50
+    changed = [table for table in before if after[table] != before[table]]
+    assert not changed, f"a second incremental run without a delivery changed {changed}"
+
+
+def _snapshot(settings) -> dict[str, list[tuple]]:
+    """Every staging and mart row of a build warehouse, per table."""
+    with duckdb.connect() as con:
+        con.execute(f"attach '{settings.build_database}' as warehouse (read_only)")
+        return {
+            table: _rows(con, "warehouse", table, str(settings.data_dir.resolve()))
+            for table in _tables(con, "warehouse", ("staging", "marts"))
+        }
 
 
 def test_a_delivered_row_names_its_delivery_file_and_line(delivered):
@@ -263,7 +378,9 @@ def test_incremental_run_after_a_built_history_and_a_delivery_folder(delivered, 
     assert {path: path.read_bytes() for path in loaded} == loaded
     arguments = ["--data-dir", str(data_dir), "--warehouse-dir", str(history.warehouse_dir)]
     incremental = settings_from(build_parser().parse_args(["run", "--incremental", *arguments]))
-    _run_incremental_and_compare(incremental, full, data_dir, before, counts, monkeypatch)
+    _compare_with_full(
+        incremental, full, data_dir, before, _run_incremental(incremental, monkeypatch, counts)
+    )
 
 
 def test_a_run_without_a_delivery_folder_reads_each_base_file_as_before(built, sample_settings):

@@ -224,6 +224,26 @@ def test_a_read_of_a_base_file_and_its_deliveries_is_the_sources_table(tmp_path)
         elsewhere.of_column("staging", "stg_acme__orders", "amount")
 
 
+def test_an_incremental_read_of_delivery_files_alone_is_the_sources_table(tmp_path):
+    """An incremental run's staging model reads only its new files, `read_csv(['<folder>/
+    deliveries/<batch>/<file>.csv'], ...)`: lineage attributes it to the source whose folder holds
+    the deliveries folder; a `deliveries` folder elsewhere is no source's."""
+    folder = tmp_path / "acme"
+    folder.mkdir()
+    sql = (
+        'select raw."Amount" as amount from (select * from read_csv('
+        f"['{folder}/deliveries/2025-11-15/Order.csv', '{folder}/deliveries/2025-11-16/Order.csv'],"
+        " all_varchar = true, allow_empty = true) with ordinality) as raw"
+    )
+    declared = {"acme": {"Order": ["Amount"]}}
+    lineage = _staging_lineage(tmp_path, sql, declared, {str(folder.resolve()): "acme"})
+    (leaf,) = lineage.of_column("staging", "stg_acme__orders", "amount").upstream
+    assert (leaf.relation, leaf.column, leaf.kind) == ("acme.Order", "Amount", "source")
+    elsewhere = _staging_lineage(tmp_path, sql, declared, {str((tmp_path / "other").resolve()): "acme"})
+    with pytest.raises(LineageError, match=r"reads .*/acme/deliveries/2025-11-15/Order, which is in no"):
+        elsewhere.of_column("staging", "stg_acme__orders", "amount")
+
+
 def _staging_lineage(tmp_path, sql: str, declared: dict, folders: dict[str, str]) -> ColumnLineage:
     """Column lineage of one hand-made staging model, stg_acme__orders, over an empty warehouse."""
     node = {"resource_type": "model", "schema": "staging", "name": "stg_acme__orders", "database": "finkpi"}
