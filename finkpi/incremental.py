@@ -3,12 +3,15 @@
 `finkpi run --incremental` asks for an incremental run; `plan` decides whether it may be one and
 where its window starts, before anything is built:
 
-- The build warehouse records the files it has loaded and their SHA-256 (`LOADED_FILES`, written
-  by `record_loaded_files` after every successful build). A run is incremental only if every file
-  loaded before is still there unchanged and every new file is a delivery
+- The build warehouse records the files it has loaded and their SHA-256 (`LOADED_FILES`), and
+  a hash of what turned them into tables (`BUILT_WITH`: the dbt project's models, macros and
+  seeds and the dbt variables but the run's dates), both written by `record_build` after every
+  successful build. A run is incremental only if the definitions are the same, every file loaded
+  before is still there unchanged and every new file is a delivery
   (`<source>/deliveries/<batch>/`) of a table whose deliveries bring new records only
-  (`SourceTable.appends`). Anything else (a base file re-extracted, a delivery of master data, no
-  record at all) makes it a full run, and the plan says why.
+  (`SourceTable.appends`). Anything else (a changed model or rule, a base file re-extracted, a
+  delivery of master data, no record at all) makes it a full run, and the plan says why: rows
+  built yesterday are kept only where today's definitions and files would build them the same.
 - The window: the first day recomputed is the newest date of the incremental facts
   (`INCREMENTAL_FACTS`) minus the lookback (`incremental_lookback_days`), or `incremental_start`
   where set. Everything dated from that day on is recomputed: the facts' window, the month-end
@@ -18,6 +21,9 @@ where its window starts, before anything is built:
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -25,6 +31,7 @@ from pathlib import Path
 import duckdb
 
 from finkpi.audit.provenance import source_file_key
+from finkpi.quality.rules import dbt_var
 from finkpi.settings import Settings
 from finkpi.sources import DELIVERIES_FOLDER
 
@@ -39,6 +46,13 @@ INCREMENTAL_FACTS = {
 # In the build warehouse: the source files its tables were built from (`<source>/<path in its
 # folder>`, as the audit store names them) with their SHA-256.
 LOADED_FILES = "build_state.loaded_files"
+# In the build warehouse: the hash of the definitions its tables were built with (`definitions_hash`).
+BUILT_WITH = "build_state.built_with"
+
+# What turns the files into tables: a change to any of it rebuilds everything.
+DEFINITIONS = ("models", "macros", "seeds", "dbt_project.yml")
+# The dbt variables that move with every run (the business dates, the window): not definitions.
+RUN_VARIABLES = ("as_of_date", "incremental_start", "incremental_lookback_days")
 
 
 @dataclass(frozen=True)
@@ -78,12 +92,17 @@ def plan(settings: Settings, input_files: dict[str, str]) -> IncrementalPlan:
     if not database.exists():
         return IncrementalPlan(full_because="there is no build warehouse yet")
     with duckdb.connect(str(database), read_only=True) as con:
-        loaded = _loaded_files(con)
+        loaded, built_with = _recorded_build(con)
         if loaded is None:
             return IncrementalPlan(
                 full_because=f"the build warehouse has no record of the files it loaded ({LOADED_FILES})"
             )
         newest = _newest_fact_dates(con)
+    if built_with != definitions_hash(settings):
+        return IncrementalPlan(
+            full_because="the definitions changed since the last build (dbt models, macros, seeds,"
+            " dbt_project.yml, quality rules or settings)"
+        )
     source_files = source_file_tables(settings)
     current = {key: digest for key, digest in input_files.items() if key in source_files}
     for key, digest in sorted(loaded.items()):
@@ -122,9 +141,36 @@ def source_file_tables(settings: Settings) -> dict[str, tuple]:
     }
 
 
-def record_loaded_files(settings: Settings, input_files: dict[str, str]) -> None:
+def definitions_hash(settings: Settings) -> str:
+    """SHA-256 of what turns the raw files into tables: every file of `DEFINITIONS` in the dbt
+    project, and the dbt variables (quality rules included) but the run's dates."""
+    digest = hashlib.sha256()
+    project = Path(settings.project_dir)
+    for part in DEFINITIONS:
+        for path in _files_under(project / part):
+            digest.update(path.relative_to(project).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    variables = {k: v for k, v in settings.dbt_vars().items() if k not in RUN_VARIABLES}
+    variables["sources"] = {
+        name: {k: v for k, v in source.items() if k != "as_of_date"}
+        for name, source in variables["sources"].items()
+    }
+    variables["quality_rules"] = dbt_var()
+    digest.update(json.dumps(variables, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def _files_under(path: Path) -> list[Path]:
+    """A file, or every file under a folder, sorted (symlinks followed: a project copy may be
+    made of them)."""
+    if path.is_file():
+        return [path]
+    found = [Path(folder) / name for folder, _, names in os.walk(path, followlinks=True) for name in names]
+    return sorted(found)
+
+
+def record_build(settings: Settings, input_files: dict[str, str]) -> None:
     """After a successful build: the source files the build warehouse now holds, with their
-    hashes (the next incremental run compares against them)."""
+    hashes, and the definitions it was built with (the next incremental run compares both)."""
     source_files = source_file_tables(settings)
     rows = [(key, digest) for key, digest in sorted(input_files.items()) if key in source_files]
     schema = LOADED_FILES.split(".")[0]
@@ -133,13 +179,20 @@ def record_loaded_files(settings: Settings, input_files: dict[str, str]) -> None
         con.execute(f"create or replace table {LOADED_FILES} (file_key varchar primary key, sha256 varchar)")
         if rows:
             con.executemany(f"insert into {LOADED_FILES} values (?, ?)", rows)
+        con.execute(
+            f"create or replace table {BUILT_WITH} as select ? as definitions_sha256",
+            [definitions_hash(settings)],
+        )
 
 
-def _loaded_files(con) -> dict[str, str] | None:
+def _recorded_build(con) -> tuple[dict[str, str] | None, str | None]:
+    """The files the build warehouse loaded (None: no record) and its definitions' hash."""
     try:
-        return dict(con.execute(f"select file_key, sha256 from {LOADED_FILES}").fetchall())
+        loaded = dict(con.execute(f"select file_key, sha256 from {LOADED_FILES}").fetchall())
+        (built_with,) = con.execute(f"select definitions_sha256 from {BUILT_WITH}").fetchone()
     except duckdb.CatalogException:
-        return None
+        return None, None
+    return loaded, built_with
 
 
 def _newest_fact_dates(con) -> dict[str, date | None]:

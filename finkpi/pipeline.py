@@ -75,7 +75,7 @@ def _stages(this: Run, first: int) -> None:
         this.settings = settings = plan.apply(settings)
         summary.incremental_plan = plan
         dbt_runner.build(settings)
-        incremental.record_loaded_files(settings, this.input_files)
+        incremental.record_build(settings, this.input_files)
         summary.seconds["dbt build"] = time.perf_counter() - started
         summary.mart_rows = mart_row_counts(settings)
 

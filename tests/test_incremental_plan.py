@@ -3,7 +3,7 @@ still there unchanged and every new file is a delivery of a table that appends; 
 full run that says why. Its window starts at the incremental facts' newest date minus the lookback.
 
 Real files and a real DuckDB build warehouse, made by hand: the facts hold two days each, the
-record of loaded files is written by `record_loaded_files` over the real file hashes."""
+record of loaded files is written by `record_build` over the real file hashes."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from datetime import date
 import duckdb
 import pytest
 
+from finkpi import incremental
 from finkpi.audit.provenance import input_file_hashes
-from finkpi.incremental import INCREMENTAL_FACTS, LOADED_FILES, plan, record_loaded_files
-from finkpi.settings import load_settings
+from finkpi.incremental import DEFINITIONS, INCREMENTAL_FACTS, LOADED_FILES, plan, record_build
+from finkpi.settings import PROJECT_DIR, load_settings
 from tests.conftest import SAMPLE_DIR
 
 NEWEST = {
@@ -27,11 +28,18 @@ NEWEST = {
 
 @pytest.fixture
 def yesterday(tmp_path):
-    """Settings asking for an incremental run over a copy of the sample, whose build warehouse
-    loaded exactly the files there are now."""
+    """Settings asking for an incremental run over a copy of the sample and of the dbt project's
+    definitions, whose build warehouse loaded exactly the files there are now."""
     data = tmp_path / "data"
     shutil.copytree(SAMPLE_DIR, data)
-    settings = load_settings(data_dir=data, warehouse_dir=tmp_path / "warehouse", incremental=True)
+    project = tmp_path / "project"
+    project.mkdir()
+    for part in DEFINITIONS:
+        copy = shutil.copytree if (PROJECT_DIR / part).is_dir() else shutil.copyfile
+        copy(PROJECT_DIR / part, project / part)
+    settings = load_settings(
+        data_dir=data, warehouse_dir=tmp_path / "warehouse", project_dir=project, incremental=True
+    )
     settings.warehouse_dir.mkdir()
     with duckdb.connect(str(settings.build_database)) as con:
         con.execute("create schema marts")
@@ -40,7 +48,7 @@ def yesterday(tmp_path):
                 f"create table marts.{fact} as select * from (values (date '2025-11-01'),"
                 f" (date '{NEWEST[fact].isoformat()}')) as t({column})"
             )
-    record_loaded_files(settings, input_file_hashes(settings))
+    record_build(settings, input_file_hashes(settings))
     return settings
 
 
@@ -90,13 +98,25 @@ def test_a_delivery_of_an_appending_table_is_a_new_file_of_an_incremental_run(ye
         ("remove a base file", "erp/write_offs.csv was loaded before and is gone now"),
         ("add a base file", "is a new base file, not a delivery"),
         ("forget the record", f"has no record of the files it loaded ({LOADED_FILES})"),
+        ("edit a macro", "the definitions changed since the last build"),
+        ("change a quality rule", "the definitions changed since the last build"),
         ("empty a fact", "fct_invoice_lines is empty or not built yet"),
         ("no warehouse", "there is no build warehouse yet"),
     ],
 )
-def test_what_an_incremental_run_cannot_take_makes_it_full_and_says_why(yesterday, change, reason):
+def test_what_an_incremental_run_cannot_take_makes_it_full_and_says_why(
+    yesterday, change, reason, monkeypatch
+):
     erp = yesterday.source_folder("erp")
-    if change == "deliver customers":
+    if change == "edit a macro":  # a cast, say: the columns stay, the rows built yesterday would differ
+        macro = yesterday.project_dir / "macros" / "currency.sql"
+        macro.write_text(macro.read_text() + "\n{# changed #}\n")
+    elif change == "change a quality rule":
+        rules = incremental.dbt_var()
+        monkeypatch.setattr(
+            incremental, "dbt_var", lambda: {**rules, "a_new_rule": {"severity": "quarantine"}}
+        )
+    elif change == "deliver customers":
         _deliver(yesterday, "erp", "customers")
     elif change == "edit a base file":
         path = erp / "sales_orders.csv"
@@ -107,7 +127,7 @@ def test_what_an_incremental_run_cannot_take_makes_it_full_and_says_why(yesterda
         account = yesterday.source_path("crm", "Account")
         held = account.read_bytes()
         account.unlink()
-        record_loaded_files(yesterday, input_file_hashes(yesterday))
+        record_build(yesterday, input_file_hashes(yesterday))
         account.write_bytes(held)
     elif change in ("forget the record", "empty a fact"):
         with duckdb.connect(str(yesterday.build_database)) as con:

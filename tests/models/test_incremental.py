@@ -38,7 +38,7 @@ from finkpi.generate.daily import (
     write_with_delivery,
     yesterday_build,
 )
-from finkpi.incremental import INCREMENTAL_FACTS, record_loaded_files
+from finkpi.incremental import INCREMENTAL_FACTS, record_build
 from finkpi.settings import load_settings
 from finkpi.sources import REGISTERED
 from tests.conftest import SAMPLE_DIR
@@ -358,7 +358,7 @@ def test_incremental_run_after_a_built_history_and_a_delivery_folder(delivered, 
     history = load_settings(data_dir=data_dir, warehouse_dir=tmp_path / "warehouse")
     assert write_history(SAMPLE_DIR, data_dir, cutoff) == counts
     dbt_runner.build(history, quiet=True)  # full
-    record_loaded_files(history, input_file_hashes(history))  # as a run records its build
+    record_build(history, input_file_hashes(history))  # as a run records its build
     before = _fact_rows(history.build_database)
     # yesterday_build leaves the incremental facts as this history build holds them
     shortcut = tmp_path / "shortcut" / "finkpi.duckdb"
