@@ -43,6 +43,14 @@ INCREMENTAL_FACTS = {
     "fct_sales_order_lines": "order_date",
 }
 
+# The month-end snapshots (incremental on DuckDB at the grain of a month, macros/incremental.sql):
+# an incremental run rebuilds the rows of this column from the window's month on.
+INCREMENTAL_SNAPSHOTS = {
+    "fct_ar_snapshots": "snapshot_month",
+    "fct_ap_snapshots": "snapshot_month",
+    "fct_inventory_snapshots": "snapshot_month",
+}
+
 # In the build warehouse: the source files its tables were built from (`<source>/<path in its
 # folder>`, as the audit store names them) with their SHA-256.
 LOADED_FILES = "build_state.loaded_files"

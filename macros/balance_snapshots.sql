@@ -7,10 +7,16 @@
     (closing = 0), or to the as_of month while it is still open, so consecutive rows chain:
     opening + increases - decreases = closing, and each closing is the next opening.
     The snapshot date is the month end, or as_of_date for the month that contains it.
+
+    In an incremental run (macros/incremental.sql, grain 'month') only the months from the
+    window's month on are built: the grid starts there and each entity's balance carried in from
+    the earlier months (the sum of its earlier movements) is added to the running sum, so the
+    rows equal a full build's.
 -#}
 {% macro monthly_balance_snapshots(movements, entity_key, attributes, increases, decreases) %}
 
 {%- set all_types = increases + decreases -%}
+{%- set window_month = incremental_window_start('snapshot_month', 'month') if is_incremental() else none -%}
 
 with
 
@@ -73,8 +79,25 @@ months as (
 
     select distinct month_start as snapshot_month
     from {{ ref('dim_dates') }}
+    {%- if window_month %}
+    where month_start >= {{ window_month }}
+    {%- endif %}
 
 ),
+{%- if window_month %}
+
+carried_in as (
+
+    select
+        {{ entity_key }},
+        sum(net_change) as net_change,
+        sum(net_change_reporting) as net_change_reporting
+    from monthly
+    where snapshot_month < {{ window_month }}
+    group by 1
+
+),
+{%- endif %}
 
 grid as (
 
@@ -102,9 +125,11 @@ rolled as (
             coalesce(monthly.{{ movement_type }}_amount_reporting, 0)
                 as {{ movement_type }}_amount_reporting,
         {% endfor -%}
+        {% if window_month -%} coalesce(carried_in.net_change, 0) + {% endif -%}
         sum(coalesce(monthly.net_change, 0)) over (
             partition by grid.{{ entity_key }} order by grid.snapshot_month
         ) as closing_amount,
+        {% if window_month -%} coalesce(carried_in.net_change_reporting, 0) + {% endif -%}
         sum(coalesce(monthly.net_change_reporting, 0)) over (
             partition by grid.{{ entity_key }} order by grid.snapshot_month
         ) as closing_amount_reporting,
@@ -114,6 +139,10 @@ rolled as (
     left join monthly
         on grid.{{ entity_key }} = monthly.{{ entity_key }}
         and grid.snapshot_month = monthly.snapshot_month
+    {%- if window_month %}
+    left join carried_in
+        on grid.{{ entity_key }} = carried_in.{{ entity_key }}
+    {%- endif %}
 
 )
 

@@ -18,19 +18,39 @@
     lookback, an order whose status changes, a new exchange rate for an old day) needs a full
     run. The models filter with `where <column> >= incremental_window_start(...)` only inside
     `is_incremental()`.
+
+    The month-end snapshots (macros/balance_snapshots.sql) are `date_window` models too, keyed by
+    `snapshot_month` with config `incremental_window_grain='month'`: their window starts at the
+    first day of the month that contains the window's first day, so an incremental run recomputes
+    that month's snapshots and every later one (from the full history of movements) and keeps the
+    earlier months. On Spark they stay tables.
 -#}
 
-{#- The first day of the window an incremental run recomputes (a SQL expression). -#}
-{% macro incremental_window_start(date_column) -%}
+{#-
+    The first day of the window an incremental run recomputes (a SQL expression). `grain`
+    (default: the model's config `incremental_window_grain`, else 'day') 'month' rounds it down
+    to the first day of its month, for models with one row per month.
+-#}
+{% macro incremental_window_start(date_column, grain=none) -%}
+    {%- set grain = grain or config.get('incremental_window_grain', 'day') -%}
     {%- set start = var('incremental_start', none) -%}
     {%- if start -%}
-        cast('{{ start }}' as date)
+        {%- set first_day = "cast('" ~ start ~ "' as date)" -%}
     {%- else -%}
-        cast({{ dbt.dateadd(
+        {%- set first_day = 'cast(' ~ dbt.dateadd(
             'day',
             -1 * (var('incremental_lookback_days', 3) | int),
             '(select max(' ~ date_column ~ ') from ' ~ this ~ ')'
-        ) }} as date)
+        ) ~ ' as date)' -%}
+    {%- endif -%}
+    {%- if grain == 'month' -%}
+        {{ month_start(first_day) }}
+    {%- elif grain == 'day' -%}
+        {{ first_day }}
+    {%- else -%}
+        {{ exceptions.raise_compiler_error(
+            "incremental_window_grain must be 'day' or 'month', not '" ~ grain ~ "'"
+        ) }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -45,7 +65,8 @@
     Custom incremental strategy `date_window` (dbt looks it up as get_incremental_<name>_sql):
     replace the window, i.e. delete the target's rows from the window's first day on, then insert
     the freshly built window. The window start is evaluated against the target before the delete,
-    the same expression the model's filter used, so the two agree. Rows with a NULL date are
+    the same expression (at the model's `incremental_window_grain`) the model's filter used, so
+    the two agree. Rows with a NULL date are
     never in a window (a full run rebuilds them).
 -#}
 {% macro get_incremental_date_window_sql(arg_dict) -%}
@@ -72,7 +93,8 @@
     the rows a full run tested already, and the run is incremental only if none of its inputs
     changed (finkpi/incremental.py). So the row-by-row checks of such a model (not_null,
     accepted_values, relationships: a row passes or fails on its own) test the window alone,
-    `<date column> >= incremental_start`. Checks across rows stay global: a key must be unique
+    `<date column> >= incremental_start` (a month-end snapshot: from the first day of that
+    month, `incremental_window_grain`). Checks across rows stay global: a key must be unique
     across the whole table (a new row may repeat an old key), and a roll-forward reads the month
     before the window. A test's own `where` config still applies (and-ed with the window).
 -#}
@@ -112,5 +134,10 @@
     {%- if not date_column or tested.config.get('materialized') != 'incremental' -%}
         {%- do return('') -%}
     {%- endif -%}
-    {%- do return(date_column ~ " >= cast('" ~ start ~ "' as date)") -%}
+    {%- set first_day = "cast('" ~ start ~ "' as date)" -%}
+    {%- if tested.config.get('incremental_window_grain') == 'month' -%}
+        {#- a snapshot model recomputes the whole month of the window's first day -#}
+        {%- set first_day = month_start(first_day) -%}
+    {%- endif -%}
+    {%- do return(date_column ~ " >= " ~ first_day) -%}
 {%- endmacro %}

@@ -22,7 +22,7 @@ import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
-from finkpi.incremental import INCREMENTAL_FACTS, LOADED_FILES
+from finkpi.incremental import INCREMENTAL_FACTS, INCREMENTAL_SNAPSHOTS, LOADED_FILES
 from finkpi.sources import DELIVERIES_FOLDER
 
 # (source, table) -> the row's business date: a column, or (parent table, key) for lines whose
@@ -174,7 +174,8 @@ def cutoff_for_share(src: Path, share: float) -> date:
 
 def yesterday_build(full_build: Path, target: Path, cutoff: date) -> None:
     """The build warehouse as yesterday's run left it, made from today's full build: a copy of
-    `full_build` at `target` with the incremental facts' rows dated after `cutoff` taken out, and
+    `full_build` at `target` with the incremental facts' rows dated after `cutoff` taken out (and
+    the month-end snapshots of months ending after it stale or gone), and
     every staging row read from the delivery of the days after `cutoff` (its `_source_file` in
     `deliveries/<delivery_batch(cutoff)>/`), and that delivery out of its record of the files
     loaded (an incremental run loads them as new).
@@ -193,6 +194,16 @@ def yesterday_build(full_build: Path, target: Path, cutoff: date) -> None:
     with duckdb.connect(str(target)) as con:
         for table, column in INCREMENTAL_FACTS.items():
             con.execute(f"delete from marts.{table} where {column} > date '{cutoff.isoformat()}'")
+        # the snapshots of months ending after `cutoff`: yesterday's run had none of the later
+        # months and dated the cutoff's month at its own as-of day; stale, so an incremental run
+        # that does not recompute them differs from the full run
+        month = f"date_trunc('month', date '{cutoff.isoformat()}')"
+        for table, column in INCREMENTAL_SNAPSHOTS.items():
+            con.execute(f"delete from marts.{table} where {column} > {month}")
+            con.execute(
+                f"update marts.{table} set snapshot_date = date '{cutoff.isoformat()}'"
+                f" where {column} = {month} and snapshot_date > date '{cutoff.isoformat()}'"
+            )
         delivered = f"%/{DELIVERIES_FOLDER}/{delivery_batch(cutoff)}/%"
         for (table,) in con.execute(
             "select table_name from duckdb_columns() where database_name = current_database()"

@@ -5,12 +5,14 @@ A day's delivery arrives as new files beside the earlier ones: `<source>/deliver
 lines) are the delivery (`write_with_delivery`: the base files hold the history, the delivery
 folder the rows after it). In the CI gate, the full run over those files is this module's
 `delivered` build; yesterday's warehouse is that build with the incremental facts' rows of the
-delivered days taken out (`yesterday_build`, as the benchmark makes it). Then `finkpi run
---incremental` recomputes only the recent window of the incremental facts, loads only the
-delivery's files into the staging tables of the tables that append (yesterday's warehouse holds no
-row of them) and rebuilds everything else; every staging and mart row and every exported metric
-value must equal the full run's, and the delivered rows name their delivery file and their line
-in it. A second incremental run without a new delivery changes nothing.
+delivered days taken out and the month-end snapshots of the months ending after them stale (the
+cutoff's month dated at the cutoff) or gone (later months) (`yesterday_build`, as the benchmark
+makes it). Then `finkpi run --incremental` recomputes only the recent window of the incremental
+facts and the snapshots of the window's months, loads only the delivery's files into the staging
+tables of the tables that append (yesterday's warehouse holds no row of them) and rebuilds
+everything else; every staging and mart row and every exported metric value must equal the full
+run's, and the delivered rows name their delivery file and their line in it. A second incremental
+run without a new delivery changes nothing.
 
 The long way, a real build of the history and then the delivery folder landing beside its files
 (`write_history`, `write_with_delivery`), is the `slow` test below (`make test-slow`): it also
@@ -20,6 +22,7 @@ shows that `yesterday_build` leaves the fact rows such a history build holds.
 from __future__ import annotations
 
 import math
+import re
 import shutil
 
 import duckdb
@@ -38,7 +41,7 @@ from finkpi.generate.daily import (
     write_with_delivery,
     yesterday_build,
 )
-from finkpi.incremental import INCREMENTAL_FACTS, record_build
+from finkpi.incremental import INCREMENTAL_FACTS, INCREMENTAL_SNAPSHOTS, record_build
 from finkpi.settings import load_settings
 from finkpi.sources import REGISTERED
 from tests.conftest import SAMPLE_DIR
@@ -108,6 +111,13 @@ def _compare_with_full(incremental, full, data_dir, before: dict[str, int], resu
     compiled = {r.node.name: getattr(r.node, "compiled_code", "") for r in results}
     for table, column in INCREMENTAL_FACTS.items():
         assert f"where {column} >= cast(" in compiled[table], compiled[table][-400:]
+    # ... and each month-end snapshot built the months from the window's month on only
+    (window_start,) = set(
+        re.findall(r"where order_date >= cast\('([0-9-]+)' as date\)", compiled["fct_sales_order_lines"])
+    )
+    window_month = f"cast(date_trunc('month', cast('{window_start}' as date)) as date)"
+    for table in INCREMENTAL_SNAPSHOTS:
+        assert f"month_start >= {window_month}" in compiled[table], compiled[table][:1500]
 
     with duckdb.connect() as con:
         con.execute(f"attach '{incremental.build_database}' as incremental (read_only)")

@@ -1,6 +1,17 @@
 -- Month-end open payables per supplier invoice: opening and closing balance, the month's
 -- invoiced and paid amounts and the aging by due date, in transaction and reporting currency
 -- (at the supplier-invoice-date rate, what the payables control account carries).
+--
+-- Incremental (DuckDB): an incremental run rebuilds the months from its window's month on
+-- (macros/incremental.sql, macros/balance_snapshots.sql).
+
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    incremental_strategy=(none if target.type == 'spark' else 'date_window'),
+    incremental_date_column='snapshot_month',
+    incremental_window_grain='month',
+    on_schema_change='fail'
+) }}
 
 with
 

@@ -2,6 +2,17 @@
 -- movements (invoiced, collected, credited, written off) and the aging of the closing balance by
 -- due date. In the transaction currency (where the roll-forward is exact) and in the reporting
 -- currency at the invoice-date rate (what the receivables control account carries).
+--
+-- Incremental (DuckDB): an incremental run rebuilds the months from its window's month on
+-- (macros/incremental.sql, macros/balance_snapshots.sql).
+
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    incremental_strategy=(none if target.type == 'spark' else 'date_window'),
+    incremental_date_column='snapshot_month',
+    incremental_window_grain='month',
+    on_schema_change='fail'
+) }}
 
 with
 

@@ -1,6 +1,20 @@
 -- Month-end inventory per product: opening and closing quantity and value at standard cost, and
 -- the month's movements by type. One row per product and month from its first movement to the
 -- as_of month (stock persists), so each closing is the next opening.
+--
+-- Incremental (DuckDB): an incremental run rebuilds the months from its window's month on
+-- (macros/incremental.sql): the grid starts at that month and each product's stock carried in
+-- from the earlier months (the sum of its earlier movements) starts its running sum.
+
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    incremental_strategy=(none if target.type == 'spark' else 'date_window'),
+    incremental_date_column='snapshot_month',
+    incremental_window_grain='month',
+    on_schema_change='fail'
+) }}
+
+{%- set window_month = incremental_window_start('snapshot_month', 'month') if is_incremental() else none %}
 
 with
 
@@ -44,8 +58,25 @@ months as (
     select distinct month_start as snapshot_month
     from {{ ref('dim_dates') }}
     where month_start <= {{ month_start(as_of_date()) }}
+    {%- if window_month %}
+        and month_start >= {{ window_month }}
+    {%- endif %}
 
 ),
+{%- if window_month %}
+
+carried_in as (
+
+    select
+        product_id,
+        sum(quantity_change) as quantity_change,
+        sum(value_change) as value_change
+    from monthly
+    where snapshot_month < {{ window_month }}
+    group by 1
+
+),
+{%- endif %}
 
 grid as (
 
@@ -70,9 +101,11 @@ rolled as (
         coalesce(monthly.production_output_value, 0) as production_output_value,
         coalesce(monthly.sales_issue_value, 0) as sales_issue_value,
         coalesce(monthly.revaluation_value, 0) as revaluation_value,
+        {% if window_month -%} coalesce(carried_in.quantity_change, 0) + {% endif -%}
         sum(coalesce(monthly.quantity_change, 0)) over (
             partition by grid.product_id order by grid.snapshot_month
         ) as closing_quantity,
+        {% if window_month -%} coalesce(carried_in.value_change, 0) + {% endif -%}
         sum(coalesce(monthly.value_change, 0)) over (
             partition by grid.product_id order by grid.snapshot_month
         ) as closing_value
@@ -80,6 +113,10 @@ rolled as (
     left join monthly
         on grid.product_id = monthly.product_id
         and grid.snapshot_month = monthly.snapshot_month
+    {%- if window_month %}
+    left join carried_in
+        on grid.product_id = carried_in.product_id
+    {%- endif %}
 
 ),
 
