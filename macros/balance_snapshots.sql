@@ -16,7 +16,9 @@
 {% macro monthly_balance_snapshots(movements, entity_key, attributes, increases, decreases) %}
 
 {%- set all_types = increases + decreases -%}
-{%- set window_month = incremental_window_start('snapshot_month', 'month') if is_incremental() else none -%}
+{%- set window_month = (
+    incremental_window_start('snapshot_month', 'month') if is_incremental() else none
+) -%}
 
 with
 

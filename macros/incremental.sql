@@ -66,8 +66,7 @@
     replace the window, i.e. delete the target's rows from the window's first day on, then insert
     the freshly built window. The window start is evaluated against the target before the delete,
     the same expression (at the model's `incremental_window_grain`) the model's filter used, so
-    the two agree. Rows with a NULL date are
-    never in a window (a full run rebuilds them).
+    the two agree. Rows with a NULL date are never in a window (a full run rebuilds them).
 -#}
 {% macro get_incremental_date_window_sql(arg_dict) -%}
     {%- set date_column = config.get('incremental_date_column') -%}

@@ -14,7 +14,9 @@
     on_schema_change='fail'
 ) }}
 
-{%- set window_month = incremental_window_start('snapshot_month', 'month') if is_incremental() else none %}
+{%- set window_month = (
+    incremental_window_start('snapshot_month', 'month') if is_incremental() else none
+) %}
 
 with
 
