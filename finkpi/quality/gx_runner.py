@@ -5,6 +5,13 @@ Parameters (`{"$PARAMETER": ...}`) are filled per run: `as_of_date`, `as_of_mont
 for each table with a volume check `min_rows__<table>`/`max_rows__<table>` (+/-50% of the row
 counts of the previous run, passed in; without them only "not empty").
 
+In an incremental run (`settings.incremental_start`), a suite of an incremental fact
+(finkpi.incremental.INCREMENTAL_FACTS) checks its row-level expectations (`is_row_level`) on the
+rows the run recomputed only, those dated from the window's first day (or without a date); the
+rows before it were checked by the runs that wrote them and are unchanged. Every other expectation
+(uniqueness of keys, row counts, the newest date, the schema) still reads the whole table. A full
+run checks every row.
+
 An expectation that raised (GX reports `exception_info` and success=False) is an ERROR of the
 gate, not a data failure and never a pass. Results are stored in a file context under
 `<warehouse>/gx/` and rendered as Data Docs there for every run.
@@ -21,10 +28,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
+from finkpi.incremental import INCREMENTAL_FACTS
 from finkpi.quality import gx_duckdb
 from finkpi.settings import PROJECT_DIR, Settings, load_settings
 
 SUITES_DIR = PROJECT_DIR / "expectations" / "suites"
+# GX's column map expectations: each row passes or fails by itself
+ROW_LEVEL_TYPES = {
+    "expect_column_values_to_not_be_null",
+    "expect_column_values_to_be_in_set",
+    "expect_column_values_to_be_between",
+}
 VOLUME_TOLERANCE = 0.5
 WAIT_FOR_REQUEST = "--wait"  # the child's argument: preload, then read the request from stdin
 
@@ -93,6 +107,35 @@ class GateResult:
         ]
 
 
+def is_row_level(entry: dict) -> bool:
+    """Whether an expectation of a suite judges each row by itself (so a window of rows can be
+    checked alone): a column map expectation, or a query over `{batch}` marked `meta.row_level`
+    (e.g. referential integrity; a query could also compare rows with each other)."""
+    return entry["type"] in ROW_LEVEL_TYPES or bool(entry.get("meta", {}).get("row_level"))
+
+
+def suite_batches(name: str, spec: dict, window_start: date | None) -> list[tuple[str, str, list[dict], str]]:
+    """What a suite validates: (GX asset name, query, expectations, scope label) per batch. One
+    batch of the whole table, and in an incremental run (`window_start`) of an incremental fact,
+    a second one of the window's rows for the row-level expectations."""
+    table = spec["meta"]["finkpi_table"]
+    # a query asset: GX's table asset drops the schema in some of its queries on DuckDB
+    query = f"select * from {table}"
+    date_column = INCREMENTAL_FACTS.get(table.split(".")[-1])
+    if window_start is None or date_column is None:
+        return [(name, query, spec["expectations"], "")]
+    start = window_start.isoformat()
+    return [
+        (name, query, [e for e in spec["expectations"] if not is_row_level(e)], ""),
+        (
+            f"{name}__window",
+            f"{query} where {date_column} >= date '{start}' or {date_column} is null",
+            [e for e in spec["expectations"] if is_row_level(e)],
+            f" (rows from {start})",
+        ),
+    ]
+
+
 def load_suites(suites_dir: Path = SUITES_DIR) -> dict[str, dict]:
     return {path.stem: json.loads(path.read_text()) for path in sorted(suites_dir.glob("*.json"))}
 
@@ -153,6 +196,7 @@ def validate(
     present = _present_tables(settings.build_database) if optional else set()
     as_of = date.fromisoformat(settings.dbt_vars()["as_of_date"])
     expectation_parameters = parameters(as_of, previous_counts, suites)
+    window_start = settings.incremental_start if settings.incremental else None
 
     context = gx.get_context(mode="file", project_root_dir=str(settings.warehouse_dir / "gx"))
     datasource_name = "finkpi_build"
@@ -171,27 +215,28 @@ def validate(
                 result.skipped.append(name)
                 continue
             suite_started = time.perf_counter()
-            # a query asset: GX's table asset drops the schema in some of its queries on DuckDB
-            query = f"select * from {spec['meta']['finkpi_table']}"
-            asset = datasource.add_query_asset(name=name, query=query)
-            batch_definition = asset.add_batch_definition_whole_table(name=f"{name}_whole")
-            suite = ExpectationSuite(name=name, meta=spec.get("meta", {}))
-            for entry in spec["expectations"]:
-                config = ExpectationConfiguration(
-                    type=entry["type"], kwargs=entry["kwargs"], meta=entry.get("meta", {})
+            for batch_name, query, entries, scope in suite_batches(name, spec, window_start):
+                asset = datasource.add_query_asset(name=batch_name, query=query)
+                batch_definition = asset.add_batch_definition_whole_table(name=f"{batch_name}_whole")
+                suite = ExpectationSuite(name=batch_name, meta=spec.get("meta", {}))
+                for entry in entries:
+                    config = ExpectationConfiguration(
+                        type=entry["type"], kwargs=entry["kwargs"], meta=entry.get("meta", {})
+                    )
+                    suite.add_expectation(config.to_domain_obj())
+                suite = context.suites.add_or_update(suite)
+                definition = context.validation_definitions.add_or_update(
+                    gx.ValidationDefinition(
+                        name=f"{batch_name}_validation", data=batch_definition, suite=suite
+                    )
                 )
-                suite.add_expectation(config.to_domain_obj())
-            suite = context.suites.add_or_update(suite)
-            definition = context.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=f"{name}_validation", data=batch_definition, suite=suite)
-            )
-            run = definition.run(
-                expectation_parameters=expectation_parameters,
-                result_format="SUMMARY",
-                run_id=RunIdentifier(run_name=run_id) if run_id else None,
-            )
-            for item in run.results:
-                result.outcomes.append(_outcome(name, spec["meta"]["finkpi_table"], item))
+                run = definition.run(
+                    expectation_parameters=expectation_parameters,
+                    result_format="SUMMARY",
+                    run_id=RunIdentifier(run_name=run_id) if run_id else None,
+                )
+                for item in run.results:
+                    result.outcomes.append(_outcome(name, spec["meta"]["finkpi_table"], item, scope))
             result.suite_seconds[name] = time.perf_counter() - suite_started
     finally:
         execution_engine = getattr(datasource, "_execution_engine", None) or None
@@ -300,6 +345,12 @@ def validate_in_subprocess(
             "data_dir": str(settings.data_dir.resolve()),
             "raw_format": settings.raw_format,
             "as_of_date": settings.dbt_vars()["as_of_date"],
+            # an incremental run's window: row-level expectations of its facts check it alone
+            "incremental_start": (
+                settings.incremental_start.isoformat()
+                if settings.incremental and settings.incremental_start
+                else None
+            ),
             "previous_counts": previous_counts,
             "run_id": run_id,
             "docs_dir": str(Path(docs_dir).resolve()) if docs_dir else None,
@@ -356,6 +407,10 @@ def _main(argv: list[str]) -> int:
         data_dir=Path(request["data_dir"]),
         raw_format=request["raw_format"],
         as_of_date=date.fromisoformat(request["as_of_date"]),
+        incremental=bool(request.get("incremental_start")),
+        incremental_start=(
+            date.fromisoformat(request["incremental_start"]) if request.get("incremental_start") else None
+        ),
     )
     suites = load_suites()
     if request.get("suite_names") is not None:
@@ -382,13 +437,14 @@ def _main(argv: list[str]) -> int:
     return 0
 
 
-def _outcome(suite: str, table: str, item) -> ExpectationOutcome:
+def _outcome(suite: str, table: str, item, scope: str = "") -> ExpectationOutcome:
     config = item.expectation_config
     kwargs = config.kwargs
     label = config.type
     detail = kwargs.get("column") or kwargs.get("column_list") or (config.meta or {}).get("notes")
     if detail:
         label += f" [{', '.join(detail) if isinstance(detail, list) else detail}]"
+    label += scope  # e.g. " (rows from 2025-11-03)": the rows of an incremental run's window
     error = None
     info = item.exception_info or {}
     if info.get("raised_exception") or any(

@@ -100,6 +100,9 @@ def _run_incremental(incremental, monkeypatch, delivered: dict[str, int]) -> lis
         key.split("/")[0] + "." + key.rsplit("/", 1)[1].split(".")[0] for key in plan.new_files
     ) == sorted(table for table, rows in delivered.items() if rows)
     assert all("/deliveries/" in key for key in plan.new_files)
+    # the quality gate checked the invoice lines' row-level expectations on the window's rows only
+    scoped = [o for o in summary.gate.outcomes if o.expectation.endswith(f"(rows from {plan.window_start})")]
+    assert scoped and {o.suite for o in scoped} == {"fct_invoice_lines"}, summary.gate.describe()
     return builds[0].result.results
 
 
