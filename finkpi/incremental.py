@@ -33,7 +33,7 @@ import duckdb
 from finkpi.audit.provenance import source_file_key
 from finkpi.quality.rules import dbt_var
 from finkpi.settings import Settings
-from finkpi.sources import DELIVERIES_FOLDER
+from finkpi.sources import DELIVERIES_FOLDER, get
 
 # The incremental facts (models/marts, `materialized='incremental'`) -> the date column their
 # window (macros/incremental.sql) is cut by.
@@ -133,7 +133,54 @@ def plan(settings: Settings, input_files: dict[str, str]) -> IncrementalPlan:
     window_start = settings.incremental_start or (
         min(newest.values()) - timedelta(days=settings.incremental_lookback_days)
     )
+    for key in new_files:  # a late record would fall before the window and be missed
+        earliest = earliest_delivered_date(settings, key, source_files)
+        if earliest is not None and earliest < window_start:
+            return IncrementalPlan(
+                full_because=f"{key} delivers records dated {earliest.isoformat()}, before the"
+                f" window's first day {window_start.isoformat()}"
+            )
     return IncrementalPlan(window_start=window_start, new_files=new_files)
+
+
+def earliest_delivered_date(settings: Settings, key: str, source_files: dict[str, tuple]) -> date | None:
+    """The earliest business date of the records in one delivery file (`SourceTable.dated_by`:
+    its own date column, or for lines their header's, looked up in every file of the header
+    table). The first ten characters are the ISO date, also of a timestamp. None: no dated record."""
+    table, _delivered = source_files[key]
+    source = key.split("/", 1)[0]
+    path = settings.source_folder(source) / key.split("/", 1)[1]
+    reader = _reader(settings.source_format(source))
+    if isinstance(table.dated_by, str):
+        query = f"select min({_day(table.dated_by)}) from {reader([path])}"
+    else:
+        parent, join_key = table.dated_by
+        parent_column = get(source).table(parent).dated_by
+        headers = reader(settings.table_files(source, parent))
+        query = (
+            f"select min({_day(parent_column, 'header')}) from {reader([path])} as line"
+            f" join {headers} as header on trim(line.{join_key}) = trim(header.{join_key})"
+        )
+    with duckdb.connect() as con:
+        (earliest,) = con.execute(query).fetchone()
+    return earliest
+
+
+def _day(column: str, alias: str | None = None) -> str:
+    quoted = f'{alias}."{column}"' if alias else f'"{column}"'
+    return f"try_cast(left(trim({quoted}), 10) as date)"
+
+
+def _reader(file_format: str):
+    """A DuckDB reader over a list of files, every column as text."""
+
+    def read(paths) -> str:
+        files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths if Path(p).is_file())
+        if file_format == "parquet":
+            return f"read_parquet([{files}])"
+        return f"read_csv([{files}], all_varchar = true, header = true)"
+
+    return read
 
 
 def source_file_tables(settings: Settings) -> dict[str, tuple]:

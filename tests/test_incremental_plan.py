@@ -7,6 +7,7 @@ record of loaded files is written by `record_build` over the real file hashes.""
 
 from __future__ import annotations
 
+import csv
 import shutil
 from datetime import date
 
@@ -52,13 +53,19 @@ def yesterday(tmp_path):
     return settings
 
 
-def _deliver(settings, source: str, table: str, batch: str = "2025-11-15") -> str:
-    """A delivery file of `table`: its base file's header and first record."""
+def _deliver(settings, source: str, table: str, batch: str = "2025-11-15", **changes) -> str:
+    """A delivery file of `table`: its base file's header and first record, with `changes`
+    (column -> value) applied."""
     base = settings.source_path(source, table)
     folder = settings.source_folder(source) / "deliveries" / batch
     folder.mkdir(parents=True, exist_ok=True)
-    header, first = base.read_text().splitlines()[:2]
-    (folder / base.name).write_text(f"{header}\n{first}\n")
+    with base.open(newline="") as file:
+        reader = csv.DictReader(file)
+        record = next(reader) | changes
+    with (folder / base.name).open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=reader.fieldnames)
+        writer.writeheader()
+        writer.writerow(record)
     return f"{source}/deliveries/{batch}/{base.name}"
 
 
@@ -83,17 +90,25 @@ def test_a_set_window_start_is_kept(yesterday):
 
 
 def test_a_delivery_of_an_appending_table_is_a_new_file_of_an_incremental_run(yesterday):
-    key = _deliver(yesterday, "erp", "sales_order_lines")
+    """A new order and its line, dated inside the window (the line by its order)."""
+    orders = _deliver(yesterday, "erp", "sales_orders", order_id="SO-NEW", order_date="2025-11-15")
+    lines = _deliver(yesterday, "erp", "sales_order_lines", order_id="SO-NEW")
     decided = plan(yesterday, input_file_hashes(yesterday))
     assert decided.incremental, decided.describe()
-    assert decided.new_files == (key,)
-    assert "1 new delivery file(s)" in decided.describe()
+    assert decided.new_files == (lines, orders)
+    assert "2 new delivery file(s)" in decided.describe()
 
 
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
         ("deliver customers", "erp/deliveries/2025-11-15/customers.csv delivers customers"),
+        (
+            "deliver a late order",
+            "erp/deliveries/2025-11-15/sales_orders.csv delivers records dated 2025-11-06, before the"
+            " window's first day 2025-11-07",
+        ),
+        ("deliver a line of an old order", "sales_order_lines.csv delivers records dated 20"),
         ("edit a base file", "erp/sales_orders.csv changed since it was loaded"),
         ("remove a base file", "erp/write_offs.csv was loaded before and is gone now"),
         ("add a base file", "is a new base file, not a delivery"),
@@ -116,6 +131,10 @@ def test_what_an_incremental_run_cannot_take_makes_it_full_and_says_why(
         monkeypatch.setattr(
             incremental, "dbt_var", lambda: {**rules, "a_new_rule": {"severity": "quarantine"}}
         )
+    elif change == "deliver a late order":  # one day before the window
+        _deliver(yesterday, "erp", "sales_orders", order_id="SO-LATE", order_date="2025-11-06")
+    elif change == "deliver a line of an old order":  # dated by its order, booked long ago
+        _deliver(yesterday, "erp", "sales_order_lines", line_number="99")
     elif change == "deliver customers":
         _deliver(yesterday, "erp", "customers")
     elif change == "edit a base file":

@@ -23,31 +23,15 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from finkpi.incremental import INCREMENTAL_FACTS, INCREMENTAL_SNAPSHOTS, LOADED_FILES
-from finkpi.sources import DELIVERIES_FOLDER
+from finkpi.sources import DELIVERIES_FOLDER, REGISTERED
 
 # (source, table) -> the row's business date: a column, or (parent table, key) for lines whose
-# date is their header's.
+# date is their header's. The tables a delivery appends to (the registry's SourceTable.dated_by).
 DATED_TABLES: dict[tuple[str, str], str | tuple[str, str]] = {
-    ("erp", "sales_orders"): "order_date",
-    ("erp", "sales_order_lines"): ("sales_orders", "order_id"),
-    ("erp", "deliveries"): "actual_date",
-    ("erp", "invoices"): "invoice_date",
-    ("erp", "invoice_lines"): ("invoices", "invoice_id"),
-    ("erp", "credit_notes"): "credit_date",
-    ("erp", "customer_payments"): "payment_date",
-    ("erp", "write_offs"): "write_off_date",
-    ("erp", "purchase_orders"): "order_date",
-    ("erp", "purchase_order_lines"): ("purchase_orders", "po_id"),
-    ("erp", "goods_receipts"): "receipt_date",
-    ("erp", "supplier_invoices"): "invoice_date",
-    ("erp", "supplier_payments"): "payment_date",
-    ("erp", "inventory_movements"): "movement_date",
-    ("erp", "gl_journal_entries"): "posting_date",
-    ("crm", "Account"): "CreatedDate",
-    ("crm", "Contact"): "CreatedDate",
-    ("crm", "Lead"): "CreatedDate",
-    ("crm", "Opportunity"): "CreatedDate",
-    ("crm", "Case"): "CreatedDate",
+    (source.name, table.name): table.dated_by
+    for source in REGISTERED
+    for table in source.tables
+    if table.appends
 }
 
 

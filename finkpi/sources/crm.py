@@ -87,9 +87,10 @@ CONTRACT: dict[str, list[tuple[str, str, str]]] = {
 }
 
 KEYS: dict[str, tuple[str, ...]] = {table: ("Id",) for table in CONTRACT}
-# A delivery brings the records created since the last one (SourceTable.appends): a CRM export
-# that restates an edited record (an opportunity's new stage) is delivered as a full extract.
-APPENDS = frozenset(CONTRACT)
+# A delivery brings the records created since the last one (SourceTable.appends), dated by their
+# creation: a CRM export that restates an edited record (an opportunity's new stage) is delivered
+# as a full extract.
+APPENDS = {table: "CreatedDate" for table in CONTRACT}
 
 SOURCE = SourceSystem(
     name="crm",

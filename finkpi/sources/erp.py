@@ -286,27 +286,26 @@ KEYS: dict[str, tuple[str, ...]] = {
 }
 
 # The transaction tables: a delivery brings the records booked since the last one, never a
-# restated record (SourceTable.appends). Master data, rates, accounts and production orders (whose
-# file is not in booking order) are delivered whole.
-APPENDS = frozenset(
-    {
-        "sales_orders",
-        "sales_order_lines",
-        "deliveries",
-        "invoices",
-        "invoice_lines",
-        "credit_notes",
-        "customer_payments",
-        "write_offs",
-        "purchase_orders",
-        "purchase_order_lines",
-        "goods_receipts",
-        "supplier_invoices",
-        "supplier_payments",
-        "inventory_movements",
-        "gl_journal_entries",
-    }
-)
+# restated record (SourceTable.appends), each dated by its column or, for lines, by its header's
+# (SourceTable.dated_by). Master data, rates, accounts and production orders (whose file is not
+# in booking order) are delivered whole.
+APPENDS: dict[str, str | tuple[str, str]] = {
+    "sales_orders": "order_date",
+    "sales_order_lines": ("sales_orders", "order_id"),
+    "deliveries": "actual_date",
+    "invoices": "invoice_date",
+    "invoice_lines": ("invoices", "invoice_id"),
+    "credit_notes": "credit_date",
+    "customer_payments": "payment_date",
+    "write_offs": "write_off_date",
+    "purchase_orders": "order_date",
+    "purchase_order_lines": ("purchase_orders", "po_id"),
+    "goods_receipts": "receipt_date",
+    "supplier_invoices": "invoice_date",
+    "supplier_payments": "payment_date",
+    "inventory_movements": "movement_date",
+    "gl_journal_entries": "posting_date",
+}
 
 SOURCE = SourceSystem(
     name="erp",

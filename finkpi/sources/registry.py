@@ -64,6 +64,9 @@ class SourceTable:
     # of a table that does not append (master data, rates) makes an incremental run a full one
     # (finkpi/incremental.py).
     appends: bool = False
+    # What dates a delivered record of an appending table: its column, or (parent table, key) for
+    # lines dated by their header. A delivery dated before the run's window makes it a full run.
+    dated_by: str | tuple[str, str] | None = None
 
     @property
     def file_stem(self) -> str:
@@ -169,10 +172,12 @@ def tables_from_contract(
     contract: dict[str, list[tuple[str, str, str]]],
     keys: dict[str, tuple[str, ...]],
     files: dict[str, str] | None = None,
-    appends: frozenset[str] = frozenset(),
+    appends: dict[str, str | tuple[str, str]] | None = None,
 ) -> tuple[SourceTable, ...]:
     """SourceTables from a table -> [(column, type, description)] contract, in its order;
-    `appends` names the tables whose deliveries bring new records only (SourceTable.appends)."""
+    `appends` maps the tables whose deliveries bring new records only to what dates a record
+    (SourceTable.appends, dated_by)."""
+    appends = appends or {}
     for named, what in ((set(keys), "keys"), (set(appends), "appends")):
         if unknown := named - set(contract):
             raise ValueError(f"{what} name tables that are not in the contract: {sorted(unknown)}")
@@ -183,6 +188,7 @@ def tables_from_contract(
             file=(files or {}).get(table, ""),
             keys=keys.get(table, ()),
             appends=table in appends,
+            dated_by=appends.get(table),
         )
         for table, columns in contract.items()
     )

@@ -15,7 +15,6 @@ import yaml
 
 from finkpi import contract, pipeline
 from finkpi.audit.provenance import input_file_hashes
-from finkpi.generate.daily import DATED_TABLES
 from finkpi.lineage.columns import ColumnLineage, LineageError, _column_name, registered_sources
 from finkpi.lineage.openlineage import input_datasets
 from finkpi.settings import PROJECT_DIR, resolve_as_of_date
@@ -48,13 +47,27 @@ def test_every_dbt_source_is_registered_with_its_files_and_columns():
         assert declared[source.name] == registered, f"the dbt source {source.name} differs from its entry"
 
 
-def test_the_tables_a_daily_delivery_brings_are_the_tables_that_append():
-    """The simulated daily delivery (finkpi/generate/daily.py) splits exactly the tables the
-    registry says a delivery appends to; the others it copies whole."""
-    appending = {(s.name, table.name) for s in REGISTERED for table in s.tables if table.appends}
-    assert appending == set(DATED_TABLES)
+def test_every_appending_table_says_what_dates_its_records():
+    """A record of an appending table is dated by a column of its own, or (lines) by its header's
+    date through a key both tables have: what the incremental plan checks a delivery against and
+    what the simulated daily delivery (finkpi/generate/daily.py) splits by."""
+    appending = 0
+    for source in REGISTERED:
+        for table in source.tables:
+            if not table.appends:
+                assert table.dated_by is None, (source.name, table.name)
+                continue
+            appending += 1
+            if isinstance(table.dated_by, str):
+                assert table.dated_by in table.column_names, (source.name, table.name)
+                continue
+            parent, key = table.dated_by
+            header = source.table(parent)
+            assert header.appends and isinstance(header.dated_by, str), (source.name, table.name)
+            assert key in table.column_names and key in header.column_names, (source.name, table.name)
+    assert appending == 20
     with pytest.raises(ValueError, match=r"appends name tables that are not in the contract: \['nope'\]"):
-        tables_from_contract({"orders": [("id", "varchar", "")]}, {}, appends=frozenset({"nope"}))
+        tables_from_contract({"orders": [("id", "varchar", "")]}, {}, appends={"nope": "id"})
 
 
 def test_every_registered_table_has_a_staging_model():
