@@ -10,6 +10,12 @@ delivered days taken out (`yesterday_build`, as the benchmark makes it). Then `f
 else, and every mart row and every exported metric value must equal the full run's, and the
 delivered rows name their delivery file and their line in it.
 
+The metric exports of an incremental run recompute the periods from the fiscal year of the window
+on and keep the rest from yesterday's values (finkpi/metrics/export_scope.py). Yesterday's values
+of every period that ends after the cutoff are poison in `yesterday_build`, so each one must be
+recomputed to equal the full run's. A changed dimension row, changed definitions, moved as-of
+dates or no earlier export make them recompute more, or everything.
+
 The long way, a real build of the history and then the delivery folder landing beside its files
 (`write_history`, `write_with_delivery`), is the `slow` test below (`make test-slow`): it also
 shows that `yesterday_build` leaves the fact rows such a history build holds.
@@ -17,8 +23,10 @@ shows that `yesterday_build` leaves the fact rows such a history build holds.
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
+from datetime import date, timedelta
 
 import duckdb
 import pandas as pd
@@ -29,6 +37,7 @@ from finkpi.audit.provenance import input_file_hashes
 from finkpi.cli import build_parser
 from finkpi.cli.options import settings_from
 from finkpi.generate.daily import (
+    POISON,
     cutoff_for_share,
     delivery_batch,
     rows_after,
@@ -37,6 +46,8 @@ from finkpi.generate.daily import (
     yesterday_build,
 )
 from finkpi.incremental import INCREMENTAL_FACTS, record_loaded_files
+from finkpi.metrics.export_scope import EXPORT_STATE, ExportState, decide, read_previous
+from finkpi.metrics.exports import read_calendar
 from finkpi.settings import load_settings
 from tests.conftest import SAMPLE_DIR
 
@@ -75,7 +86,7 @@ def _fact_rows(database) -> dict[str, int]:
 def _run_incremental_and_compare(incremental, full, data_dir, before: dict[str, int], delivered, monkeypatch):
     """`pipeline.run` with `incremental` (its warehouse is yesterday's), then every mart row and
     metric value against the full build of `full`; `data_dir` is what the incremental run read,
-    `delivered` the rows of the delivery per table (`<source>.<table>`)."""
+    `delivered` the rows of the delivery per table (`<source>.<table>`). Returns the run's summary."""
     assert incremental.incremental
     builds = []
     real_build = dbt_runner.build
@@ -123,6 +134,22 @@ def _run_incremental_and_compare(incremental, full, data_dir, before: dict[str, 
         for table in INCREMENTAL_FACTS:  # the delivery added rows (the comparison is not vacuous)
             (after,) = con.execute(f"select count(*) from incremental.marts.{table}").fetchone()
             assert after > before[table]
+    return summary
+
+
+def _poisoned(database) -> int:
+    """Yesterday's metric values that yesterday_build poisoned (the periods after its cutoff)."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute("select count(*) from metrics.metric_values where value = ?", [POISON]).fetchone()[
+            0
+        ]
+
+
+def _fiscal_year_start(database, day) -> object:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute(
+            "select fiscal_year_start from marts.dim_dates where date_day = ?", [day]
+        ).fetchone()[0]
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +172,87 @@ def test_incremental_run_publishes_what_a_full_run_over_the_same_files_does(deli
     incremental = full.with_(warehouse_dir=tmp_path / "warehouse", incremental=True)
     yesterday_build(full.build_database, incremental.build_database, cutoff)
     before = _fact_rows(incremental.build_database)
-    _run_incremental_and_compare(incremental, full, full.data_dir, before, counts, monkeypatch)
+    poisoned = _poisoned(incremental.build_database)
+    assert poisoned > 0
+    summary = _run_incremental_and_compare(incremental, full, full.data_dir, before, counts, monkeypatch)
+
+    # the exports kept exactly the rows of the periods before the window's fiscal year (none
+    # poisoned, or the comparison above fails) and recomputed the rest
+    recomputed_from = _fiscal_year_start(full.build_database, summary.incremental_plan.window_start)
+    with duckdb.connect(str(full.build_database), read_only=True) as con:
+        earlier, later = con.execute(
+            "select count(*) filter (where period_start < ?), count(*) filter (where period_start >= ?)"
+            " from metrics.metric_values",
+            [recomputed_from, recomputed_from],
+        ).fetchone()
+    assert summary.metric_full_because is None
+    assert (summary.metric_rows_kept, summary.metric_rows_recomputed) == (earlier, later)
+    assert earlier > 0 and later >= poisoned
+    assert f"{later:,} rows recomputed, {earlier:,} of earlier periods kept" in summary.describe()
+
+
+def test_a_changed_dimension_row_makes_the_exports_recompute_every_value(delivered, tmp_path, monkeypatch):
+    """Yesterday a customer was in another region: every old period's region slice changes, so
+    nothing is kept (and the poisoned values are recomputed as well)."""
+    full, cutoff, counts = delivered
+    incremental = full.with_(warehouse_dir=tmp_path / "warehouse", incremental=True)
+    yesterday_build(full.build_database, incremental.build_database, cutoff)
+    with duckdb.connect(str(incremental.build_database)) as con:
+        (customer,) = con.execute(
+            "select customer_key from marts.dim_customers where region is not null order by 1 limit 1"
+        ).fetchone()
+        con.execute("update marts.dim_customers set region = 'Atlantis' where customer_key = ?", [customer])
+    before = _fact_rows(incremental.build_database)
+    summary = _run_incremental_and_compare(incremental, full, full.data_dir, before, counts, monkeypatch)
+    assert summary.incremental_plan.incremental
+    assert "marts.dim_customers: 1 row(s) changed or disappeared" in summary.metric_full_because
+    assert summary.metric_rows_kept == 0 and summary.metric_rows_recomputed == summary.metric_rows
+    assert "every metric value recomputed: dimension rows changed" in summary.describe()
+
+
+def test_what_the_exports_keep_follows_definitions_as_of_dates_and_the_earlier_export(delivered, tmp_path):
+    """`export_scope.decide` on yesterday's real build warehouse: it keeps the periods before the
+    window's fiscal year only while the definitions and as-of dates are the ones yesterday's values
+    were computed with."""
+    full, cutoff, _counts = delivered
+    settings = full.with_(warehouse_dir=tmp_path / "warehouse", incremental=True)
+    yesterday_build(full.build_database, settings.build_database, cutoff)
+    calendar = read_calendar(settings.build_database)
+    with duckdb.connect(str(settings.build_database), read_only=True) as con:
+        (manifest, as_of_dates) = con.execute(
+            f"select semantic_manifest_sha256, as_of_dates from {EXPORT_STATE}"
+        ).fetchone()
+        hashes = dict(
+            con.execute("select metric_name, definition_hash from metrics.metric_catalog").fetchall()
+        )
+        (rows,) = con.execute("select count(*) from metrics.metric_values").fetchone()
+    state = ExportState(manifest, json.loads(as_of_dates))
+    window = cutoff - timedelta(days=3)
+    incremental = settings.with_(incremental_start=window)
+    previous = read_previous(settings.build_database)
+
+    kept = decide(incremental, state, hashes, calendar, previous)
+    assert kept.full_because is None and kept.start == _fiscal_year_start(full.build_database, window)
+    assert 0 < len(kept.kept) < rows and (kept.kept["period_start"] < kept.start).all()
+
+    # a full run recomputes everything, and needs no reason
+    assert decide(settings, state, hashes, calendar, previous).start is None
+    # other definitions: the semantic manifest, or one metric's definition hash
+    other = ExportState("0" * 64, state.as_of_dates)
+    assert "semantic manifest changed" in decide(incremental, other, hashes, calendar, previous).full_because
+    changed = decide(incremental, state, hashes | {"revenue": "another"}, calendar, previous)
+    assert changed.start is None and changed.full_because == "metric definitions changed: revenue"
+    # a company's as-of date moved back a year: its periods from then on are recomputed too
+    company = next(key for key in state.as_of_dates if key.startswith("company_code="))
+    moved = date.fromisoformat(state.as_of_dates[company]) - timedelta(days=365)
+    moved_state = ExportState(manifest, state.as_of_dates | {company: moved.isoformat()})
+    earlier = decide(incremental, moved_state, hashes, calendar, previous)
+    assert earlier.start == _fiscal_year_start(full.build_database, moved) < kept.start
+    # no record of what yesterday's values were computed with
+    with duckdb.connect(str(settings.build_database)) as con:
+        con.execute(f"drop table {EXPORT_STATE}")
+    gone = read_previous(settings.build_database)
+    assert "no earlier export" in decide(incremental, state, hashes, calendar, gone).full_because
 
 
 def test_a_delivered_row_names_its_delivery_file_and_line(delivered):
