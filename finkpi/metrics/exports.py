@@ -669,7 +669,7 @@ class MetricExporter:
 
 def scoped_sql(sql: str, grain: str, start: date) -> str:
     """A request's SQL for the periods from `start` on (its rows, exactly: a filter on the
-    output's time column, which DuckDB pushes down to the facts it reads)."""
+    output's time column, which DuckDB pushes down to the fact scan where it can)."""
     return f"select * from ({sql}) as planned where metric_time__{grain} >= date '{start.isoformat()}'"
 
 
