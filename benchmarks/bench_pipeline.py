@@ -208,6 +208,10 @@ def run_pipeline(settings, tag: str) -> dict:
         "stages_s": seconds,
         "peak_mib": peaks,
         "metric_values_rows": summary.metric_rows,
+        # an incremental run's exports: rows recomputed and kept from yesterday's, or why not kept
+        "metric_values_recomputed": summary.metric_rows_recomputed,
+        "metric_values_kept": summary.metric_rows_kept,
+        "metric_values_full_because": summary.metric_full_because,
         "metric_queries": summary.metric_queries,
         "metric_plans": {"planned": summary.metric_plans[0], "cached": summary.metric_plans[1]},
         "mart_rows": summary.mart_rows,
@@ -218,6 +222,18 @@ def run_pipeline(settings, tag: str) -> dict:
         "export_requests": slowest_of(summary.export_request_seconds),
         "gx": gate_times(summary.gate),
     }
+
+
+def _exports_kept(run: dict) -> str:
+    """What an incremental run's metric exports recomputed and kept, as a clause."""
+    if run.get("metric_values_full_because"):
+        return f"; the metric exports recomputed every value ({run['metric_values_full_because']})"
+    if run.get("metric_values_kept"):
+        return (
+            f"; the metric exports recomputed {run['metric_values_recomputed']:,} values and kept"
+            f" {run['metric_values_kept']:,} of earlier periods"
+        )
+    return ""
 
 
 def slowest_of(seconds: dict[str, float], keep: int = 20) -> dict:
@@ -1283,14 +1299,18 @@ def _incremental_section(inc: dict, stages: list[str]) -> list[str]:
         f" {sum(delivered.values()):,} rows in all came after it, as a delivery folder of new files"
         " beside the history's (`<source>/deliveries/<batch>/`; both runs of this scale read those"
         " files). Yesterday's warehouse is the full"
-        " build with the three incremental facts' rows after that day and the staging rows of the"
-        " delivery's files taken out (every other table is rebuilt by any run; the slow test in"
+        " build with what a delivery changes taken out: the incremental facts' rows after that day,"
+        " the month-end snapshots after its month, the staging rows of the delivery's files, and its"
+        " metric values of the periods after it poisoned (the slow test in"
         " `tests/models/test_incremental.py` builds a real history on the sample and then lands the"
         " delivery folder). `finkpi run --incremental` then ran every stage in it"
         + (", on the warm run's project" if "warm" in inc else "")
-        + ": the three largest facts recompute a window of the last days, the staging tables of the"
-        " appending tables load only the delivery's files, everything else is rebuilt. Every mart"
-        " row and every metric value"
+        + f" ({inc['incremental'].get('plan') or 'incremental'}): the facts and snapshots recompute"
+        " their window, the staging tables of the appending tables load only the delivery's files,"
+        " the data tests and the gate check the window's rows row by row and the keys across the"
+        " whole table"
+        + _exports_kept(inc["incremental"])
+        + "; everything else is rebuilt. Every staging and mart row and every metric value"
         " equals the full run over the same files"
         f" ({sum(inc['checks']['incremental_equals_full'].values()):,}"
         " rows compared, AssertionError otherwise).",

@@ -17,6 +17,11 @@ where its window starts, before anything is built:
   where set. Everything dated from that day on is recomputed: the facts' window, the month-end
   snapshots of the months from that day's month on, the metric values of the periods that end on
   or after it. It is passed to dbt as var `incremental_start`, so every model cuts at the same day.
+- The dimensions: the metric values of periods before the window are kept from the last build
+  (finkpi/metrics/export_scope.py) only if no dimension row they were sliced by changed.
+  `dimension_rows` fingerprints the rows of marts.dim_* before the build, `after_build` compares
+  after it: a row that changed or disappeared (a customer's region, a product's category) makes
+  the exports recompute everything; added rows are fine.
 """
 
 from __future__ import annotations
@@ -71,6 +76,9 @@ class IncrementalPlan:
     window_start: date | None = None
     new_files: tuple[str, ...] = ()  # the delivery files this run loads for the first time
     full_because: str | None = None
+    # set after the build (`after_build`): which dimension rows changed, so the metric exports
+    # cannot keep earlier periods' values
+    dimensions_changed: str | None = None
 
     @property
     def incremental(self) -> bool:
@@ -85,6 +93,13 @@ class IncrementalPlan:
         if self.full_because:
             return f"full run although --incremental was asked for: {self.full_because}"
         return "full run"
+
+    def after_build(self, settings: Settings, before: dict[str, set[int]] | None) -> IncrementalPlan:
+        """This plan with what the build changed in the dimensions: `before` is `dimension_rows`
+        taken before it (None in a full run: nothing to compare)."""
+        if before is None:
+            return self
+        return replace(self, dimensions_changed=changed_dimensions(settings, before))
 
     def apply(self, settings: Settings) -> Settings:
         """The run's settings under this plan: incremental from the window, or full."""
@@ -258,3 +273,58 @@ def _newest_fact_dates(con) -> dict[str, date | None]:
         except duckdb.CatalogException:
             newest[fact] = None
     return newest
+
+
+# Columns of a dimension that follow the run's as_of_date rather than the data: not fingerprinted
+AS_OF_COLUMNS = {"dim_dates": ("is_through_as_of",)}
+
+
+def dimension_rows(settings: Settings) -> dict[str, set[int]] | None:
+    """Before an incremental run's build: per dimension table (marts.dim_*) of the build warehouse,
+    the hashes of its rows as the last build left them (None in a full run). A date on or after the
+    window start is hashed as NULL: a value the new facts set (a customer's first invoice date
+    inside the window) is an addition, not a change of what earlier periods were sliced by."""
+    if not settings.incremental_start:
+        return None
+    with duckdb.connect(str(settings.build_database), read_only=True) as con:
+        return _dimension_hashes(con, settings.incremental_start)
+
+
+def changed_dimensions(settings: Settings, before: dict[str, set[int]]) -> str | None:
+    """Which dimension rows of `before` (`dimension_rows`) changed or disappeared in the build
+    warehouse now, said in a sentence; None when every one is still there as it was."""
+    with duckdb.connect(str(settings.build_database), read_only=True) as con:
+        after = _dimension_hashes(con, settings.incremental_start)
+    changed = []
+    for table, rows in sorted(before.items()):
+        if table not in after:
+            changed.append(f"marts.{table} is gone")
+        elif missing := len(rows - after[table]):
+            changed.append(f"marts.{table}: {missing} row(s) changed or disappeared")
+    return "; ".join(changed) or None
+
+
+def _dimension_hashes(con, window_start: date) -> dict[str, set[int]]:
+    tables = [
+        name
+        for (name,) in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'marts'"
+            " and table_name like 'dim\\_%' escape '\\' order by 1"
+        ).fetchall()
+    ]
+    hashes = {}
+    for table in tables:
+        columns = [
+            f'case when "{name}" >= date \'{window_start.isoformat()}\' then null else "{name}" end'
+            if kind in ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE")
+            else f'"{name}"'
+            for name, kind in con.execute(
+                "select column_name, data_type from duckdb_columns()"
+                " where schema_name = 'marts' and table_name = ? order by column_index",
+                [table],
+            ).fetchall()
+            if name not in AS_OF_COLUMNS.get(table, ())
+        ]
+        rows = con.execute(f"select distinct hash({', '.join(columns)}) from marts.{table}").fetchall()
+        hashes[table] = {digest for (digest,) in rows}
+    return hashes

@@ -73,8 +73,9 @@ def _stages(this: Run, first: int) -> None:
         if settings.incremental:
             progress(f"  {plan.describe()}")
         this.settings = settings = plan.apply(settings)
-        summary.incremental_plan = plan
+        dimensions = incremental.dimension_rows(settings)  # as the last build left them
         dbt_runner.build(settings)
+        summary.incremental_plan = plan.after_build(settings, dimensions)
         incremental.record_build(settings, this.input_files)
         summary.seconds["dbt build"] = time.perf_counter() - started
         summary.mart_rows = mart_row_counts(settings)
@@ -96,7 +97,10 @@ def _export_and_validate(this: Run, first: int, gate_process: gx_runner.GateProc
     if first <= 1:
         progress("[2/5] metric exports (MetricFlow, in-process)")
         started = time.perf_counter()
-        exported = export_metrics(settings, summary.run_id, progress)
+        plan = summary.incremental_plan
+        exported = export_metrics(
+            settings, summary.run_id, progress, dimensions_changed=plan and plan.dimensions_changed
+        )
         summary.seconds["metric exports"] = time.perf_counter() - started
         summary.record_exports(exported)
 

@@ -59,6 +59,11 @@ class RunSummary:
     metric_plans: tuple[int, int] = (0, 0)  # their SQL: planned by MetricFlow, from the plan cache
     # each MetricFlow request of the exports (metrics @ grain by slice) -> seconds
     export_request_seconds: dict[str, float] = field(default_factory=dict)
+    # an incremental run's exports: rows recomputed, rows kept from the last build, why all were
+    # recomputed (finkpi.metrics.export_scope)
+    metric_rows_recomputed: int = 0
+    metric_rows_kept: int = 0
+    metric_full_because: str | None = None
     rule_outcomes: list = field(default_factory=list)
     gate: object = None  # finkpi.quality.gx_runner.GateResult
     published_version: str | None = None
@@ -71,6 +76,9 @@ class RunSummary:
         self.metric_queries = exported.stats.queries
         self.metric_plans = (exported.stats.plans_compiled, exported.stats.plans_cached)
         self.export_request_seconds = exported.stats.request_seconds
+        self.metric_rows_recomputed = exported.stats.rows_recomputed
+        self.metric_rows_kept = exported.stats.rows_kept
+        self.metric_full_because = exported.stats.full_because
 
     def describe(self) -> str:
         lines = [f"run {self.run_id}: as_of_date {self.as_of_date}; build warehouse {self.warehouse}"]
@@ -93,6 +101,13 @@ class RunSummary:
                 f" (SQL planned by MetricFlow: {self.metric_plans[0]},"
                 f" from the plan cache: {self.metric_plans[1]})"
             )
+            if self.metric_rows_kept:
+                lines.append(
+                    f"  {self.metric_rows_recomputed:,} rows recomputed,"
+                    f" {self.metric_rows_kept:,} of earlier periods kept from the last build"
+                )
+            if self.metric_full_because:
+                lines.append(f"  every metric value recomputed: {self.metric_full_because}")
         if self.published_version:
             lines.append(
                 f"published version {self.published_version}:"

@@ -16,7 +16,15 @@ import pytest
 
 from finkpi import incremental
 from finkpi.audit.provenance import input_file_hashes
-from finkpi.incremental import DEFINITIONS, INCREMENTAL_FACTS, LOADED_FILES, plan, record_build
+from finkpi.incremental import (
+    DEFINITIONS,
+    INCREMENTAL_FACTS,
+    LOADED_FILES,
+    changed_dimensions,
+    dimension_rows,
+    plan,
+    record_build,
+)
 from finkpi.settings import PROJECT_DIR, load_settings
 from tests.conftest import SAMPLE_DIR
 
@@ -163,3 +171,51 @@ def test_what_an_incremental_run_cannot_take_makes_it_full_and_says_why(
     assert decided.describe().startswith("full run although --incremental was asked for: ")
     settings = decided.apply(yesterday)
     assert not settings.incremental and settings.dbt_vars()["incremental_start"] is None
+
+
+def _dimensions(settings, customers: str) -> None:
+    """marts.dim_customers (key, region, first invoice date) as `customers` (SQL values), and a
+    calendar whose as-of flag moves with the run."""
+    with duckdb.connect(str(settings.build_database)) as con:
+        con.execute(
+            f"create or replace table marts.dim_customers as select * from (values {customers})"
+            " as t(customer_key, region, first_invoice_date)"
+        )
+        flag = f"date_day <= date '{NEWEST['fct_invoice_lines'].isoformat()}'"
+        con.execute(
+            "create or replace table marts.dim_dates as select cast(range as date) as date_day,"
+            f" {flag} as is_through_as_of from range(date '2025-11-01', date '2025-11-20', interval 1 day)"
+        )
+
+
+YESTERDAYS_CUSTOMERS = "('c1', 'EMEA', date '2025-10-02'), ('c2', 'APAC', null)"
+
+
+@pytest.mark.parametrize(
+    "today, changed",
+    [
+        # a new customer, and c2's first invoice inside the window: additions
+        (YESTERDAYS_CUSTOMERS.replace("null", "date '2025-11-14'") + ", ('c3', 'AMER', null)", None),
+        # c1 moved to another region: its old periods' slices would change
+        ("('c1', 'AMER', date '2025-10-02'), ('c2', 'APAC', null)", "marts.dim_customers: 1 row(s)"),
+        # c2's first invoice dated before the window: not the new facts' doing
+        (
+            "('c1', 'EMEA', date '2025-10-02'), ('c2', 'APAC', date '2025-10-20')",
+            "marts.dim_customers: 1 row(s)",
+        ),
+        # c2 is gone
+        ("('c1', 'EMEA', date '2025-10-02')", "marts.dim_customers: 1 row(s) changed or disappeared"),
+    ],
+)
+def test_a_dimension_row_that_changed_or_went_is_found_and_added_rows_are_not(yesterday, today, changed):
+    settings = plan(yesterday, input_file_hashes(yesterday)).apply(yesterday)
+    assert settings.incremental_start == date(2025, 11, 7)
+    _dimensions(settings, YESTERDAYS_CUSTOMERS)
+    before = dimension_rows(settings)
+    assert set(before) == {"dim_customers", "dim_dates"}
+    _dimensions(settings, today)
+    with duckdb.connect(str(settings.build_database)) as con:  # the as-of flag moves: not a change
+        con.execute("update marts.dim_dates set is_through_as_of = date_day <= date '2025-11-19'")
+    found = changed_dimensions(settings, before)
+    assert (found is None) if changed is None else (changed in found), found
+    assert dimension_rows(settings.with_(incremental=False, incremental_start=None)) is None

@@ -23,6 +23,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from finkpi.incremental import INCREMENTAL_FACTS, INCREMENTAL_SNAPSHOTS, LOADED_FILES
+from finkpi.metrics.exports import PERIOD_COLUMNS
 from finkpi.sources import DELIVERIES_FOLDER, REGISTERED
 
 # (source, table) -> the row's business date: a column, or (parent table, key) for lines whose
@@ -33,6 +34,10 @@ DATED_TABLES: dict[tuple[str, str], str | tuple[str, str]] = {
     for table in source.tables
     if table.appends
 }
+
+# What yesterday_build writes into the metric values of the periods that end after its cutoff:
+# far from any real value, so a value kept instead of recomputed cannot pass for a right one
+POISON = 1.0e15
 
 
 def _reader(path: Path) -> str:
@@ -159,10 +164,12 @@ def cutoff_for_share(src: Path, share: float) -> date:
 def yesterday_build(full_build: Path, target: Path, cutoff: date) -> None:
     """The build warehouse as yesterday's run left it, made from today's full build: a copy of
     `full_build` at `target` with the incremental facts' rows dated after `cutoff` taken out (and
-    the month-end snapshots of months ending after it stale or gone), and
-    every staging row read from the delivery of the days after `cutoff` (its `_source_file` in
+    the month-end snapshots of months ending after it stale or gone), every staging row read from
+    the delivery of the days after `cutoff` (its `_source_file` in
     `deliveries/<delivery_batch(cutoff)>/`), and that delivery out of its record of the files
-    loaded (an incremental run loads them as new).
+    loaded (an incremental run loads them as new). Its metric values of every period that ends
+    after `cutoff` are `POISON` (their keys kept): yesterday's run could not have had today's
+    values, so an incremental run must recompute each of them, and a value it kept instead shows.
 
     That is the state an incremental run reads (the newest date of each fact and the rows before
     its window; the files each incremental staging model has loaded, so it loads the delivery's);
@@ -195,4 +202,12 @@ def yesterday_build(full_build: Path, target: Path, cutoff: date) -> None:
         ).fetchall():
             con.execute(f'delete from staging."{table}" where _source_file like ?', [delivered])
         con.execute(f"delete from {LOADED_FILES} where file_key like ?", [delivered])
+        later = " or ".join(
+            f"(metric_values.grain = '{grain}' and dates.{start} = metric_values.period_start)"
+            for grain, (start, _label) in PERIOD_COLUMNS.items()
+        )
+        con.execute(
+            f"update metrics.metric_values set value = {POISON} where exists (select 1 from"
+            f" marts.dim_dates as dates where dates.date_day > date '{cutoff.isoformat()}' and ({later}))"
+        )
         con.execute("checkpoint")

@@ -21,6 +21,11 @@ A metric of a shared request whose series is NULL throughout is asked again on i
 `MetricExporter(batched=False)` without a cache is the per-metric path, the reference
 tests/metrics/test_export_batching.py compares with.
 
+Incremental runs. With settings.incremental_start the export recomputes the periods from the
+fiscal year holding it on (`ExportScope.start`; each request's SQL is filtered to them,
+`scoped_sql`) and keeps the earlier periods' rows of the last export (`ExportScope.kept`); which
+changes make it recompute everything is finkpi.metrics.export_scope's to say.
+
 Balances at fiscal grains. MetricFlow (on these pins) cannot group a semi-additive measure (a
 month-end balance) by a custom granularity such as fiscal_quarter. For the few metrics that use a
 balance (dso, dpo, dio, cash_conversion_cycle, inventory_turnover, ar_collection_rate,
@@ -56,6 +61,7 @@ from finkpi.lineage.published import LineageUnavailable, metric_feeding
 from finkpi.metrics.catalog import Catalog, MetricDefinition, load_catalog
 from finkpi.metrics.certification import certification_status, definition_history, load_certifications
 from finkpi.metrics.engine import MetricEngine, MetricRequest
+from finkpi.metrics.export_scope import ExportScope, ExportState, decide, read_previous
 from finkpi.metrics.governance import check_catalog, definition_hash
 from finkpi.metrics.plan_cache import PlanCache
 from finkpi.metrics.query import NameResolver
@@ -91,6 +97,12 @@ class ExportStats:
     # "<metrics joined by +> @ <grain> by <dimension or total>" -> seconds its requests ran
     # (benchmarks/bench_pipeline.py reads it)
     request_seconds: dict[str, float] = field(default_factory=dict)
+    # an incremental run (finkpi.metrics.export_scope): periods from `recomputed_from` on are
+    # recomputed, the rows of earlier ones kept from the last build; `full_because`: why not
+    recomputed_from: date | None = None
+    rows_recomputed: int = 0
+    rows_kept: int = 0
+    full_because: str | None = None
 
 
 class Planner:
@@ -153,6 +165,7 @@ class MetricExporter:
         batched: bool = True,
         cache: PlanCache | None = None,
         planner: Planner | None = None,
+        scope: ExportScope | None = None,
     ):
         self.engine = engine
         self.catalog = catalog
@@ -163,6 +176,10 @@ class MetricExporter:
         self.stats = ExportStats()
         self.batched = batched
         self.planner = planner or Planner(engine, cache)
+        # which periods are recomputed (finkpi.metrics.export_scope): all, or those from its start
+        self.scope = scope or ExportScope()
+        self.stats.recomputed_from = self.scope.start
+        self.stats.full_because = self.scope.full_because
         self._dimension_cache: dict[str, dict[str, str]] = {}
         # (metric, grain, qualified dimension) -> its own request's rows (batched mode: roll-ups
         # read the same month inputs for several metrics and both fiscal grains)
@@ -184,6 +201,8 @@ class MetricExporter:
         """One request: `metrics` at one MetricFlow grain, by none, one or several dimensions."""
         group_by = [f"metric_time__{grain}", *qualified_dimensions]
         sql = self.planner.plan(MetricRequest.of(metrics, group_by))
+        if self.scope.start is not None:
+            sql = scoped_sql(sql, grain, self.scope.start)
         started = time.perf_counter()
         frame = self.engine.run_sql(sql)
         label = f"{'+'.join(metrics)} @ {grain} by {', '.join(qualified_dimensions) or 'total'}"
@@ -221,7 +240,14 @@ class MetricExporter:
         out["dimension_value"] = out["dimension_value"].fillna(UNASSIGNED).astype(str)
         # nothing after as_of_date is reported (a period starting later has no business yet);
         # a company's slices end at its own as_of_date (in _densified)
-        return out[out["period_start"] <= self.as_of]
+        return out[self._in_scope(out["period_start"])]
+
+    def _in_scope(self, period_starts: pd.Series) -> pd.Series:
+        """Which periods this export computes: those through as_of_date, from the scope's start."""
+        inside = period_starts <= self.as_of
+        if self.scope.start is not None:
+            inside &= period_starts >= self.scope.start
+        return inside
 
     def _batch(
         self, metrics: list[str], grain: str, dimension: str, qualified_dimension: str | None
@@ -359,10 +385,20 @@ class MetricExporter:
         if self._scratch is not None:
             self._scratch.close()
             self._scratch = None
-        values = self._densified(pd.concat(frames, ignore_index=True))
-        values = self._with_computed(values)
-        values = self._label(values)
+        rows = pd.concat(frames, ignore_index=True)
+        if self.scope.kept is not None:
+            # the earlier periods' rows of the last export, as they are, densified with the new
+            # ones (a series' first value and its gaps span both, and a series NULL until now loses
+            # its leading NULLs once it has a value); year-on-year growth reads them too
+            computed_metrics = [m.name for m in self.catalog.published if m.is_computed]
+            kept = self.scope.kept[~self.scope.kept["metric_name"].isin(computed_metrics)]
+            columns = ["metric_name", "grain", "dimension", "dimension_value", "period_start", "value"]
+            rows = pd.concat([rows[columns], kept[columns]], ignore_index=True)
+        values = self._label(self._with_computed(self._densified(rows)))
         values["run_id"] = run_id
+        if self.scope.start is not None:
+            self.stats.rows_kept = int((values["period_start"] < self.scope.start).sum())
+        self.stats.rows_recomputed = len(values) - self.stats.rows_kept
         self.stats.seconds = time.perf_counter() - started
         return values[VALUE_COLUMNS].sort_values(
             ["metric_name", "grain", "dimension", "dimension_value", "period_start"], ignore_index=True
@@ -450,7 +486,7 @@ class MetricExporter:
                 rows = fine[leaves].assign(period_start=periods, dimension_value=values)
                 rows = rows.groupby(list(ROW_KEYS), as_index=False)[leaves].sum(min_count=1)
                 # nothing after as_of_date (a company's slices end earlier: _densified)
-                rows = rows[rows["period_start"] <= self.as_of]
+                rows = rows[self._in_scope(rows["period_start"])]
                 summed.append(rows.assign(grain=grain_name, dimension=dimension))
         table = pd.concat(summed, ignore_index=True)
         keys = ("grain", "dimension", *ROW_KEYS)
@@ -631,6 +667,12 @@ class MetricExporter:
         return values
 
 
+def scoped_sql(sql: str, grain: str, start: date) -> str:
+    """A request's SQL for the periods from `start` on (its rows, exactly: a filter on the
+    output's time column, which DuckDB pushes down to the fact scan where it can)."""
+    return f"select * from ({sql}) as planned where metric_time__{grain} >= date '{start.isoformat()}'"
+
+
 def _as_tuple(qualified_dimension: str | None) -> tuple[str, ...]:
     return (qualified_dimension,) if qualified_dimension else ()
 
@@ -713,6 +755,7 @@ class ExportResult:
     values: pd.DataFrame
     catalog: pd.DataFrame
     stats: ExportStats
+    state: ExportState | None = None  # what the values were computed with (export_scope)
 
 
 def definition_sql(engine: MetricEngine, metric: MetricDefinition) -> str:
@@ -819,18 +862,35 @@ def export_metrics(
     progress: Callable[[str], None] = lambda _m: None,
     batched: bool = True,
     cached: bool = True,
+    dimensions_changed: str | None = None,
 ) -> ExportResult:
     """Check the metric definitions, then export every published metric of the built warehouse
     of `settings` into `metrics.metric_values`, `metric_catalog` and `metric_definition_history`.
     Plans come from `<warehouse_dir>/plan_cache/` where `cached` (finkpi.metrics.plan_cache);
     `batched=False, cached=False` is the per-metric reference path. (The Spark target has its
-    own: finkpi.spark.exports.)"""
+    own: finkpi.spark.exports.)
+
+    In an incremental run (settings.incremental_start) only the periods its data can change are
+    recomputed, the rest kept from the build warehouse's last export, unless something they were
+    computed with changed (finkpi.metrics.export_scope; `dimensions_changed`: which dimension rows
+    the build changed, finkpi.incremental.changed_dimensions)."""
     calendar = read_calendar(settings.build_database)
     companies = read_companies(settings.build_database)
+    # the last export, which an incremental run may keep earlier periods of (export_scope)
+    previous = read_previous(settings.build_database) if settings.incremental_start else None
     cache = PlanCache.for_settings(settings) if cached else None
     with MetricEngine(settings) as engine:
         result, history = compute_exports(
-            settings, engine, calendar, companies, run_id, progress, batched=batched, cache=cache
+            settings,
+            engine,
+            calendar,
+            companies,
+            run_id,
+            progress,
+            batched=batched,
+            cache=cache,
+            previous=previous,
+            dimensions_changed=dimensions_changed,
         )
     write_tables(
         settings.build_database,
@@ -840,6 +900,7 @@ def export_metrics(
             metric_catalog=result.catalog,
             metric_definition_history=history,
         ),
+        state=result.state,
     )
     return result
 
@@ -853,10 +914,14 @@ def compute_exports(
     progress: Callable[[str], None],
     batched: bool = True,
     cache: PlanCache | None = None,
+    previous=None,
+    dimensions_changed: str | None = None,
 ) -> tuple[ExportResult, pd.DataFrame]:
     """The export itself, on whichever warehouse `engine` runs its queries: the checked catalog,
     every metric value, and the definition history. `calendar` is marts.dim_dates (read_calendar),
-    `companies` marts.dim_companies (COMPANIES_SQL); `batched` and `cache` as MetricExporter's."""
+    `companies` marts.dim_companies (COMPANIES_SQL); `batched` and `cache` as MetricExporter's.
+    An incremental run on DuckDB recomputes the periods `export_scope.decide` says, keeping the
+    rest of `previous` (export_scope.read_previous)."""
     as_of = date.fromisoformat(settings.dbt_vars()["as_of_date"])
     catalog = load_catalog(settings.project_dir)
     certifications = load_certifications(settings.project_dir)
@@ -869,11 +934,21 @@ def compute_exports(
         raise MetricGovernanceError("metrics check failed:\n  " + "\n  ".join(check.problems))
     for warning in uncertified_warnings(catalog, catalog_rows):
         progress(f"  warning: {warning}")
-    exporter = MetricExporter(engine, catalog, calendar, as_of, companies, batched=batched, planner=planner)
+    state = scope = None
+    if settings.dbt_target != "spark":  # the Spark target's exports keep no state to compare
+        state = ExportState.of(settings, as_of, slice_as_of_dates(companies, as_of))
+    if state is not None and settings.incremental_start is not None:
+        hashes = dict(zip(catalog_rows["metric_name"], catalog_rows["definition_hash"], strict=True))
+        previous = "the last export was not read" if previous is None else previous
+        scope = decide(settings, state, hashes, calendar, previous, dimensions_changed)
+        progress(f"  {scope.describe()}")
+    exporter = MetricExporter(
+        engine, catalog, calendar, as_of, companies, batched=batched, planner=planner, scope=scope
+    )
     values = exporter.export(run_id, progress)
     history = definition_history(catalog_rows, certifications, datetime.now(UTC))
     history["run_id"] = run_id
-    return ExportResult(values=values, catalog=catalog_rows, stats=exporter.stats), history
+    return ExportResult(values=values, catalog=catalog_rows, stats=exporter.stats, state=state), history
 
 
 def uncertified_warnings(catalog: Catalog, catalog_rows: pd.DataFrame) -> list[str]:
@@ -890,8 +965,9 @@ def uncertified_warnings(catalog: Catalog, catalog_rows: pd.DataFrame) -> list[s
     ]
 
 
-def write_tables(database, tables: dict[str, pd.DataFrame]) -> None:
-    """Replace tables in schema `metrics` of the build warehouse, in one transaction."""
+def write_tables(database, tables: dict[str, pd.DataFrame], state: ExportState | None = None) -> None:
+    """Replace tables in schema `metrics` of the build warehouse, in one transaction, with the
+    record of what they were computed with (`state`, which the next incremental run compares)."""
     with duckdb.connect(str(database)) as con:
         con.execute("begin transaction")
         con.execute("create schema if not exists metrics")
@@ -899,4 +975,6 @@ def write_tables(database, tables: dict[str, pd.DataFrame]) -> None:
             con.register("incoming", frame)
             con.execute(f"create or replace table metrics.{name} as select * from incoming")
             con.unregister("incoming")
+        if state is not None:
+            state.write(con)
         con.execute("commit")

@@ -14,6 +14,12 @@ everything else; every staging and mart row and every exported metric value must
 run's, and the delivered rows name their delivery file and their line in it. A second incremental
 run without a new delivery changes nothing.
 
+The metric exports of an incremental run recompute the periods from the fiscal year of the window
+on and keep the rest from yesterday's values (finkpi/metrics/export_scope.py). Yesterday's values
+of every period that ends after the cutoff are poison in `yesterday_build`, so each one must be
+recomputed to equal the full run's. A changed dimension row, changed definitions, moved as-of
+dates or no earlier export make them recompute more, or everything.
+
 The long way, a real build of the history and then the delivery folder landing beside its files
 (`write_history`, `write_with_delivery`), is the `slow` test below (`make test-slow`): it also
 shows that `yesterday_build` leaves the fact rows such a history build holds.
@@ -21,9 +27,11 @@ shows that `yesterday_build` leaves the fact rows such a history build holds.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import shutil
+from datetime import date, timedelta
 
 import duckdb
 import pandas as pd
@@ -34,6 +42,7 @@ from finkpi.audit.provenance import input_file_hashes
 from finkpi.cli import build_parser
 from finkpi.cli.options import settings_from
 from finkpi.generate.daily import (
+    POISON,
     cutoff_for_share,
     delivery_batch,
     rows_after,
@@ -42,6 +51,8 @@ from finkpi.generate.daily import (
     yesterday_build,
 )
 from finkpi.incremental import INCREMENTAL_FACTS, INCREMENTAL_SNAPSHOTS, record_build
+from finkpi.metrics.export_scope import EXPORT_STATE, ExportState, decide, read_previous
+from finkpi.metrics.exports import read_calendar
 from finkpi.settings import load_settings
 from finkpi.sources import REGISTERED
 from tests.conftest import SAMPLE_DIR
@@ -78,10 +89,10 @@ def _fact_rows(database) -> dict[str, int]:
         return {t: con.execute(f"select count(*) from marts.{t}").fetchone()[0] for t in INCREMENTAL_FACTS}
 
 
-def _run_incremental(incremental, monkeypatch, delivered: dict[str, int]) -> list:
+def _run_incremental(incremental, monkeypatch, delivered: dict[str, int]):
     """`pipeline.run` with `incremental`, which must run incremental and load as new exactly the
-    files of the tables `delivered` names with rows (`<source>.<table>` -> rows); the results of
-    its dbt build."""
+    files of the tables `delivered` names with rows (`<source>.<table>` -> rows); (its summary,
+    the results of its dbt build)."""
     assert incremental.incremental
     builds = []
     real_build = dbt_runner.build
@@ -103,7 +114,7 @@ def _run_incremental(incremental, monkeypatch, delivered: dict[str, int]) -> lis
     # the quality gate checked the invoice lines' row-level expectations on the window's rows only
     scoped = [o for o in summary.gate.outcomes if o.expectation.endswith(f"(rows from {plan.window_start})")]
     assert scoped and {o.suite for o in scoped} == {"fct_invoice_lines"}, summary.gate.describe()
-    return builds[0].result.results
+    return summary, builds[0].result.results
 
 
 def _compare_with_full(incremental, full, data_dir, before: dict[str, int], results) -> None:
@@ -140,6 +151,21 @@ def _compare_with_full(incremental, full, data_dir, before: dict[str, int], resu
         for table in INCREMENTAL_FACTS:  # the delivery added rows (the comparison is not vacuous)
             (after,) = con.execute(f"select count(*) from incremental.marts.{table}").fetchone()
             assert after > before[table]
+
+
+def _poisoned(database) -> int:
+    """Yesterday's metric values that yesterday_build poisoned (the periods after its cutoff)."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute("select count(*) from metrics.metric_values where value = ?", [POISON]).fetchone()[
+            0
+        ]
+
+
+def _fiscal_year_start(database, day) -> object:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute(
+            "select fiscal_year_start from marts.dim_dates where date_day = ?", [day]
+        ).fetchone()[0]
 
 
 def _tables(con, database: str, schemas: tuple[str, ...]) -> list[str]:
@@ -195,24 +221,40 @@ def incremental_day(delivered, tmp_path_factory):
     """Yesterday's warehouse (`yesterday_build`: the full run without the incremental facts' rows
     of the delivered days and without the staging rows of the delivery's files) and `finkpi run
     --incremental` in it: (its settings, incremental facts' and staging row counts before the
-    run, its dbt results)."""
+    run, (its summary, its dbt results), the metric values yesterday_build poisoned)."""
     full, cutoff, counts = delivered
     warehouse = tmp_path_factory.mktemp("incremental") / "warehouse"
     incremental = full.with_(warehouse_dir=warehouse, incremental=True)
     yesterday_build(full.build_database, incremental.build_database, cutoff)
     before = _fact_rows(incremental.build_database)
     staging_before = _row_counts(incremental.build_database, "staging")
+    poisoned = _poisoned(incremental.build_database)
     with pytest.MonkeyPatch.context() as monkeypatch:
-        results = _run_incremental(incremental, monkeypatch, counts)
-    return incremental, before, staging_before, results
+        run = _run_incremental(incremental, monkeypatch, counts)
+    return incremental, before, staging_before, run, poisoned
 
 
 def test_incremental_run_publishes_what_a_full_run_over_the_same_files_does(delivered, incremental_day):
     full, cutoff, counts = delivered
     assert 0 < counts["erp.sales_order_lines"] <= 0.011 * 26_705, counts
     assert counts == rows_after(SAMPLE_DIR, cutoff)
-    incremental, before, _, results = incremental_day
+    incremental, before, _, (summary, results), poisoned = incremental_day
+    assert poisoned > 0
     _compare_with_full(incremental, full, full.data_dir, before, results)
+
+    # the exports kept exactly the rows of the periods before the window's fiscal year (none
+    # poisoned, or the comparison above fails) and recomputed the rest
+    recomputed_from = _fiscal_year_start(full.build_database, summary.incremental_plan.window_start)
+    with duckdb.connect(str(full.build_database), read_only=True) as con:
+        earlier, later = con.execute(
+            "select count(*) filter (where period_start < ?), count(*) filter (where period_start >= ?)"
+            " from metrics.metric_values",
+            [recomputed_from, recomputed_from],
+        ).fetchone()
+    assert summary.metric_full_because is None
+    assert (summary.metric_rows_kept, summary.metric_rows_recomputed) == (earlier, later)
+    assert earlier > 0 and later >= poisoned
+    assert f"{later:,} rows recomputed, {earlier:,} of earlier periods kept" in summary.describe()
 
 
 def test_an_incremental_run_stages_only_the_delivery_files(delivered, incremental_day):
@@ -220,7 +262,7 @@ def test_an_incremental_run_stages_only_the_delivery_files(delivered, incrementa
     added exactly the delivery's rows (as write_with_delivery counted them); a table without a
     delivery file read no row. A table that does not append was rebuilt from its files."""
     full, cutoff, counts = delivered
-    incremental, _, staging_before, results = incremental_day
+    incremental, _, staging_before, (_summary, results), _poisoned_values = incremental_day
     staging_after = _row_counts(incremental.build_database, "staging")
     delivered_tables = 0
     for source, table in _appending_tables():
@@ -251,12 +293,12 @@ def test_a_second_incremental_run_without_a_new_delivery_changes_nothing(
     """The same files again, no new delivery: every appending staging model reads no row, and no
     staging or mart row changes (in a copy of the incremental run's build warehouse: the fixture's
     stays as it was)."""
-    first, _, _, _ = incremental_day
+    first, *_ = incremental_day
     again = first.with_(warehouse_dir=tmp_path / "warehouse")
     again.warehouse_dir.mkdir()
     shutil.copyfile(first.build_database, again.build_database)
     before = _snapshot(again)
-    results = _run_incremental(again, monkeypatch, delivered={})  # no new file
+    _summary, results = _run_incremental(again, monkeypatch, delivered={})  # no new file
     for source, table in _appending_tables():
         node = _staging_model(results, source.name, table.name)
         assert "where false" in node.compiled_code and "/deliveries/20" not in node.compiled_code, node.name
@@ -274,6 +316,71 @@ def _snapshot(settings) -> dict[str, list[tuple]]:
             table: _rows(con, "warehouse", table, str(settings.data_dir.resolve()))
             for table in _tables(con, "warehouse", ("staging", "marts"))
         }
+
+
+def test_a_changed_dimension_row_makes_the_exports_recompute_every_value(delivered, tmp_path, monkeypatch):
+    """Yesterday a customer was in another region: every old period's region slice changes, so
+    nothing is kept (and the poisoned values are recomputed as well)."""
+    full, cutoff, counts = delivered
+    incremental = full.with_(warehouse_dir=tmp_path / "warehouse", incremental=True)
+    yesterday_build(full.build_database, incremental.build_database, cutoff)
+    with duckdb.connect(str(incremental.build_database)) as con:
+        (customer,) = con.execute(
+            "select customer_key from marts.dim_customers where region is not null order by 1 limit 1"
+        ).fetchone()
+        con.execute("update marts.dim_customers set region = 'Atlantis' where customer_key = ?", [customer])
+    before = _fact_rows(incremental.build_database)
+    summary, results = _run_incremental(incremental, monkeypatch, counts)
+    _compare_with_full(incremental, full, full.data_dir, before, results)
+    assert summary.incremental_plan.incremental
+    assert "marts.dim_customers: 1 row(s) changed or disappeared" in summary.metric_full_because
+    assert summary.metric_rows_kept == 0 and summary.metric_rows_recomputed == summary.metric_rows
+    assert "every metric value recomputed: dimension rows changed" in summary.describe()
+
+
+def test_what_the_exports_keep_follows_definitions_as_of_dates_and_the_earlier_export(delivered, tmp_path):
+    """`export_scope.decide` on yesterday's real build warehouse: it keeps the periods before the
+    window's fiscal year only while the definitions and as-of dates are the ones yesterday's values
+    were computed with."""
+    full, cutoff, _counts = delivered
+    settings = full.with_(warehouse_dir=tmp_path / "warehouse", incremental=True)
+    yesterday_build(full.build_database, settings.build_database, cutoff)
+    calendar = read_calendar(settings.build_database)
+    with duckdb.connect(str(settings.build_database), read_only=True) as con:
+        (manifest, as_of_dates) = con.execute(
+            f"select semantic_manifest_sha256, as_of_dates from {EXPORT_STATE}"
+        ).fetchone()
+        hashes = dict(
+            con.execute("select metric_name, definition_hash from metrics.metric_catalog").fetchall()
+        )
+        (rows,) = con.execute("select count(*) from metrics.metric_values").fetchone()
+    state = ExportState(manifest, json.loads(as_of_dates))
+    window = cutoff - timedelta(days=3)
+    incremental = settings.with_(incremental_start=window)
+    previous = read_previous(settings.build_database)
+
+    kept = decide(incremental, state, hashes, calendar, previous)
+    assert kept.full_because is None and kept.start == _fiscal_year_start(full.build_database, window)
+    assert 0 < len(kept.kept) < rows and (kept.kept["period_start"] < kept.start).all()
+
+    # a full run recomputes everything, and needs no reason
+    assert decide(settings, state, hashes, calendar, previous).start is None
+    # other definitions: the semantic manifest, or one metric's definition hash
+    other = ExportState("0" * 64, state.as_of_dates)
+    assert "semantic manifest changed" in decide(incremental, other, hashes, calendar, previous).full_because
+    changed = decide(incremental, state, hashes | {"revenue": "another"}, calendar, previous)
+    assert changed.start is None and changed.full_because == "metric definitions changed: revenue"
+    # a company's as-of date moved back a year: its periods from then on are recomputed too
+    company = next(key for key in state.as_of_dates if key.startswith("company_code="))
+    moved = date.fromisoformat(state.as_of_dates[company]) - timedelta(days=365)
+    moved_state = ExportState(manifest, state.as_of_dates | {company: moved.isoformat()})
+    earlier = decide(incremental, moved_state, hashes, calendar, previous)
+    assert earlier.start == _fiscal_year_start(full.build_database, moved) < kept.start
+    # no record of what yesterday's values were computed with
+    with duckdb.connect(str(settings.build_database)) as con:
+        con.execute(f"drop table {EXPORT_STATE}")
+    gone = read_previous(settings.build_database)
+    assert "no earlier export" in decide(incremental, state, hashes, calendar, gone).full_because
 
 
 def test_a_delivered_row_names_its_delivery_file_and_line(delivered):
@@ -391,9 +498,8 @@ def test_incremental_run_after_a_built_history_and_a_delivery_folder(delivered, 
     assert {path: path.read_bytes() for path in loaded} == loaded
     arguments = ["--data-dir", str(data_dir), "--warehouse-dir", str(history.warehouse_dir)]
     incremental = settings_from(build_parser().parse_args(["run", "--incremental", *arguments]))
-    _compare_with_full(
-        incremental, full, data_dir, before, _run_incremental(incremental, monkeypatch, counts)
-    )
+    _summary, results = _run_incremental(incremental, monkeypatch, counts)
+    _compare_with_full(incremental, full, data_dir, before, results)
 
 
 def test_a_run_without_a_delivery_folder_reads_each_base_file_as_before(built, sample_settings):
