@@ -11,9 +11,12 @@ metrics each table actually holds, then on through those metrics' chains.
 
 Walking every metric's chain costs 2-3 s (sqlglot qualifies each model's SQL), so the result
 is cached in `target/finkpi-lineage/` (beside dbt's artifacts) under a key over everything it
-depends on: the metric definitions, every model's and seed's compiled SQL and the source columns.
-A run whose definitions and models did not change reads the cache (~0.15 s), whatever warehouse
-it writes.
+depends on: the metric definitions, the dbt project's definitions
+(`finkpi.incremental.definitions_hash`: models, macros, seeds, the dbt variables but the run's
+dates), the dbt target, whether the run is incremental and the source columns. Not the compiled
+SQL itself: it holds the run's dates and an incremental run's window and new files, which move
+every day without moving a column. A run whose definitions did not change reads the cache
+(~0.15 s), whatever day and warehouse.
 
 `metric_feeding` gives each metric's feeding columns, the source columns its certification covers
 (full lineage: ColumnLineage.feeding_of_metric), cached the same way and under the same key. The
@@ -32,6 +35,7 @@ from pathlib import Path
 import duckdb
 
 from finkpi import contract
+from finkpi.incremental import definitions_hash
 from finkpi.lineage.columns import (
     ColumnLineage,
     LineageNode,
@@ -101,13 +105,13 @@ def published_lineage(settings: Settings) -> PublishedLineage:
             "select metric_name, metric_type, definition_sql from metrics.metric_catalog order by 1"
         ).fetchall()
         metrics_in = _metrics_in_scorecard_tables(con)
-    manifest = _manifest(settings)
-    cache = _cache_file(settings, "metrics", catalog, manifest)
+    cache = _cache_file(settings, "metrics", catalog)
     if cache.exists():
         data = json.loads(cache.read_text())
         trees = {name: LineageNode.from_dict(tree) for name, tree in data.items()}
         return PublishedLineage(trees, metrics_in, cache, from_cache=True)
 
+    manifest = _manifest(settings)
     walker = ColumnLineage(manifest, settings.build_database, *registered_sources(settings))
     definitions = load_catalog(settings.project_dir)
     trees = _metric_trees(walker, catalog, {name: definitions[name].base_metric for name, *_ in catalog})
@@ -149,7 +153,7 @@ def metric_feeding(
         )
     # as metric_catalog will hold them: the key is then the published lineage's too
     catalog = sorted((name, metric_type, sql.strip()) for name, metric_type, sql, _base in metrics)
-    cache = _cache_file(settings, "feeding", catalog, manifest)
+    cache = _cache_file(settings, "feeding", catalog)
     if cache.exists():
         return json.loads(cache.read_text())
     walker = ColumnLineage(manifest, settings.build_database, *registered_sources(settings))
@@ -165,7 +169,7 @@ def metric_feeding(
     _write_cache(cache, fed)
     # the projection chains are walked by now (the feeding walk includes them): write the
     # published lineage's cache too, which the lineage step after the exports then reads
-    published = _cache_file(settings, "metrics", catalog, manifest)
+    published = _cache_file(settings, "metrics", catalog)
     if not published.exists():
         trees = _metric_trees(walker, catalog, base_of)
         _write_cache(published, {name: tree.to_dict() for name, tree in trees.items()})
@@ -179,8 +183,10 @@ def _manifest(settings: Settings) -> dict:
     return json.loads(path.read_text())
 
 
-def _cache_file(settings: Settings, kind: str, catalog: list[tuple], manifest: dict) -> Path:
-    key = _cache_key(catalog, manifest, registered_sources(settings))
+def _cache_file(settings: Settings, kind: str, catalog: list[tuple]) -> Path:
+    kind_of_run = "incremental" if settings.incremental else "full"
+    build = f"{definitions_hash(settings)} {settings.dbt_target} {kind_of_run}"
+    key = _cache_key(catalog, build, registered_sources(settings))
     return settings.project_dir / "target" / "finkpi-lineage" / f"{kind}-{key[:16]}.json"
 
 
@@ -195,14 +201,13 @@ def _write_cache(cache: Path, data: dict) -> Path | None:
     return cache
 
 
-def _cache_key(catalog: list[tuple], manifest: dict, sources: tuple) -> str:
+def _cache_key(catalog: list[tuple], build: str, sources: tuple) -> str:
+    """`build`: the definitions' hash, the dbt target and the kind of run (an incremental run
+    compiles its incremental models another way: an entry of its own)."""
     digest = hashlib.sha256()
     for name, metric_type, sql in catalog:
         digest.update(f"{name}\0{metric_type}\0{sql}\0".encode())
-    for unique_id in sorted(manifest["nodes"]):
-        node = manifest["nodes"][unique_id]
-        if node["resource_type"] in ("model", "seed"):
-            digest.update(f"{unique_id}\0{node.get('compiled_code') or ''}\0".encode())
+    digest.update(f"{build}\0".encode())
     digest.update(json.dumps(sources, sort_keys=True).encode())
     return digest.hexdigest()
 

@@ -6,12 +6,14 @@ column down to raw source columns written out by hand."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pandas as pd
 import pytest
 
 from finkpi.cli import main as cli
-from finkpi.lineage.published import published_lineage
+from finkpi.lineage import published
+from finkpi.lineage.published import _cache_file, published_lineage
 from finkpi.lineage.scorecards import COLUMN_LINEAGE
 from finkpi.settings import PROJECT_DIR
 
@@ -140,6 +142,22 @@ def test_lineage_is_cached_per_definitions_and_models(built, sample_settings, li
     assert again.from_cache and again.cache_file == lineage.cache_file
     trees = {name: tree.to_dict() for name, tree in lineage.metrics.items()}
     assert {name: tree.to_dict() for name, tree in again.metrics.items()} == trees
+
+
+def test_the_lineage_cache_key_follows_definitions_not_the_run_dates(sample_settings, monkeypatch):
+    """The key moves with the definitions, the dbt target and the kind of run, not with the run's
+    as-of date (it moves every day, a column does not)."""
+    settings = sample_settings.resolved()
+    catalog = [("revenue", "simple", "select 1")]
+    key = _cache_file(settings, "metrics", catalog)
+    assert (
+        _cache_file(settings.with_(as_of_date=settings.as_of_date - timedelta(days=1)), "metrics", catalog)
+        == key
+    )
+    assert _cache_file(settings.with_(incremental=True), "metrics", catalog) != key
+    assert _cache_file(settings, "metrics", [("revenue", "simple", "select 2")]) != key
+    monkeypatch.setattr(published, "definitions_hash", lambda settings: "another model")
+    assert _cache_file(settings, "metrics", catalog) != key
 
 
 def test_lineage_command_takes_a_scorecard_column(built, sample_settings, capsys):
