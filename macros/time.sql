@@ -1,6 +1,16 @@
 {#- The business date the run reports up to (ARCHITECTURE.md, Time). -#}
 {% macro as_of_date() -%}
-    cast('{{ var("as_of_date") }}' as date)
+    cast('{{ run_as_of_date() }}' as date)
+{%- endmacro %}
+
+{#-
+    The run's as_of_date as text. finkpi passes the run's dates as environment variables
+    (FINKPI_RUN_*, finkpi/settings.py `dbt_call`), not as vars: dbt parses the whole project again
+    whenever a var changes, and only the files that read an environment variable when it changes.
+    Without finkpi (sqlfluff, dbt by hand): var as_of_date.
+-#}
+{% macro run_as_of_date() -%}
+    {{ return(env_var('FINKPI_RUN_AS_OF_DATE', '') or var('as_of_date')) }}
 {%- endmacro %}
 
 {#- First day of the month of a date. -#}
