@@ -58,7 +58,7 @@
     environment variable, not a var: macros/time.sql, run_as_of_date), else var incremental_start,
     else none. -#}
 {% macro run_incremental_start() -%}
-    {{ return(env_var('FINKPI_RUN_INCREMENTAL_START', '') or var('incremental_start', none)) }}
+    {{ return(run_date_env('FINKPI_RUN_INCREMENTAL_START') or var('incremental_start', none)) }}
 {%- endmacro %}
 
 {#- The incremental filter of a model: rows of the window only, in an incremental run. -#}

@@ -53,7 +53,7 @@
     (FINKPI_RUN_SOURCE_AS_OF_DATES, JSON; an environment variable, not a var: macros/time.sql,
     run_as_of_date), else from var('sources') (dbt called without finkpi). -#}
 {% macro run_source_as_of_dates() -%}
-    {%- set passed = env_var('FINKPI_RUN_SOURCE_AS_OF_DATES', '') -%}
+    {%- set passed = run_date_env('FINKPI_RUN_SOURCE_AS_OF_DATES') -%}
     {%- if passed -%}
         {{ return(fromjson(passed)) }}
     {%- endif -%}
