@@ -69,6 +69,7 @@ def invoke(settings: Settings, args: list[str]):
     from dbt.cli.main import dbtRunner
 
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    variables, environment = settings.dbt_call()
     full_args = [
         *args,
         "--project-dir",
@@ -78,10 +79,10 @@ def invoke(settings: Settings, args: list[str]):
         "--target",
         settings.dbt_target,
         "--vars",
-        json.dumps({"quality_rules": dbt_var(), **settings.dbt_vars()}),
+        json.dumps({"quality_rules": dbt_var(), **variables}),
     ]
     try:
-        with dbt_environment(settings):
+        with _environment(environment):
             return dbtRunner().invoke(full_args)
     finally:
         release_duckdb()
@@ -92,7 +93,13 @@ def dbt_environment(settings: Settings) -> Iterator[None]:
     """The environment variables profiles.yml and the sources read, set for one dbt (or
     MetricFlow) call and restored afterwards: left behind, they would leak one call's warehouse
     and data folder into the next `load_settings()` of this process and into its subprocesses."""
-    values = settings.dbt_environment()
+    with _environment(settings.dbt_environment()):
+        yield
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """`values` set in os.environ for the block, the previous values restored afterwards."""
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:

@@ -16,7 +16,8 @@ where its window starts, before anything is built:
   (`INCREMENTAL_FACTS`) minus the lookback (`incremental_lookback_days`), or `incremental_start`
   where set. Everything dated from that day on is recomputed: the facts' window, the month-end
   snapshots of the months from that day's month on, the metric values of the periods that end on
-  or after it. It is passed to dbt as var `incremental_start`, so every model cuts at the same day.
+  or after it. It is passed to dbt as `incremental_start` (an environment variable,
+  `Settings.dbt_call`), so every model cuts at the same day.
 - The dimensions: the metric values of periods before the window are kept from the last build
   (finkpi/metrics/export_scope.py) only if no dimension row they were sliced by changed.
   `dimension_rows` fingerprints the rows of marts.dim_* before the build, `after_build` compares
@@ -64,8 +65,9 @@ BUILT_WITH = "build_state.built_with"
 
 # What turns the files into tables: a change to any of it rebuilds everything.
 DEFINITIONS = ("models", "macros", "seeds", "dbt_project.yml")
-# The dbt variables that move with every run (the business dates, the window): not definitions.
-RUN_VARIABLES = ("as_of_date", "incremental_start", "incremental_lookback_days")
+# The dbt variable of the window that moves with every run: not a definition (the run's dates are
+# no dbt variables at all, Settings.dbt_call).
+RUN_VARIABLES = ("incremental_lookback_days",)
 
 
 @dataclass(frozen=True)
@@ -219,11 +221,8 @@ def definitions_hash(settings: Settings) -> str:
     for part in DEFINITIONS:
         for path in _files_under(project / part):
             digest.update(path.relative_to(project).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    variables = {k: v for k, v in settings.dbt_vars().items() if k not in RUN_VARIABLES}
-    variables["sources"] = {
-        name: {k: v for k, v in source.items() if k != "as_of_date"}
-        for name, source in variables["sources"].items()
-    }
+    dbt_vars, _ = settings.dbt_call()
+    variables = {k: v for k, v in dbt_vars.items() if k not in RUN_VARIABLES}
     variables["quality_rules"] = dbt_var()
     digest.update(json.dumps(variables, sort_keys=True, default=str).encode())
     return digest.hexdigest()

@@ -7,6 +7,7 @@ bundled sample company on the embedded DuckDB under `warehouse/`.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -25,6 +26,14 @@ from finkpi.sources import (
 )
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+# The run's dates -> the environment variable a dbt call gets it in (`Settings.dbt_call`): not dbt
+# vars, whose every change makes dbt parse the whole project again.
+RUN_DATE_ENVIRONMENT = {
+    "as_of_date": "FINKPI_RUN_AS_OF_DATE",
+    "source_as_of_dates": "FINKPI_RUN_SOURCE_AS_OF_DATES",  # JSON: source name -> date
+    "incremental_start": "FINKPI_RUN_INCREMENTAL_START",  # empty: none
+}
 
 # Environment name -> dbt target in profiles.yml. `ci` is `local` with CI's paths; `spark` is the
 # scale-out target (dbt-spark session, an optional extra).
@@ -193,7 +202,31 @@ class Settings:
             },
         }
 
+    def dbt_call(self) -> tuple[dict, dict[str, str]]:
+        """What one dbt call gets: its `--vars` (`dbt_vars` without the run's dates, so dbt's vars
+        hash stays the same from day to day and a run whose definitions did not change parses
+        partially) and its environment (`dbt_environment` plus the run's dates as
+        `RUN_DATE_ENVIRONMENT`, which the macros read: macros/time.sql, sources.sql,
+        incremental.sql; see docs/toolchain.md)."""
+        variables = self.dbt_vars()
+        sources = variables["sources"]
+        dates = {
+            "as_of_date": variables["as_of_date"],
+            "source_as_of_dates": json.dumps(
+                {name: source["as_of_date"] for name, source in sources.items()}
+            ),
+            "incremental_start": variables["incremental_start"] or "",
+        }
+        fixed = {k: v for k, v in variables.items() if k not in ("as_of_date", "incremental_start")}
+        fixed["sources"] = {
+            name: {k: v for k, v in source.items() if k != "as_of_date"} for name, source in sources.items()
+        }
+        environment = {RUN_DATE_ENVIRONMENT[name]: value for name, value in dates.items()}
+        return fixed, self.dbt_environment() | environment
+
     def dbt_vars(self) -> dict:
+        """Every dbt variable the models read, the run's dates included (a dbt call gets those as
+        environment variables instead: `dbt_call`)."""
         # the run's date read once here, not again by source_vars (unpinned settings only: a run's
         # settings are resolved() and read no file)
         pinned = self if self.as_of_date else replace(self, as_of_date=resolve_as_of_date(self))

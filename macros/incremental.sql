@@ -33,7 +33,7 @@
 -#}
 {% macro incremental_window_start(date_column, grain=none) -%}
     {%- set grain = grain or config.get('incremental_window_grain', 'day') -%}
-    {%- set start = var('incremental_start', none) -%}
+    {%- set start = run_incremental_start() -%}
     {%- if start -%}
         {%- set first_day = "cast('" ~ start ~ "' as date)" -%}
     {%- else -%}
@@ -52,6 +52,13 @@
             "incremental_window_grain must be 'day' or 'month', not '" ~ grain ~ "'"
         ) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The window's first day as finkpi passes it for the run (FINKPI_RUN_INCREMENTAL_START, an
+    environment variable, not a var: macros/time.sql, run_as_of_date), else var incremental_start,
+    else none. -#}
+{% macro run_incremental_start() -%}
+    {{ return(run_date_env('FINKPI_RUN_INCREMENTAL_START') or var('incremental_start', none)) }}
 {%- endmacro %}
 
 {#- The incremental filter of a model: rows of the window only, in an incremental run. -#}
@@ -120,8 +127,11 @@
 {#- The window a data test checks in an incremental run (a SQL condition), or '' (every row). -#}
 {% macro incremental_test_window() -%}
     {%- set row_by_row = ['not_null', 'accepted_values', 'relationships'] -%}
-    {%- set start = var('incremental_start', none) -%}
-    {%- if not execute or not start or flags.FULL_REFRESH -%}
+    {%- if not execute or flags.FULL_REFRESH -%}
+        {%- do return('') -%}
+    {%- endif -%}
+    {%- set start = run_incremental_start() -%}
+    {%- if not start -%}
         {%- do return('') -%}
     {%- endif -%}
     {%- set metadata = model.get('test_metadata') or {} -%}

@@ -1,6 +1,6 @@
 {#-
     What the models know of a source system, from var('sources') (finkpi passes every registered
-    source from its registry, finkpi/sources/). A macro here takes the source's name as data and
+    source from its registry, finkpi/sources/; the business dates in FINKPI_RUN_SOURCE_AS_OF_DATES). A macro here takes the source's name as data and
     never branches on it. A source missing from the var (dbt called without finkpi's vars, as
     sqlfluff does) gets the run's defaults; tests keep the registry and the dbt sources equal.
 -#}
@@ -11,7 +11,7 @@
 
 {#- The business date a source's data reaches: its company's own as_of_date. -#}
 {% macro source_as_of_date(source_name) -%}
-    {%- set declared = registered_source(source_name).get('as_of_date') -%}
+    {%- set declared = run_source_as_of_dates().get(source_name) -%}
     {%- if declared -%}
         cast('{{ declared }}' as date)
     {%- else -%}
@@ -41,11 +41,29 @@
     {%- if not declared_sources -%}
         {{ exceptions.raise_compiler_error("var('sources') is empty: register the sources in finkpi/sources/") }}
     {%- endif -%}
+    {%- set dates = run_source_as_of_dates() %}
     case {{ source_column }}
-    {%- for source_name, declared in declared_sources.items() %}
-        when '{{ source_name }}' then cast('{{ declared["as_of_date"] }}' as date)
+    {%- for source_name in declared_sources %}
+        when '{{ source_name }}' then cast('{{ dates.get(source_name) or run_as_of_date() }}' as date)
     {%- endfor %}
     end
+{%- endmacro %}
+
+{#- Source name -> the business date its data reaches (text), as finkpi passes them for the run
+    (FINKPI_RUN_SOURCE_AS_OF_DATES, JSON; an environment variable, not a var: macros/time.sql,
+    run_as_of_date), else from var('sources') (dbt called without finkpi). -#}
+{% macro run_source_as_of_dates() -%}
+    {%- set passed = run_date_env('FINKPI_RUN_SOURCE_AS_OF_DATES') -%}
+    {%- if passed -%}
+        {{ return(fromjson(passed)) }}
+    {%- endif -%}
+    {%- set declared = {} -%}
+    {%- for source_name, source in var('sources', {}).items() -%}
+        {%- if source.get('as_of_date') -%}
+            {%- do declared.update({source_name: source['as_of_date']}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(declared) }}
 {%- endmacro %}
 
 {#- The companies the registered sources declare (a source whose rows carry no company code), as

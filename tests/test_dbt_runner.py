@@ -3,7 +3,9 @@ never leak into the next `load_settings()` of the process or into its subprocess
 
 from __future__ import annotations
 
+import json
 import os
+from datetime import date
 
 import dbt.cli.main
 import pytest
@@ -31,3 +33,41 @@ def test_the_variables_are_set_during_a_call_and_restored_after_it(tmp_path, mon
     assert "FINKPI_WAREHOUSE_DIR" not in os.environ
     assert os.environ["FINKPI_DATA_DIR"] == "/somewhere/else"
     assert load_settings().warehouse_dir != settings.warehouse_dir
+
+
+def test_the_vars_stay_the_same_when_the_dates_move(tmp_path, monkeypatch):
+    """What dbt sees of two days' runs: the same --vars, the dates in the environment."""
+    calls = []
+
+    class RecordingRunner:  # records the call instead of running dbt
+        def invoke(self, args):
+            run_dates = {
+                name: os.environ.get(name)
+                for name in (
+                    "FINKPI_RUN_AS_OF_DATE",
+                    "FINKPI_RUN_SOURCE_AS_OF_DATES",
+                    "FINKPI_RUN_INCREMENTAL_START",
+                )
+            }
+            calls.append((json.loads(args[args.index("--vars") + 1]), run_dates))
+
+    monkeypatch.setattr("dbt.cli.main.dbtRunner", RecordingRunner)
+    base = load_settings(warehouse_dir=tmp_path / "warehouse", data_dir=SAMPLE_DIR)
+    dbt_runner.invoke(
+        base.with_(as_of_date=date(2025, 11, 12), source_as_of_dates={"crm": date(2025, 11, 10)}), ["parse"]
+    )
+    dbt_runner.invoke(
+        base.with_(as_of_date=date(2025, 11, 13), incremental_start=date(2025, 11, 9)), ["parse"]
+    )
+
+    (first_vars, first_dates), (second_vars, second_dates) = calls
+    assert first_vars == second_vars
+    assert "as_of_date" not in first_vars and "incremental_start" not in first_vars
+    assert all("as_of_date" not in source for source in first_vars["sources"].values())
+    assert first_dates["FINKPI_RUN_AS_OF_DATE"] == "2025-11-12"
+    assert json.loads(first_dates["FINKPI_RUN_SOURCE_AS_OF_DATES"])["crm"] == "2025-11-10"
+    assert first_dates["FINKPI_RUN_INCREMENTAL_START"] == ""
+    assert second_dates["FINKPI_RUN_AS_OF_DATE"] == "2025-11-13"
+    crm = base.with_(as_of_date=date(2025, 11, 13)).source_as_of_date("crm").isoformat()
+    assert json.loads(second_dates["FINKPI_RUN_SOURCE_AS_OF_DATES"])["crm"] == crm
+    assert second_dates["FINKPI_RUN_INCREMENTAL_START"] == "2025-11-09"
