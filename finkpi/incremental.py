@@ -169,13 +169,13 @@ def earliest_delivered_date(settings: Settings, key: str, source_files: dict[str
     path = settings.source_folder(source) / key.split("/", 1)[1]
     reader = _reader(settings.source_format(source))
     if isinstance(table.dated_by, str):
-        query = f"select min({_day(table.dated_by)}) from {reader([path])}"
+        query = f"select min({business_day_sql(table.dated_by)}) from {reader([path])}"
     else:
         parent, join_key = table.dated_by
         parent_column = get(source).table(parent).dated_by
         headers = reader(settings.table_files(source, parent))
         query = (
-            f"select min({_day(parent_column, 'header')}) from {reader([path])} as line"
+            f"select min({business_day_sql(parent_column, 'header')}) from {reader([path])} as line"
             f" join {headers} as header on trim(line.{join_key}) = trim(header.{join_key})"
         )
     with duckdb.connect() as con:
@@ -183,7 +183,9 @@ def earliest_delivered_date(settings: Settings, key: str, source_files: dict[str
     return earliest
 
 
-def _day(column: str, alias: str | None = None) -> str:
+def business_day_sql(column: str, alias: str | None = None) -> str:
+    """The date of a raw text column (SQL): its first ten characters, the ISO date, also of a
+    timestamp (CRM)."""
     quoted = f'{alias}."{column}"' if alias else f'"{column}"'
     return f"try_cast(left(trim({quoted}), 10) as date)"
 

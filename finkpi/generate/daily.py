@@ -22,7 +22,7 @@ import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
-from finkpi.incremental import INCREMENTAL_FACTS, INCREMENTAL_SNAPSHOTS, LOADED_FILES
+from finkpi.incremental import INCREMENTAL_FACTS, INCREMENTAL_SNAPSHOTS, LOADED_FILES, business_day_sql
 from finkpi.metrics.exports import PERIOD_COLUMNS
 from finkpi.sources import DELIVERIES_FOLDER, REGISTERED
 
@@ -46,24 +46,19 @@ def _reader(path: Path) -> str:
     return f"read_parquet('{path}')"
 
 
-def _as_date(column: str) -> str:
-    # the first ten characters are the ISO date, also of CRM timestamps
-    return f'try_cast(left(trim("{column}"), 10) as date)'
-
-
 def _dated_rows_sql(src: Path, source: str, table: str, fmt: str) -> str:
     """Every row of a raw file with its position (`_pos`) and business date (`_day`)."""
     path = src / source / f"{table}.{fmt}"
     rule = DATED_TABLES[(source, table)]
     rows = f"select *, ordinality as _pos from {_reader(path)} with ordinality"
     if isinstance(rule, str):
-        return f"select * exclude (ordinality), {_as_date(rule)} as _day from ({rows})"
+        return f"select * exclude (ordinality), {business_day_sql(rule)} as _day from ({rows})"
     parent, key = rule
     parent_date = DATED_TABLES[(source, parent)]
     parent_path = src / source / f"{parent}.{fmt}"
     return (
         f"select child_rows.* exclude (ordinality), parent_days._day from ({rows}) as child_rows"
-        f" left join (select distinct {key} as _key, {_as_date(parent_date)} as _day"
+        f" left join (select distinct {key} as _key, {business_day_sql(parent_date)} as _day"
         f" from {_reader(parent_path)}) as parent_days on child_rows.{key} = parent_days._key"
     )
 
