@@ -300,3 +300,12 @@ def parquet_file(directory: Path, table: str) -> Path:
 def version_files(tables) -> set[str]:
     """The files of a version holding `tables`: the DuckDB file, one Parquet per table, the manifest."""
     return {DATABASE, MANIFEST} | {f"{name}.parquet" for name in tables}
+
+
+# The grains of metric_values -> marts.dim_dates' columns of their periods: the first day, the
+# label (the metric exports fill them; a period's rows are found by them)
+PERIOD_COLUMNS = {
+    "month": ("month_start", "month_label"),
+    "quarter": ("fiscal_quarter_start", "fiscal_quarter_label"),
+    "year": ("fiscal_year_start", "fiscal_year_label"),
+}

@@ -30,7 +30,8 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("settings", ("finkpi.settings",)),
     # what the steps are made of: audit store and provenance, data-quality rules and GX, dbt in
     # process, column lineage and OpenLineage, the metric definitions (catalog, governance,
-    # certification), the sample generator, and the Run object (start/end records, events, report)
+    # certification), the sample generator, the Run object (start/end records, events, report) and
+    # the incremental plan (what a run recomputes)
     (
         "building blocks",
         (
@@ -45,6 +46,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "finkpi.metrics.certification",
             "finkpi.generate",
             "finkpi.run",
+            "finkpi.incremental",
         ),
     ),
     # MetricFlow engine, queries and the metric exports (which read the lineage for certification)

@@ -22,8 +22,8 @@ import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
+from finkpi.contract import PERIOD_COLUMNS
 from finkpi.incremental import INCREMENTAL_FACTS, INCREMENTAL_SNAPSHOTS, LOADED_FILES, business_day_sql
-from finkpi.metrics.exports import PERIOD_COLUMNS
 from finkpi.sources import DELIVERIES_FOLDER, REGISTERED
 
 # (source, table) -> the row's business date: a column, or (parent table, key) for lines whose

@@ -56,6 +56,7 @@ import duckdb
 import pandas as pd
 
 from finkpi import contract
+from finkpi.contract import PERIOD_COLUMNS
 from finkpi.errors import FinkpiError
 from finkpi.lineage.published import LineageUnavailable, metric_feeding
 from finkpi.metrics.catalog import Catalog, MetricDefinition, load_catalog
@@ -68,12 +69,6 @@ from finkpi.metrics.query import NameResolver
 
 # grain name in metric_values -> MetricFlow time granularity of metric_time
 GRAINS = {"month": "month", "quarter": "fiscal_quarter", "year": "fiscal_year"}
-# grain name -> marts.dim_dates' columns of its periods: the first day, the label
-PERIOD_COLUMNS = {
-    "month": ("month_start", "month_label"),
-    "quarter": ("fiscal_quarter_start", "fiscal_quarter_label"),
-    "year": ("fiscal_year_start", "fiscal_year_label"),
-}
 DIMENSIONS = ("department", "region", "product_category", "customer_segment", "company_code", "source_system")
 UNASSIGNED = "(unassigned)"
 # what identifies a row of one metric's series at one grain and dimension
