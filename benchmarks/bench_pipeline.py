@@ -34,7 +34,8 @@ Per scale, two child processes (so peak memory and imports belong to one run):
    written into the scratch folder as the history up to that day plus a delivery folder of the
    rest (`<source>/deliveries/<batch>/`, `prepare_delivery`; the landing folder is not touched):
    both runs of that scale read those files. Yesterday's warehouse is the warm full build with the
-   incremental facts' rows after that day and the staging rows of the delivery's files taken out,
+   incremental facts' and windowed models' rows after that day and the staging rows of the
+   delivery's files taken out,
    and `pipeline.run` with `incremental=True`
    runs every stage again in it. Its marts and metric values are compared, row by row, with the
    full run over the same files (AssertionError otherwise).
