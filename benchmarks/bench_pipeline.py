@@ -34,7 +34,8 @@ Per scale, two child processes (so peak memory and imports belong to one run):
    written into the scratch folder as the history up to that day plus a delivery folder of the
    rest (`<source>/deliveries/<batch>/`, `prepare_delivery`; the landing folder is not touched):
    both runs of that scale read those files. Yesterday's warehouse is the warm full build with the
-   incremental facts' rows after that day and the staging rows of the delivery's files taken out,
+   incremental facts' and windowed models' rows after that day and the staging rows of the
+   delivery's files taken out,
    and `pipeline.run` with `incremental=True`
    runs every stage again in it. Its marts and metric values are compared, row by row, with the
    full run over the same files (AssertionError otherwise).
@@ -1302,13 +1303,15 @@ def _incremental_section(inc: dict, stages: list[str]) -> list[str]:
         f" {sum(delivered.values()):,} rows in all came after it, as a delivery folder of new files"
         " beside the history's (`<source>/deliveries/<batch>/`; both runs of this scale read those"
         " files). Yesterday's warehouse is the full"
-        " build with what a delivery changes taken out: the incremental facts' rows after that day,"
+        " build with what a delivery changes taken out: the incremental facts' and the windowed"
+        " models' rows after that day,"
         " the month-end snapshots after its month, the staging rows of the delivery's files, and its"
         " metric values of the periods after it poisoned (the slow test in"
         " `tests/models/test_incremental.py` builds a real history on the sample and then lands the"
         " delivery folder). `finkpi run --incremental` then ran every stage in it"
         + (", on the warm run's project" if "warm" in inc else "")
-        + f" ({inc['incremental'].get('plan') or 'incremental'}): the facts and snapshots recompute"
+        + f" ({inc['incremental'].get('plan') or 'incremental'}): the facts, the windowed models and"
+        " the snapshots recompute"
         " their window, the staging tables of the appending tables load only the delivery's files,"
         " the data tests and the gate check the window's rows row by row and the keys across the"
         " whole table"

@@ -16,8 +16,9 @@ where its window starts, before anything is built:
   (`INCREMENTAL_FACTS`) minus the lookback (`incremental_lookback_days`), or `incremental_start`
   where set. Everything dated from that day on is recomputed: the facts' window, the month-end
   snapshots of the months from that day's month on, the metric values of the periods that end on
-  or after it. It is passed to dbt as `incremental_start` (an environment variable,
-  `Settings.dbt_call`), so every model cuts at the same day.
+  or after it, and the window of the models that follow the facts (`WINDOWED_MODELS`). It is
+  passed to dbt as `incremental_start` (an environment variable, `Settings.dbt_call`), so every
+  model cuts at the same day.
 - The dimensions: the metric values of periods before the window are kept from the last build
   (finkpi/metrics/export_scope.py) only if no dimension row they were sliced by changed.
   `dimension_rows` fingerprints the rows of marts.dim_* before the build, `after_build` compares
@@ -55,6 +56,16 @@ INCREMENTAL_SNAPSHOTS = {
     "fct_ar_snapshots": "snapshot_month",
     "fct_ap_snapshots": "snapshot_month",
     "fct_inventory_snapshots": "snapshot_month",
+}
+
+# The other models incremental by date, which recompute the same window but do not choose it
+# (their newest date follows a fact's, or lags behind it, as a delivery does) -> what dates a row
+# of it (the model's config `incremental_recompute_also` adds the rows every incremental run
+# recomputes: invoices without a date, undelivered lines). `yesterday_build` takes their later rows out.
+WINDOWED_MODELS = {
+    "intermediate.int_invoices_validated": "invoice_date",
+    "intermediate.int_invoice_lines_converted": "invoice_date",
+    "marts.fct_deliveries": "greatest(order_date, actual_date)",
 }
 
 # In the build warehouse: the source files its tables were built from (`<source>/<path in its

@@ -64,8 +64,17 @@
 {#- The incremental filter of a model: rows of the window only, in an incremental run. -#}
 {% macro incremental_window_filter(date_column) -%}
     {%- if is_incremental() %}
-    where {{ date_column }} >= {{ incremental_window_start(date_column) }}
+    where {{ incremental_window_condition(date_column) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The rows of the window: dated from its first day on, or-ed with the model's config
+    `incremental_recompute_also` (a condition on its columns: the rows every incremental run
+    recomputes whatever their date, e.g. a line not delivered yet). -#}
+{% macro incremental_window_condition(date_column) -%}
+    {%- set also = config.get('incremental_recompute_also') -%}
+    {%- set in_window = date_column ~ ' >= ' ~ incremental_window_start(date_column) -%}
+    {{ '(' ~ in_window ~ ' or ' ~ also ~ ')' if also else in_window }}
 {%- endmacro %}
 
 {#-
@@ -73,7 +82,8 @@
     replace the window, i.e. delete the target's rows from the window's first day on, then insert
     the freshly built window. The window start is evaluated against the target before the delete,
     the same expression (at the model's `incremental_window_grain`) the model's filter used, so
-    the two agree. Rows with a NULL date are never in a window (a full run rebuilds them).
+    the two agree. Rows with a NULL date are never in a window (a full run rebuilds them), unless
+    the model's `incremental_recompute_also` takes them in.
 -#}
 {% macro get_incremental_date_window_sql(arg_dict) -%}
     {%- set date_column = config.get('incremental_date_column') -%}
@@ -85,7 +95,7 @@
     {%- set target = arg_dict['target_relation'] -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
     delete from {{ target }}
-    where {{ date_column }} >= {{ incremental_window_start(date_column) }};
+    where {{ incremental_window_condition(date_column) }};
 
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ arg_dict['temp_relation'] }}
@@ -148,5 +158,7 @@
         {#- a snapshot model recomputes the whole month of the window's first day -#}
         {%- set first_day = month_start(first_day) -%}
     {%- endif -%}
-    {%- do return(date_column ~ " >= " ~ first_day) -%}
+    {%- set also = tested.config.get('incremental_recompute_also') -%}
+    {%- set in_window = date_column ~ " >= " ~ first_day -%}
+    {%- do return('(' ~ in_window ~ ' or ' ~ also ~ ')' if also else in_window) -%}
 {%- endmacro %}

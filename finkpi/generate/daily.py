@@ -23,7 +23,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from finkpi.contract import PERIOD_COLUMNS
-from finkpi.incremental import INCREMENTAL_FACTS, INCREMENTAL_SNAPSHOTS, LOADED_FILES, business_day_sql
+from finkpi.incremental import (
+    INCREMENTAL_FACTS,
+    INCREMENTAL_SNAPSHOTS,
+    LOADED_FILES,
+    WINDOWED_MODELS,
+    business_day_sql,
+)
 from finkpi.sources import DELIVERIES_FOLDER, REGISTERED
 
 # (source, table) -> the row's business date: a column, or (parent table, key) for lines whose
@@ -158,8 +164,9 @@ def cutoff_for_share(src: Path, share: float) -> date:
 
 def yesterday_build(full_build: Path, target: Path, cutoff: date) -> None:
     """The build warehouse as yesterday's run left it, made from today's full build: a copy of
-    `full_build` at `target` with the incremental facts' rows dated after `cutoff` taken out (and
-    the month-end snapshots of months ending after it stale or gone), every staging row read from
+    `full_build` at `target` with the incremental facts' and `WINDOWED_MODELS`' rows dated after
+    `cutoff` taken out (and the month-end snapshots of months ending after it stale or gone,
+    the rows the windowed models always recompute stale or gone), every staging row read from
     the delivery of the days after `cutoff` (its `_source_file` in
     `deliveries/<delivery_batch(cutoff)>/`), and that delivery out of its record of the files
     loaded (an incremental run loads them as new). Its metric values of every period that ends
@@ -190,6 +197,12 @@ def yesterday_build(full_build: Path, target: Path, cutoff: date) -> None:
                 f"update marts.{table} set snapshot_date = date '{cutoff.isoformat()}'"
                 f" where {column} = {month} and snapshot_date > date '{cutoff.isoformat()}'"
             )
+        for relation, column in WINDOWED_MODELS.items():
+            con.execute(f"delete from {relation} where {column} > date '{cutoff.isoformat()}'")
+        # the lines still undelivered: yesterday's status is stale today, so the run must
+        # recompute them whatever their dates (a status no run writes)
+        con.execute("update marts.fct_deliveries set delivery_status = 'stale' where actual_date is null")
+        con.execute("delete from intermediate.int_invoices_validated where invoice_date is null")
         delivered = f"%/{DELIVERIES_FOLDER}/{delivery_batch(cutoff)}/%"
         for (table,) in con.execute(
             "select table_name from duckdb_columns() where database_name = current_database()"

@@ -50,7 +50,7 @@ from finkpi.generate.daily import (
     write_with_delivery,
     yesterday_build,
 )
-from finkpi.incremental import INCREMENTAL_FACTS, INCREMENTAL_SNAPSHOTS, record_build
+from finkpi.incremental import INCREMENTAL_FACTS, INCREMENTAL_SNAPSHOTS, WINDOWED_MODELS, record_build
 from finkpi.metrics.export_scope import EXPORT_STATE, ExportState, decide, read_previous
 from finkpi.metrics.exports import read_calendar
 from finkpi.settings import load_settings
@@ -85,8 +85,10 @@ def _close(actual: list[tuple], expected: list[tuple]) -> bool:
 
 
 def _fact_rows(database) -> dict[str, int]:
+    """Rows of each incremental fact and each windowed model (`<schema>.<model>`)."""
+    relations = [f"marts.{fact}" for fact in INCREMENTAL_FACTS] + list(WINDOWED_MODELS)
     with duckdb.connect(str(database), read_only=True) as con:
-        return {t: con.execute(f"select count(*) from marts.{t}").fetchone()[0] for t in INCREMENTAL_FACTS}
+        return {r: con.execute(f"select count(*) from {r}").fetchone()[0] for r in relations}
 
 
 def _run_incremental(incremental, monkeypatch, delivered: dict[str, int]):
@@ -132,6 +134,11 @@ def _compare_with_full(incremental, full, data_dir, before: dict[str, int], resu
     window_month = f"cast(date_trunc('month', cast('{window_start}' as date)) as date)"
     for table in INCREMENTAL_SNAPSHOTS:
         assert f"month_start >= {window_month}" in compiled[table], compiled[table][:1500]
+    # ... and so did each model that follows the facts' window, by its date (its config's)
+    configured = {r.node.name: r.node.config.get("incremental_date_column") for r in results}
+    for relation in WINDOWED_MODELS:
+        model = relation.split(".")[1]
+        assert f"{configured[model]} >= cast(" in compiled[model], compiled[model][-400:]
 
     with duckdb.connect() as con:
         con.execute(f"attach '{incremental.build_database}' as incremental (read_only)")
@@ -139,7 +146,9 @@ def _compare_with_full(incremental, full, data_dir, before: dict[str, int], resu
         tables = _tables(con, "full_build", ("staging", "marts"))
         layers = [table.split(".")[0] for table in tables]
         assert layers.count("marts") > 20 and layers.count("staging") > 30, tables
-        for table in [*tables, "metrics.metric_values"]:
+        # the windowed intermediates, and the quarantine their flags feed, too
+        windowed = [relation for relation in WINDOWED_MODELS if relation not in tables]
+        for table in [*tables, *windowed, "quarantine.rule_violations", "metrics.metric_values"]:
             expected = _rows(con, "full_build", table, str(full.data_dir.resolve()))
             actual = _rows(con, "incremental", table, str(data_dir.resolve()))
             if table == "metrics.metric_values":  # values are DOUBLEs from MetricFlow: a sum of
@@ -148,9 +157,10 @@ def _compare_with_full(incremental, full, data_dir, before: dict[str, int], resu
                 assert _close(actual, expected), f"{table}: the incremental run differs from the full rebuild"
                 continue
             assert actual == expected, f"{table}: the incremental run differs from the full rebuild"
-        for table in INCREMENTAL_FACTS:  # the delivery added rows (the comparison is not vacuous)
-            (after,) = con.execute(f"select count(*) from incremental.marts.{table}").fetchone()
-            assert after > before[table]
+        # the run added rows to each (yesterday's had none after the cutoff): not vacuous
+        for relation, rows_before in before.items():
+            (after,) = con.execute(f"select count(*) from incremental.{relation}").fetchone()
+            assert after > rows_before, relation
 
 
 def _poisoned(database) -> int:

@@ -1,5 +1,15 @@
 -- Invoice lines with their header, converted to the reporting currency at the invoice-date rate,
--- and costed at the standard cost valid on the invoice date (the basis of cogs).
+-- and costed at the standard cost valid on the invoice date (the basis of cogs). Incremental by
+-- invoice date, as fct_invoice_lines (README, "Incremental runs"): a line depends on its own
+-- invoice and on the rate and the standard cost of that day.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'date_window'),
+    incremental_date_column='invoice_date',
+    partition_by=(['invoice_date'] if target.type == 'spark' else none),
+    on_schema_change='fail'
+) }}
 
 with
 
@@ -11,7 +21,8 @@ lines as (
 
 invoices as (
 
-    {{ accepted('int_invoices_validated') }}
+    select * from ({{ accepted('int_invoices_validated') }}) as accepted_invoices
+    {{ incremental_window_filter('invoice_date') }}
 
 ),
 

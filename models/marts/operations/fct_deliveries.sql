@@ -1,6 +1,20 @@
 -- Delivery performance per sales order line due for delivery (every line of an order that was not
 -- cancelled), whether delivered yet or not. A line still undelivered after its promised date is
 -- late; one whose promised date is still ahead of as_of_date is pending (is_on_time is null).
+--
+-- Incremental (README, "Incremental runs"): a row is final once its line is delivered, so an
+-- incremental run recomputes the rows ordered or delivered in the window and every line still
+-- undelivered (its status moves with as_of_date, its delivery may come any day): a row is dated
+-- by the later of its order and delivery date. On Spark it stays a table (insert_overwrite
+-- replaces partitions of a column, and this window is no column's).
+
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    incremental_strategy='date_window',
+    incremental_date_column='greatest(order_date, actual_date)',
+    incremental_recompute_also='actual_date is null',
+    on_schema_change='fail'
+) }}
 
 with
 
@@ -74,3 +88,4 @@ final as (
 )
 
 select * from final
+{{ incremental_window_filter(config.get('incremental_date_column')) }}
