@@ -106,7 +106,8 @@ def _export_and_validate(this: Run, first: int, gate_process: gx_runner.GateProc
 
         progress("[3/5] scorecards, driver attribution, associations, forecasts")
         started = time.perf_counter()
-        score(settings, summary.run_id, progress)
+        # an incremental run keeps the earlier periods' scorecards where the exports kept their values
+        score(settings, summary.run_id, progress, keep_before=exported.stats.recomputed_from)
         summary.seconds["scorecards"] = time.perf_counter() - started
     summary.definitions_hash = definitions_hash(settings.build_database)
 

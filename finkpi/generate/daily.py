@@ -44,6 +44,13 @@ DATED_TABLES: dict[tuple[str, str], str | tuple[str, str]] = {
 # What yesterday_build writes into the metric values of the periods that end after its cutoff:
 # far from any real value, so a value kept instead of recomputed cannot pass for a right one
 POISON = 1.0e15
+# the tables yesterday_build poisons the later periods of -> the value column it poisons
+POISONED = {
+    "metric_values": "value",
+    "scorecard_lines": "actual",
+    "scorecard_summary": "total_score",
+    "driver_attribution": "contribution",
+}
 
 
 def _reader(path: Path) -> str:
@@ -169,9 +176,10 @@ def yesterday_build(full_build: Path, target: Path, cutoff: date) -> None:
     the rows the windowed models always recompute stale or gone), every staging row read from
     the delivery of the days after `cutoff` (its `_source_file` in
     `deliveries/<delivery_batch(cutoff)>/`), and that delivery out of its record of the files
-    loaded (an incremental run loads them as new). Its metric values of every period that ends
-    after `cutoff` are `POISON` (their keys kept): yesterday's run could not have had today's
-    values, so an incremental run must recompute each of them, and a value it kept instead shows.
+    loaded (an incremental run loads them as new). Its metric values and scorecards of every
+    period that ends after `cutoff` are `POISON` (`POISONED`; their keys kept): yesterday's run
+    could not have had today's values, so an incremental run must recompute each of them, and a
+    value it kept instead shows.
 
     That is the state an incremental run reads (the newest date of each fact and the rows before
     its window; the files each incremental staging model has loaded, so it loads the delivery's);
@@ -210,12 +218,22 @@ def yesterday_build(full_build: Path, target: Path, cutoff: date) -> None:
         ).fetchall():
             con.execute(f'delete from staging."{table}" where _source_file like ?', [delivered])
         con.execute(f"delete from {LOADED_FILES} where file_key like ?", [delivered])
-        later = " or ".join(
-            f"(metric_values.grain = '{grain}' and dates.{start} = metric_values.period_start)"
-            for grain, (start, _label) in PERIOD_COLUMNS.items()
-        )
-        con.execute(
-            f"update metrics.metric_values set value = {POISON} where exists (select 1 from"
-            f" marts.dim_dates as dates where dates.date_day > date '{cutoff.isoformat()}' and ({later}))"
-        )
+        # the metric values and the scorecards of every period that ends after `cutoff`: poisoned
+        present = {
+            name
+            for (name,) in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'metrics'"
+            ).fetchall()
+        }
+        for table, column in POISONED.items():
+            if table not in present:  # no scorecards: a fiscal calendar without targets
+                continue
+            later = " or ".join(
+                f"({table}.grain = '{grain}' and dates.{start} = {table}.period_start)"
+                for grain, (start, _label) in PERIOD_COLUMNS.items()
+            )
+            con.execute(
+                f"update metrics.{table} set {column} = {POISON} where exists (select 1 from"
+                f" marts.dim_dates as dates where dates.date_day > date '{cutoff.isoformat()}' and ({later}))"
+            )
         con.execute("checkpoint")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from finkpi import contract
@@ -133,9 +134,12 @@ def compute(
     cap: float = scoring.DEFAULT_CAP,
     org_units: set[str] | None = None,
     additive_metrics: set[str] | None = None,
+    recompute_from: date | None = None,
 ) -> dict[str, pd.DataFrame]:
     """All five tables from metric_values, the metric catalog and the seeds. Raises ScorecardError
-    (naming the offending seed rows) when the seeds do not validate."""
+    (naming the offending seed rows) when the seeds do not validate. With `recompute_from`, the
+    scorecards and attributions only of the periods that start on or after it (an incremental
+    run keeps the earlier ones, `run`); associations and forecasts are always whole."""
     mv = MetricValues(values)
     meta = _catalog_maps(catalog)
     directions = {name: row["direction"] for name, row in meta.items()}
@@ -146,11 +150,15 @@ def compute(
     problems = validate(seeds, directions, complete, org_units)
     if problems:
         raise ScorecardError(str(TargetsError(problems)))
-    lines, summary = _scorecards(mv, meta, seeds, complete, cap, run_id)
+    scored = {
+        g: [(p, e) for p, e in periods if recompute_from is None or p >= recompute_from]
+        for g, periods in complete.items()
+    }
+    lines, summary = _scorecards(mv, meta, seeds, scored, cap, run_id)
     return {
         "scorecard_lines": lines,
         "scorecard_summary": summary,
-        "driver_attribution": _attribution(mv, meta, run_id),
+        "driver_attribution": _attribution(mv, meta, run_id, recompute_from),
         "driver_associations": _associations(mv, meta, run_id),
         "metric_forecast": _forecast(mv, meta, seeds, as_of, cap, run_id, additive_metrics or set()),
     }
@@ -224,7 +232,7 @@ def _scorecards(mv, meta, seeds: Seeds, complete, cap, run_id):
     )
 
 
-def _attribution(mv: MetricValues, meta, run_id) -> pd.DataFrame:
+def _attribution(mv: MetricValues, meta, run_id, recompute_from: date | None = None) -> pd.DataFrame:
     rows = []
     for name, info in sorted(meta.items()):
         text = info.get("driver_formula")
@@ -234,6 +242,8 @@ def _attribution(mv: MetricValues, meta, run_id) -> pd.DataFrame:
         for grain in SCORED_GRAINS:
             done = set(mv.periods(grain, complete=True))
             for start in sorted(done):
+                if recompute_from is not None and start < recompute_from:
+                    continue
                 for comparison, months_back in COMPARISONS.items():
                     earlier = forecast.add_months(start, -(months_back or MONTHS_PER[grain]))
                     if earlier not in done:  # incomplete or absent: never compared
@@ -378,6 +388,30 @@ def _forecast(
     return pd.DataFrame(rows, columns=FORECAST_COLUMNS)
 
 
+# the tables `run` keeps the earlier periods of in an incremental run, and their date columns
+KEPT_BY_PERIOD = {
+    "scorecard_lines": ("period_start",),
+    "scorecard_summary": ("period_start",),
+    "driver_attribution": ("period_start", "comparison_period_start"),
+}
+
+
+def _earlier_periods(con, keep_before: date, run_id: str) -> dict[str, pd.DataFrame] | None:
+    """The rows of the periods before `keep_before` of each KEPT_BY_PERIOD table, stamped with
+    `run_id`; None (compute everything) when one of the tables is not there."""
+    kept = {}
+    for name, date_columns in KEPT_BY_PERIOD.items():
+        relation = contract.TABLES[name].build_relation
+        try:
+            rows = con.execute(f"select * from {relation} where period_start < ?", [keep_before]).df()
+        except duckdb.CatalogException:
+            return None
+        for column in date_columns:
+            rows[column] = pd.to_datetime(rows[column]).dt.date
+        kept[name] = rows.assign(run_id=run_id)
+    return kept
+
+
 def additive_flows(project_dir: Path) -> set[str]:
     """Published simple metrics over a sum or count measure (their period value is the sum of its
     months), from the semantic manifest."""
@@ -395,8 +429,6 @@ TABLES = contract.names(written_by=contract.SCORECARD_STEP)  # the five tables t
 
 
 def _drop_tables(database) -> None:
-    import duckdb
-
     with duckdb.connect(str(database)) as con:
         for name in TABLES:
             con.execute(f"drop table if exists {contract.TABLES[name].build_relation}")
@@ -416,14 +448,21 @@ def run(
     progress: Callable[[str], None] = lambda _m: None,
     seeds_dir: Path | None = None,
     cap: float = scoring.DEFAULT_CAP,
+    keep_before: date | None = None,
 ) -> ScorecardResult:
-    """Score the build warehouse of `settings` and write the five tables into schema `metrics`."""
-    import duckdb
+    """Score the build warehouse of `settings` and write the five tables into schema `metrics`.
 
+    `keep_before` (an incremental run whose metric exports kept the values of the periods before
+    that day, finkpi.metrics.export_scope): the scorecards and attributions of those periods are
+    kept from the tables the build warehouse holds (their values, targets and weights did not
+    change: a changed seed makes the run a full one, finkpi/incremental.py), stamped with this
+    run; the later periods, the associations (they correlate every period) and the forecasts are
+    computed."""
     started = time.perf_counter()
     with duckdb.connect(str(settings.build_database), read_only=True) as con:
         values = con.execute("select * from metrics.metric_values").df()
         catalog = con.execute("select * from metrics.metric_catalog").df()
+        kept = _earlier_periods(con, keep_before, run_id) if keep_before else None
     try:
         seeds = load_seeds(seeds_dir or settings.project_dir / "seeds" / "targets")
     except TargetsError as exc:
@@ -450,7 +489,10 @@ def run(
         cap=cap,
         org_units=_org_units(settings.project_dir),
         additive_metrics=additive_flows(settings.project_dir),
+        recompute_from=keep_before if kept is not None else None,
     )
+    for name, rows in (kept or {}).items():
+        tables[name] = pd.concat([rows, tables[name]], ignore_index=True) if len(tables[name]) else rows
     write_tables(settings.build_database, tables)
     result = ScorecardResult(tables=tables, seconds=time.perf_counter() - started)
     for name, frame in tables.items():

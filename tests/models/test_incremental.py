@@ -53,6 +53,7 @@ from finkpi.generate.daily import (
 from finkpi.incremental import INCREMENTAL_FACTS, INCREMENTAL_SNAPSHOTS, WINDOWED_MODELS, record_build
 from finkpi.metrics.export_scope import EXPORT_STATE, ExportState, decide, read_previous
 from finkpi.metrics.exports import read_calendar
+from finkpi.scorecards import run as scorecards
 from finkpi.settings import load_settings
 from finkpi.sources import REGISTERED
 from tests.conftest import SAMPLE_DIR
@@ -70,6 +71,17 @@ def _rows(con, database: str, table: str, data_dir: str) -> list[tuple]:
     return con.execute(f"select {', '.join(exprs)} from {database}.{table} order by all").fetchall()
 
 
+# the metric values and what the scorecard step computes from them
+METRIC_TABLES = (
+    "metrics.metric_values",
+    "metrics.scorecard_lines",
+    "metrics.scorecard_summary",
+    "metrics.driver_attribution",
+    "metrics.driver_associations",
+    "metrics.metric_forecast",
+)
+
+
 def _close(actual: list[tuple], expected: list[tuple]) -> bool:
     """Equal rows, float values within 1e-9 relative (every other column exactly)."""
     if len(actual) != len(expected):
@@ -77,7 +89,7 @@ def _close(actual: list[tuple], expected: list[tuple]) -> bool:
     for left, right in zip(actual, expected, strict=True):
         for a, b in zip(left, right, strict=True):
             if isinstance(a, float) and isinstance(b, float):
-                if not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9):
+                if not (math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9) or math.isnan(a) and math.isnan(b)):
                     return False
             elif a != b:
                 return False
@@ -104,7 +116,16 @@ def _run_incremental(incremental, monkeypatch, delivered: dict[str, int]):
         return result
 
     monkeypatch.setattr(dbt_runner, "build", spy)
+    scored_from = []  # the first period the scorecard step computed (None: every period)
+    real_compute = scorecards.compute
+
+    def compute_spy(*args, **kwargs):
+        scored_from.append(kwargs.get("recompute_from"))
+        return real_compute(*args, **kwargs)
+
+    monkeypatch.setattr(scorecards, "compute", compute_spy)
     summary = pipeline.run(incremental, progress=lambda message: None)
+    summary.scored_from = scored_from
     assert summary.published_version
     # the run was incremental: yesterday's files unchanged, today's the delivery's files alone
     plan = summary.incremental_plan
@@ -148,12 +169,13 @@ def _compare_with_full(incremental, full, data_dir, before: dict[str, int], resu
         assert layers.count("marts") > 20 and layers.count("staging") > 30, tables
         # the windowed intermediates, and the quarantine their flags feed, too
         windowed = [relation for relation in WINDOWED_MODELS if relation not in tables]
-        for table in [*tables, *windowed, "quarantine.rule_violations", "metrics.metric_values"]:
+        for table in [*tables, *windowed, "quarantine.rule_violations", *METRIC_TABLES]:
             expected = _rows(con, "full_build", table, str(full.data_dir.resolve()))
             actual = _rows(con, "incremental", table, str(data_dir.resolve()))
-            if table == "metrics.metric_values":  # values are DOUBLEs from MetricFlow: a sum of
+            if table in METRIC_TABLES:  # values are DOUBLEs from MetricFlow: a sum of
                 # doubles depends on the order rows are read in, which an incremental table
-                # (a window deleted and appended) does not share with a rebuilt one
+                # (a window deleted and appended) does not share with a rebuilt one; the
+                # scorecards are computed from them
                 assert _close(actual, expected), f"{table}: the incremental run differs from the full rebuild"
                 continue
             assert actual == expected, f"{table}: the incremental run differs from the full rebuild"
@@ -265,6 +287,8 @@ def test_incremental_run_publishes_what_a_full_run_over_the_same_files_does(deli
     assert (summary.metric_rows_kept, summary.metric_rows_recomputed) == (earlier, later)
     assert earlier > 0 and later >= poisoned
     assert f"{later:,} rows recomputed, {earlier:,} of earlier periods kept" in summary.describe()
+    # the scorecards and attributions of those earlier periods were kept too, not computed again
+    assert summary.scored_from == [recomputed_from]
 
 
 def test_an_incremental_run_stages_only_the_delivery_files(delivered, incremental_day):
