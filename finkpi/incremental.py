@@ -39,7 +39,7 @@ import duckdb
 
 from finkpi.audit.provenance import source_file_key
 from finkpi.quality.rules import dbt_var
-from finkpi.settings import Settings
+from finkpi.settings import Settings, business_day_sql, raw_reader_sql
 from finkpi.sources import DELIVERIES_FOLDER, get
 
 # The incremental facts (models/marts, `materialized='incremental'`) -> the date column their
@@ -178,39 +178,23 @@ def earliest_delivered_date(settings: Settings, key: str, source_files: dict[str
     table, _delivered = source_files[key]
     source = key.split("/", 1)[0]
     path = settings.source_folder(source) / key.split("/", 1)[1]
-    reader = _reader(settings.source_format(source))
+    file_format = settings.source_format(source)
+    delivery = raw_reader_sql(file_format, [path])
     if isinstance(table.dated_by, str):
-        query = f"select min({business_day_sql(table.dated_by)}) from {reader([path])}"
+        query = f"select min({business_day_sql(table.dated_by)}) from {delivery}"
     else:
         parent, join_key = table.dated_by
         parent_column = get(source).table(parent).dated_by
-        headers = reader(settings.table_files(source, parent))
+        headers = raw_reader_sql(
+            file_format, [p for p in settings.table_files(source, parent) if p.is_file()]
+        )
         query = (
-            f"select min({business_day_sql(parent_column, 'header')}) from {reader([path])} as line"
+            f"select min({business_day_sql(parent_column, 'header')}) from {delivery} as line"
             f" join {headers} as header on trim(line.{join_key}) = trim(header.{join_key})"
         )
     with duckdb.connect() as con:
         (earliest,) = con.execute(query).fetchone()
     return earliest
-
-
-def business_day_sql(column: str, alias: str | None = None) -> str:
-    """The date of a raw text column (SQL): its first ten characters, the ISO date, also of a
-    timestamp (CRM)."""
-    quoted = f'{alias}."{column}"' if alias else f'"{column}"'
-    return f"try_cast(left(trim({quoted}), 10) as date)"
-
-
-def _reader(file_format: str):
-    """A DuckDB reader over a list of files, every column as text."""
-
-    def read(paths) -> str:
-        files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths if Path(p).is_file())
-        if file_format == "parquet":
-            return f"read_parquet([{files}])"
-        return f"read_csv([{files}], all_varchar = true, header = true)"
-
-    return read
 
 
 def source_file_tables(settings: Settings) -> dict[str, tuple]:

@@ -369,15 +369,10 @@ def resolve_source_as_of_date(
             f"cannot infer the as-of date of source {source.name}: {path} does not exist "
             f"(set {source.folder_env or 'FINKPI_DATA_DIR'} to its folder, or {override})"
         )
-    if settings.source_format(source.name) == "csv":
-        reader = "read_csv(?, all_varchar = true, header = true)"
-    else:
-        reader = "read_parquet(?)"
-    column = source.as_of.column.replace('"', '""')
+    reader = raw_reader_sql(settings.source_format(source.name), [path, *deliveries])
     with duckdb.connect() as con:  # the newest date across the base file and its deliveries
         (latest,) = con.execute(
-            f'select max(try_cast(left(trim(cast("{column}" as varchar)), 10) as date)) from {reader}',
-            [[str(file) for file in (path, *deliveries)]],
+            f"select max({business_day_sql(source.as_of.column)}) from {reader}"
         ).fetchone()
     if latest is None:
         raise ValueError(
@@ -385,3 +380,20 @@ def resolve_source_as_of_date(
             f"{source.as_of.column} (set {override})"
         )
     return latest
+
+
+def raw_reader_sql(file_format: str, files) -> str:
+    """DuckDB's reader of raw files (a list), every column as text: how finkpi's own Python reads
+    a source's files (the as-of date, the incremental plan's late-delivery check, the simulated
+    delivery). dbt's reader of the same files is var `raw_readers` in dbt_project.yml."""
+    listed = ", ".join("'" + str(file).replace("'", "''") + "'" for file in files)
+    if file_format == "parquet":
+        return f"read_parquet([{listed}])"
+    return f"read_csv([{listed}], all_varchar = true, header = true, quote = '\"', escape = '\"')"
+
+
+def business_day_sql(column: str, alias: str | None = None) -> str:
+    """The business day of a raw column (SQL): its first ten characters as an ISO date, so a
+    timestamp (CRM) counts by its day; NULL where it is not a date."""
+    quoted = '"' + column.replace('"', '""') + '"'
+    return f"try_cast(left(trim(cast({alias + '.' if alias else ''}{quoted} as varchar)), 10) as date)"

@@ -28,8 +28,8 @@ from finkpi.incremental import (
     INCREMENTAL_SNAPSHOTS,
     LOADED_FILES,
     WINDOWED_MODELS,
-    business_day_sql,
 )
+from finkpi.settings import business_day_sql, raw_reader_sql
 from finkpi.sources import DELIVERIES_FOLDER, REGISTERED
 
 # (source, table) -> the row's business date: a column, or (parent table, key) for lines whose
@@ -54,9 +54,7 @@ POISONED = {
 
 
 def _reader(path: Path) -> str:
-    if path.suffix == ".csv":
-        return f"read_csv('{path}', all_varchar = true, header = true, quote = '\"', escape = '\"')"
-    return f"read_parquet('{path}')"
+    return raw_reader_sql(path.suffix.lstrip("."), [path])
 
 
 def _dated_rows_sql(src: Path, source: str, table: str, fmt: str) -> str:
