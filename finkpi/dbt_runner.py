@@ -79,13 +79,18 @@ def invoke(settings: Settings, args: list[str]):
         "--target",
         settings.dbt_target,
         "--vars",
-        json.dumps({"quality_rules": dbt_var(), **variables}),
+        json.dumps(dbt_variables(variables)),
     ]
     try:
         with _environment(environment):
             return dbtRunner().invoke(full_args)
     finally:
         release_duckdb()
+
+
+def dbt_variables(variables: dict) -> dict:
+    """Every dbt variable of a call: `Settings.dbt_call`'s and the quality rules."""
+    return {"quality_rules": dbt_var(), **variables}
 
 
 @contextlib.contextmanager

@@ -38,7 +38,7 @@ from pathlib import Path
 import duckdb
 
 from finkpi.audit.provenance import source_file_key
-from finkpi.quality.rules import dbt_var
+from finkpi.dbt_runner import dbt_variables
 from finkpi.settings import Settings, business_day_sql, raw_reader_sql
 from finkpi.sources import DELIVERIES_FOLDER, get
 
@@ -71,7 +71,7 @@ WINDOWED_MODELS = {
 # In the build warehouse: the source files its tables were built from (`<source>/<path in its
 # folder>`, as the audit store names them) with their SHA-256.
 LOADED_FILES = "build_state.loaded_files"
-# In the build warehouse: the hash of the definitions its tables were built with (`definitions_hash`).
+# In the build warehouse: the hash of the definitions its tables were built with (`build_definitions_hash`).
 BUILT_WITH = "build_state.built_with"
 
 # What turns the files into tables: a change to any of it rebuilds everything.
@@ -134,7 +134,7 @@ def plan(settings: Settings, input_files: dict[str, str]) -> IncrementalPlan:
                 full_because=f"the build warehouse has no record of the files it loaded ({LOADED_FILES})"
             )
         newest = _newest_fact_dates(con)
-    if built_with != definitions_hash(settings):
+    if built_with != build_definitions_hash(settings):
         return IncrementalPlan(
             full_because="the definitions changed since the last build (dbt models, macros, seeds,"
             " dbt_project.yml, quality rules or settings)"
@@ -210,7 +210,7 @@ def source_file_tables(settings: Settings) -> dict[str, tuple]:
     }
 
 
-def definitions_hash(settings: Settings) -> str:
+def build_definitions_hash(settings: Settings) -> str:
     """SHA-256 of what turns the raw files into tables: every file of `DEFINITIONS` in the dbt
     project, and the dbt variables (quality rules included) but the run's dates."""
     digest = hashlib.sha256()
@@ -218,10 +218,12 @@ def definitions_hash(settings: Settings) -> str:
     for part in DEFINITIONS:
         for path in _files_under(project / part):
             digest.update(path.relative_to(project).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    dbt_vars, _ = settings.dbt_call()
-    variables = {k: v for k, v in dbt_vars.items() if k not in RUN_VARIABLES}
-    variables["quality_rules"] = dbt_var()
-    digest.update(json.dumps(variables, sort_keys=True, default=str).encode())
+    variables = dbt_variables(settings.dbt_call()[0])
+    digest.update(
+        json.dumps(
+            {k: v for k, v in variables.items() if k not in RUN_VARIABLES}, sort_keys=True, default=str
+        ).encode()
+    )
     return digest.hexdigest()
 
 
@@ -247,7 +249,7 @@ def record_build(settings: Settings, input_files: dict[str, str]) -> None:
             con.executemany(f"insert into {LOADED_FILES} values (?, ?)", rows)
         con.execute(
             f"create or replace table {BUILT_WITH} as select ? as definitions_sha256",
-            [definitions_hash(settings)],
+            [build_definitions_hash(settings)],
         )
 
 

@@ -14,7 +14,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from finkpi import incremental
+from finkpi import dbt_runner
 from finkpi.audit.provenance import input_file_hashes
 from finkpi.incremental import (
     DEFINITIONS,
@@ -135,9 +135,9 @@ def test_what_an_incremental_run_cannot_take_makes_it_full_and_says_why(
         macro = yesterday.project_dir / "macros" / "currency.sql"
         macro.write_text(macro.read_text() + "\n{# changed #}\n")
     elif change == "change a quality rule":
-        rules = incremental.dbt_var()
+        rules = dbt_runner.dbt_var()
         monkeypatch.setattr(
-            incremental, "dbt_var", lambda: {**rules, "a_new_rule": {"severity": "quarantine"}}
+            dbt_runner, "dbt_var", lambda: {**rules, "a_new_rule": {"severity": "quarantine"}}
         )
     elif change == "deliver a late order":  # one day before the window
         _deliver(yesterday, "erp", "sales_orders", order_id="SO-LATE", order_date="2025-11-06")

@@ -12,7 +12,7 @@ metrics each table actually holds, then on through those metrics' chains.
 Walking every metric's chain costs 2-3 s (sqlglot qualifies each model's SQL), so the result
 is cached in `target/finkpi-lineage/` (beside dbt's artifacts) under a key over everything it
 depends on: the metric definitions, the dbt project's definitions
-(`finkpi.incremental.definitions_hash`: models, macros, seeds, the dbt variables but the run's
+(`finkpi.incremental.build_definitions_hash`: models, macros, seeds, the dbt variables but the run's
 dates), the dbt target, whether the run is incremental and the source columns. Not the compiled
 SQL itself: it holds the run's dates and an incremental run's window and new files, which move
 every day without moving a column. A run whose definitions did not change reads the cache
@@ -35,7 +35,7 @@ from pathlib import Path
 import duckdb
 
 from finkpi import contract
-from finkpi.incremental import definitions_hash
+from finkpi.incremental import build_definitions_hash
 from finkpi.lineage.columns import (
     ColumnLineage,
     LineageNode,
@@ -185,7 +185,7 @@ def _manifest(settings: Settings) -> dict:
 
 def _cache_file(settings: Settings, kind: str, catalog: list[tuple]) -> Path:
     kind_of_run = "incremental" if settings.incremental else "full"
-    build = f"{definitions_hash(settings)} {settings.dbt_target} {kind_of_run}"
+    build = f"{build_definitions_hash(settings)} {settings.dbt_target} {kind_of_run}"
     key = _cache_key(catalog, build, registered_sources(settings))
     return settings.project_dir / "target" / "finkpi-lineage" / f"{kind}-{key[:16]}.json"
 

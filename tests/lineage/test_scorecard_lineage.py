@@ -156,7 +156,7 @@ def test_the_lineage_cache_key_follows_definitions_not_the_run_dates(sample_sett
     )
     assert _cache_file(settings.with_(incremental=True), "metrics", catalog) != key
     assert _cache_file(settings, "metrics", [("revenue", "simple", "select 2")]) != key
-    monkeypatch.setattr(published, "definitions_hash", lambda settings: "another model")
+    monkeypatch.setattr(published, "build_definitions_hash", lambda settings: "another model")
     assert _cache_file(settings, "metrics", catalog) != key
 
 
