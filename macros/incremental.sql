@@ -162,3 +162,31 @@
     {%- set in_window = date_column ~ " >= " ~ first_day -%}
     {%- do return('(' ~ in_window ~ ' or ' ~ also ~ ')' if also else in_window) -%}
 {%- endmacro %}
+
+
+{#- The config of a model incremental by one business date: the window replaced (`date_window`) on
+    DuckDB, the days present in it overwritten (`insert_overwrite`, partitioned by the column) on
+    Spark. `recompute_also`: a condition on the model's columns for rows recomputed in every
+    incremental run, whatever their date (README, "Incremental runs"). -#}
+{% macro incremental_by_date(date_column, recompute_also=none) -%}
+    {%- do config(
+        materialized='incremental',
+        incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'date_window'),
+        incremental_date_column=date_column,
+        incremental_recompute_also=recompute_also,
+        partition_by=([date_column] if target.type == 'spark' else none),
+        on_schema_change='fail'
+    ) -%}
+{%- endmacro %}
+
+{#- The config of a month-end snapshot: incremental by its month on DuckDB (the window's month and
+    every later one replaced), a table rebuilt whole on Spark. -#}
+{% macro incremental_by_month(month_column) -%}
+    {%- do config(
+        materialized=('table' if target.type == 'spark' else 'incremental'),
+        incremental_strategy=(none if target.type == 'spark' else 'date_window'),
+        incremental_date_column=month_column,
+        incremental_window_grain='month',
+        on_schema_change='fail'
+    ) -%}
+{%- endmacro %}

@@ -3,13 +3,7 @@
 -- invoice date, as fct_invoice_lines (README, "Incremental runs"): a line depends on its own
 -- invoice and on the rate and the standard cost of that day.
 
-{{ config(
-    materialized='incremental',
-    incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'date_window'),
-    incremental_date_column='invoice_date',
-    partition_by=(['invoice_date'] if target.type == 'spark' else none),
-    on_schema_change='fail'
-) }}
+{{ incremental_by_date('invoice_date') }}
 
 with
 

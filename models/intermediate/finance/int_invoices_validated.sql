@@ -7,14 +7,7 @@
 -- lines and the rate of its day, so an incremental run checks the window's invoices only, and
 -- every invoice without a date (their violations stay in quarantine.rule_violations).
 
-{{ config(
-    materialized='incremental',
-    incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'date_window'),
-    incremental_date_column='invoice_date',
-    incremental_recompute_also='invoice_date is null',
-    partition_by=(['invoice_date'] if target.type == 'spark' else none),
-    on_schema_change='fail'
-) }}
+{{ incremental_by_date('invoice_date', recompute_also='invoice_date is null') }}
 
 with
 

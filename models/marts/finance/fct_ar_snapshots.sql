@@ -6,13 +6,7 @@
 -- Incremental (DuckDB): an incremental run rebuilds the months from its window's month on
 -- (macros/incremental.sql, macros/balance_snapshots.sql).
 
-{{ config(
-    materialized=('table' if target.type == 'spark' else 'incremental'),
-    incremental_strategy=(none if target.type == 'spark' else 'date_window'),
-    incremental_date_column='snapshot_month',
-    incremental_window_grain='month',
-    on_schema_change='fail'
-) }}
+{{ incremental_by_month('snapshot_month') }}
 
 with
 

@@ -9,13 +9,7 @@
 -- receivables reconciliation (expectations/suites/fct_ar_snapshots.json) leaves exactly those
 -- documents' lines out of the GL side, so any other difference still fails it.
 
-{{ config(
-    materialized='incremental',
-    incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'date_window'),
-    incremental_date_column='posting_date',
-    partition_by=(['posting_date'] if target.type == 'spark' else none),
-    on_schema_change='fail'
-) }}
+{{ incremental_by_date('posting_date') }}
 
 with
 

@@ -6,13 +6,7 @@
 -- (macros/incremental.sql): the grid starts at that month and each product's stock carried in
 -- from the earlier months (the sum of its earlier movements) starts its running sum.
 
-{{ config(
-    materialized=('table' if target.type == 'spark' else 'incremental'),
-    incremental_strategy=(none if target.type == 'spark' else 'date_window'),
-    incremental_date_column='snapshot_month',
-    incremental_window_grain='month',
-    on_schema_change='fail'
-) }}
+{{ incremental_by_month('snapshot_month') }}
 
 {%- set window_month = (
     incremental_window_start('snapshot_month', 'month') if is_incremental() else none

@@ -2,13 +2,7 @@
 -- invoice it credits (negative amounts). Revenue is the sum of net_amount_reporting by
 -- revenue_date; cogs is the sum of standard_cost_reporting (credit notes return no goods).
 
-{{ config(
-    materialized='incremental',
-    incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'date_window'),
-    incremental_date_column='revenue_date',
-    partition_by=(['revenue_date'] if target.type == 'spark' else none),
-    on_schema_change='fail'
-) }}
+{{ incremental_by_date('revenue_date') }}
 
 with
 

@@ -2,13 +2,7 @@
 -- currency at the order-date rate. Cancelled orders stay (is_cancelled) so that booked and
 -- cancelled volumes can both be reported; order intake excludes them.
 
-{{ config(
-    materialized='incremental',
-    incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'date_window'),
-    incremental_date_column='order_date',
-    partition_by=(['order_date'] if target.type == 'spark' else none),
-    on_schema_change='fail'
-) }}
+{{ incremental_by_date('order_date') }}
 
 with
 
