@@ -18,7 +18,7 @@ export GX_ANALYTICS_ENABLED := false
 # Debian's Chromium for the browser tests (Playwright drives it; its own download needs the internet).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help setup browser demo test test-quick test-slow test-spark check lint-python lint-sql generate clean dev
+.PHONY: help setup browser demo test test-quick test-slow test-spark check lint-python lint-sql generate docs clean dev
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -84,6 +84,10 @@ $(SQL_LINTED): $(STAMP) $(SQL_FILES) .sqlfluff .sqlfluffignore dbt_project.yml
 
 generate: setup  ## rewrite data/sample/ (deterministic: seed 42)
 	$(BIN)/finkpi generate
+
+docs: setup  ## regenerate docs/metric-definitions.md from the metric catalog (dbt parse first)
+	$(BIN)/finkpi dbt parse
+	$(BIN)/finkpi metrics docs
 
 clean:  ## remove the build warehouse and dbt's target/ (keeps .venv)
 	rm -rf target logs warehouse/*.duckdb warehouse/*.wal

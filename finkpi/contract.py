@@ -75,11 +75,14 @@ _TABLES = (
         "metric_catalog",
         "metric",
         "metric_name, label, description, perspective, metric_type, unit, direction, owner, department,"
-        " certified, definition_sql, definition_hash",
+        " certified, definition_sql, definition_hash,"
+        # what it counts, so that an outsider can recompute it (finkpi.metrics.definition)
+        " source_documents, period_date, includes, excludes, rounding, slice_behavior",
         BUILD,
         build_relation="metrics.metric_catalog",
         written_by=EXPORT_STEP,
-        description="One row per metric: label, description, owner, department, unit, direction, "
+        description="One row per metric: label, description, what it counts (source documents, period "
+        "date, inclusions, exclusions, rounding, slice behavior), owner, department, unit, direction, "
         "definition SQL and its hash, certification.",
         order_by="metric_name",
     ),

@@ -117,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", required=True, help="who certifies (name and role)")
     p.add_argument("--note", required=True, help="what changed and why")
     p.set_defaults(func=Handler("metric_commands", "cmd_metrics_certify"))
+    p = metrics.add_parser(
+        "docs", help="write docs/metric-definitions.md from the catalog (--check: fail if it is stale)"
+    )
+    add_run_options(p)
+    p.add_argument("--check", action="store_true", help="compare only; exit 1 if the file differs")
+    p.set_defaults(func=Handler("metric_commands", "cmd_metrics_docs"))
 
     p = sub.add_parser(
         "lineage", help="column lineage of a metric or a scorecard column down to the raw source columns"

@@ -1,4 +1,5 @@
-"""Commands on the metric definitions: `metrics check`, `metrics certify` and `lineage`."""
+"""Commands on the metric definitions: `metrics check`, `metrics certify`, `metrics docs` and
+`lineage`."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ from finkpi.cli.options import settings_from, split_list
 from finkpi.lineage.columns import ColumnLineage
 from finkpi.lineage.published import published_lineage
 from finkpi.metrics.catalog import load_catalog
-from finkpi.metrics.certification import append_certification, certification_status, load_certifications
+from finkpi.metrics.certification import (
+    append_certification,
+    certification_status,
+    field_hashes,
+    load_certifications,
+)
+from finkpi.metrics.definitions_doc import DOC_FILE, definitions_markdown
 from finkpi.metrics.engine import MetricEngine
-from finkpi.metrics.exports import definition_sql, feeding_columns
+from finkpi.metrics.exports import Planner, definition_sql, feeding_columns, published_dimensions
 from finkpi.metrics.governance import check_catalog, definition_hash
 from finkpi.metrics.query import _suggest
 
@@ -20,7 +27,8 @@ def cmd_metrics_check(args) -> int:
     catalog = load_catalog(settings.project_dir)
     with MetricEngine(settings) as engine:
         hashes = {m.name: definition_hash(definition_sql(engine, m), m.name) for m in catalog.published}
-    result = check_catalog(catalog, hashes)
+        dimensions = published_dimensions(Planner(engine, None), catalog)
+    result = check_catalog(catalog, hashes, dimensions)
     for problem in result.problems:
         print(f"PROBLEM {problem}")
     print(
@@ -46,17 +54,36 @@ def cmd_metrics_certify(args) -> int:
             raise ValueError(f"cannot certify: {untraced}")
         for metric in metrics:
             digest = definition_hash(sqls[metric.name], metric.name)
-            status = certification_status(metric.name, digest, feeding[metric.name], True, certifications)
+            fields = field_hashes(metric.definition_fields())
+            status = certification_status(
+                metric.name, digest, feeding[metric.name], True, certifications, fields
+            )
             if status.certified:  # signing the same identity twice would say nothing new
                 print(f"{metric.name} {status.identity[:12]} is certified already")
                 continue
             row = append_certification(
-                settings.project_dir, metric.name, digest, feeding[metric.name], args.by, args.note
+                settings.project_dir, metric.name, digest, feeding[metric.name], args.by, args.note, fields
             )
             print(
                 f"certified {metric.name} {row['certified_identity'][:12]} ({status.reason}) by"
                 f" {row['certified_by']} at {row['certified_at']}"
             )
+    return 0
+
+
+def cmd_metrics_docs(args) -> int:
+    """docs/metric-definitions.md from the catalog (target/semantic_manifest.json: `finkpi dbt parse`)."""
+    settings = settings_from(args)
+    text = definitions_markdown(load_catalog(settings.project_dir))
+    path = settings.project_dir / DOC_FILE
+    if args.check:
+        if path.exists() and path.read_text() == text:
+            print(f"{DOC_FILE} is up to date")
+            return 0
+        print(f"{DOC_FILE} differs from what the catalog generates: run `finkpi metrics docs` (make docs)")
+        return 1
+    path.write_text(text)
+    print(f"wrote {DOC_FILE}")
     return 0
 
 

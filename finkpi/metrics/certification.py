@@ -19,8 +19,15 @@ row keeps the definition hash and the feeding columns it signed, so the reason c
 reviewer reads in the diff which source columns were signed off; `load_certifications` checks
 that every row's identity is the one its hash and columns make.
 
+- what it counts: its definition fields (source_documents, period_date, includes, excludes,
+  rounding, slice_behavior; finkpi.metrics.definition.DEFINITION_FIELDS), each by the hash of its
+  text (`field_hashes`), so a changed rounding or exclusion needs a new sign-off like changed SQL,
+  and the reason names the fields that changed.
+
 Rows signed before the identity covered the source columns have an empty identity: they stay as
-history and certify nothing.
+history and certify nothing. Rows signed before it covered the definition fields have empty
+`definition_fields`: their identity is the one of definition hash and feeding columns alone, which
+no metric with definition fields has, so they certify nothing either (the reason says so).
 
 `metric_definition_history` is read from the same file: each certified identity is one version,
 valid from its certification until the next one; a current identity nobody has certified yet is
@@ -40,13 +47,15 @@ import pandas as pd
 CERTIFICATIONS_FILE = Path("seeds") / "metric_certifications.csv"
 FIELDS = [
     "metric_name", "definition_hash", "feeding_columns", "certified_identity", "certified_by",
-    "certified_at", "change_note",
+    "certified_at", "change_note", "definition_fields",
 ]  # fmt: skip
 HISTORY_COLUMNS = [
     "metric_name", "definition_hash", "certified_identity", "valid_from", "valid_to", "certified_by",
     "certified_at", "change_note", "is_current",
 ]  # fmt: skip
 COLUMN_SEPARATOR = " "  # between the feeding columns of one row (source column names have no blanks)
+# and between the `field=hash` entries of definition_fields (field names have no blanks)
+FIELD_HASH_LENGTH = 16  # hex digits of a field text's SHA-256 kept per field
 MAX_NAMED_COLUMNS = 8  # a reason names at most this many columns of one source
 
 
@@ -54,10 +63,32 @@ class CertificationError(ValueError):
     """The certification file contradicts itself (an identity its row does not make)."""
 
 
-def certified_identity(definition_hash: str, feeding_columns: list[str] | set[str]) -> str:
-    """What a sign-off certifies: the definition hash and the sorted source columns feeding it."""
-    text = "\n".join([definition_hash, *sorted(feeding_columns)])
-    return hashlib.sha256(text.encode()).hexdigest()
+def certified_identity(
+    definition_hash: str, feeding_columns: list[str] | set[str], field_hashes: dict[str, str] | None = None
+) -> str:
+    """What a sign-off certifies: the definition hash, the sorted source columns feeding it and,
+    after an empty line, the sorted `field=hash` of its definition fields (none: rows signed
+    before the fields existed)."""
+    lines = [definition_hash, *sorted(feeding_columns)]
+    if field_hashes:
+        lines += ["", *_field_entries(field_hashes)]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def field_hashes(fields: dict[str, str]) -> dict[str, str]:
+    """field -> the first FIELD_HASH_LENGTH hex digits of the SHA-256 of its published text
+    (MetricDefinition.definition_fields: blanks already normalized)."""
+    return {
+        field: hashlib.sha256(text.encode()).hexdigest()[:FIELD_HASH_LENGTH] for field, text in fields.items()
+    }
+
+
+def _field_entries(hashes: dict[str, str]) -> list[str]:
+    return [f"{field}={digest}" for field, digest in sorted(hashes.items())]
+
+
+def _fields(text: str) -> dict[str, str]:
+    return dict(entry.split("=", 1) for entry in text.split(COLUMN_SEPARATOR) if entry)
 
 
 def load_certifications(project_dir: Path) -> pd.DataFrame:
@@ -70,12 +101,12 @@ def load_certifications(project_dir: Path) -> pd.DataFrame:
         raise CertificationError(f"{path}: columns {missing} are missing (expected {', '.join(FIELDS)})")
     for line, row in enumerate(frame.itertuples(), start=2):
         if row.certified_identity and row.certified_identity != certified_identity(
-            row.definition_hash, _columns(row.feeding_columns)
+            row.definition_hash, _columns(row.feeding_columns), _fields(row.definition_fields)
         ):
             raise CertificationError(
                 f"{path}, line {line} ({row.metric_name}): certified_identity is not the hash of its"
-                " definition_hash and feeding_columns: the row was edited by hand; sign off with"
-                " `finkpi metrics certify` instead"
+                " definition_hash, feeding_columns and definition_fields: the row was edited by hand;"
+                " sign off with `finkpi metrics certify` instead"
             )
     frame["certified_at"] = pd.to_datetime(frame["certified_at"], utc=True)
     return frame.sort_values(["metric_name", "certified_at"], kind="stable", ignore_index=True)
@@ -98,9 +129,11 @@ def certification_status(
     feeding_columns: list[str],
     declared_certified: bool,
     certifications: pd.DataFrame,
+    fields: dict[str, str] | None = None,
 ) -> CertificationStatus:
-    """Whether a metric's current identity has a sign-off, and if not, what changed since."""
-    identity = certified_identity(definition_hash, feeding_columns)
+    """Whether a metric's current identity has a sign-off, and if not, what changed since.
+    `fields`: its definition fields' hashes (field_hashes)."""
+    identity = certified_identity(definition_hash, feeding_columns, fields)
     signed = certifications[certifications["metric_name"] == metric]
     if not declared_certified:
         return CertificationStatus(False, identity, "declared not certified (meta certified: false)")
@@ -117,6 +150,7 @@ def certification_status(
         )
     if last["certified_identity"]:
         changes += feeding_changes(_columns(last["feeding_columns"]), feeding_columns)
+        changes += field_changes(_fields(last["definition_fields"]), fields or {})
     else:
         changes.append("it was signed off on its definition hash only, not on the source columns feeding it")
     last_sign_off = f"(last signed off by {last['certified_by']} on {last['certified_at']:%Y-%m-%d})"
@@ -136,6 +170,18 @@ def feeding_changes(signed: list[str], current: list[str]) -> list[str]:
     for source, columns in _by_source(removed).items():
         changes.append(f"{source} columns no longer feed it ({_named(columns)})")
     return changes
+
+
+def field_changes(signed: dict[str, str], current: dict[str, str]) -> list[str]:
+    """The definition fields whose text changed since the sign-off, or that it predates."""
+    if not current:
+        return []
+    if not signed:
+        return [
+            "it was signed off before its definition fields existed (" + ", ".join(sorted(current)) + ")"
+        ]
+    changed = sorted(field for field in signed.keys() | current.keys() if signed.get(field) != current.get(field))
+    return [f"its definition fields changed ({', '.join(changed)})"] if changed else []
 
 
 def _by_source(columns: set[str]) -> dict[str, list[str]]:
@@ -201,18 +247,26 @@ def definition_history(
 
 
 def append_certification(
-    project_dir: Path, metric: str, definition_hash: str, feeding_columns: list[str], by: str, note: str
+    project_dir: Path,
+    metric: str,
+    definition_hash: str,
+    feeding_columns: list[str],
+    by: str,
+    note: str,
+    fields: dict[str, str] | None = None,
 ) -> dict:
-    """Record one sign-off (the file is then committed and reviewed like code)."""
+    """Record one sign-off (the file is then committed and reviewed like code); `fields`: the
+    metric's definition fields' hashes (field_hashes)."""
     path = project_dir / CERTIFICATIONS_FILE
     row = {
         "metric_name": metric,
         "definition_hash": definition_hash,
         "feeding_columns": COLUMN_SEPARATOR.join(sorted(feeding_columns)),
-        "certified_identity": certified_identity(definition_hash, feeding_columns),
+        "certified_identity": certified_identity(definition_hash, feeding_columns, fields),
         "certified_by": by,
         "certified_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "change_note": note,
+        "definition_fields": COLUMN_SEPARATOR.join(_field_entries(fields or {})),
     }
     new_file = not path.exists()
     with path.open("a", newline="") as handle:

@@ -60,7 +60,13 @@ from finkpi.contract import PERIOD_COLUMNS
 from finkpi.errors import FinkpiError
 from finkpi.lineage.published import LineageUnavailable, metric_feeding
 from finkpi.metrics.catalog import Catalog, MetricDefinition, load_catalog
-from finkpi.metrics.certification import certification_status, definition_history, load_certifications
+from finkpi.metrics.certification import (
+    certification_status,
+    definition_history,
+    field_hashes,
+    load_certifications,
+)
+from finkpi.metrics.definition import DEFINITION_FIELDS, DIMENSIONS
 from finkpi.metrics.engine import MetricEngine, MetricRequest
 from finkpi.metrics.export_scope import ExportScope, ExportState, decide, read_previous
 from finkpi.metrics.governance import check_catalog, definition_hash
@@ -69,7 +75,6 @@ from finkpi.metrics.query import NameResolver
 
 # grain name in metric_values -> MetricFlow time granularity of metric_time
 GRAINS = {"month": "month", "quarter": "fiscal_quarter", "year": "fiscal_year"}
-DIMENSIONS = ("department", "region", "product_category", "customer_segment", "company_code", "source_system")
 UNASSIGNED = "(unassigned)"
 # what identifies a row of one metric's series at one grain and dimension
 ROW_KEYS = ("period_start", "dimension_value")
@@ -741,7 +746,7 @@ def completeness(
 CATALOG_COLUMNS = [
     "metric_name", "label", "description", "perspective", "metric_type", "unit", "direction", "owner",
     "department", "certified", "drivers", "driver_formula", "definition_sql", "definition_hash", "run_id",
-    "certified_identity", "feeding_columns", "uncertified_reason",
+    "certified_identity", "feeding_columns", "uncertified_reason", *DEFINITION_FIELDS,
 ]  # fmt: skip
 
 
@@ -756,6 +761,14 @@ class ExportResult:
 def definition_sql(engine: MetricEngine, metric: MetricDefinition) -> str:
     """What a metric means, as SQL (Planner.definition, planned afresh)."""
     return Planner(engine, None).definition(metric)
+
+
+def published_dimensions(planner: Planner, catalog: Catalog) -> dict[str, list[str]]:
+    """Each published metric -> the dimensions it is published by (a computed metric: its base
+    metric's), what `metrics check` holds its slice_behavior against."""
+    return {
+        metric.name: list(planner.dimensions(metric.base_metric or metric.name)) for metric in catalog.published
+    }
 
 
 def catalog_frame(
@@ -777,8 +790,14 @@ def catalog_frame(
     for metric in metrics:
         sql = sqls[metric.name]
         digest = definition_hash(sql, metric.name)
+        fields = metric.definition_fields()
         status = certification_status(
-            metric.name, digest, feeding.get(metric.name, []), bool(metric.meta["certified"]), certifications
+            metric.name,
+            digest,
+            feeding.get(metric.name, []),
+            bool(metric.meta["certified"]),
+            certifications,
+            field_hashes(fields),
         )
         rows.append(
             {
@@ -800,6 +819,7 @@ def catalog_frame(
                 "certified_identity": status.identity,
                 "feeding_columns": feeding.get(metric.name, []),
                 "uncertified_reason": untraced or status.reason,
+                **fields,
             }
         )
     frame = pd.DataFrame(rows, columns=CATALOG_COLUMNS)
@@ -923,7 +943,9 @@ def compute_exports(
     planner = Planner(engine, cache)
     catalog_rows = catalog_frame(engine, catalog, run_id, certifications, planner)
     check = check_catalog(
-        catalog, dict(zip(catalog_rows["metric_name"], catalog_rows["definition_hash"], strict=True))
+        catalog,
+        dict(zip(catalog_rows["metric_name"], catalog_rows["definition_hash"], strict=True)),
+        published_dimensions(planner, catalog),
     )
     if not check.ok:
         raise MetricGovernanceError("metrics check failed:\n  " + "\n  ".join(check.problems))

@@ -17,7 +17,15 @@ import sqlglot
 from sqlglot import exp
 
 from finkpi.metrics.catalog import DIRECTIONS, PERSPECTIVES, UNITS, Catalog
-from finkpi.metrics.definition import META_KEYS
+from finkpi.metrics.definition import (
+    ALL_SLICES,
+    DEFINITION_FIELDS,
+    DIMENSIONS,
+    META_KEYS,
+    SLICE_KINDS,
+    MetricDefinition,
+    slice_behaviors,
+)
 
 NAME_PLACEHOLDER = "__metric__"
 
@@ -45,13 +53,21 @@ class CheckResult:
         return not self.problems
 
 
-def check_catalog(catalog: Catalog, hashes: dict[str, str] | None = None) -> CheckResult:
-    """Every metric has a description and all governance meta with allowed values; names are
-    unique; drivers exist and form no cycle; no two metrics share one canonical definition."""
+def check_catalog(
+    catalog: Catalog, hashes: dict[str, str] | None = None, dimensions: dict[str, list[str]] | None = None
+) -> CheckResult:
+    """Every metric has a description and all governance meta with allowed values; every published
+    metric says what it counts (DEFINITION_FIELDS), its slice behavior in the controlled vocabulary
+    and, where `dimensions` (metric -> the dimensions it is published by) is given, for exactly
+    those dimensions; names are unique; drivers exist and form no cycle; no two metrics share one
+    canonical definition."""
     problems: list[str] = []
     for name, metric in sorted(catalog.metrics.items()):
         if not metric.description.strip():
             problems.append(f"{name}: no description")
+        if metric.published:
+            reached = None if dimensions is None else dimensions.get(name)
+            problems += [f"{name}: {problem}" for problem in _definition_field_problems(metric, reached)]
         missing = [key for key in META_KEYS if key not in metric.meta]
         if missing:
             problems.append(f"{name}: meta lacks {', '.join(missing)}")
@@ -93,6 +109,44 @@ def check_catalog(catalog: Catalog, hashes: dict[str, str] | None = None) -> Che
             if len(names) > 1:
                 problems.append(f"one canonical definition under several names: {', '.join(sorted(names))}")
     return CheckResult(problems)
+
+
+def _definition_field_problems(metric: MetricDefinition, reached: list[str] | None) -> list[str]:
+    """What a published metric leaves unsaid: an empty definition field, a slice behavior outside
+    the vocabulary, or one that does not match the dimensions it is published by (`reached`)."""
+    problems = []
+    empty = [key for key, text in metric.definition_fields().items() if not text.strip()]
+    if empty:
+        problems.append(f"published, but says nothing in {', '.join(empty)} (meta of metrics/*.yml)")
+    behaviors = slice_behaviors(metric.meta.get("slice_behavior"))
+    if metric.meta.get("slice_behavior") and not behaviors:
+        problems.append("slice_behavior must map dimensions to 'kind: explanation'")
+    kinds = {}
+    for behavior in behaviors:
+        if behavior.dimension not in (*DIMENSIONS, ALL_SLICES):
+            problems.append(
+                f"slice_behavior names {behavior.dimension!r}, not a dimension ({', '.join(DIMENSIONS)})"
+                f" or {ALL_SLICES!r}"
+            )
+        if behavior.kind not in SLICE_KINDS:
+            problems.append(
+                f"slice_behavior of {behavior.dimension}: kind {behavior.kind!r} not in {sorted(SLICE_KINDS)}"
+            )
+        elif not behavior.explanation:
+            problems.append(f"slice_behavior of {behavior.dimension}: {behavior.kind} without an explanation")
+        kinds[behavior.dimension] = behavior.kind
+    if reached is None or not behaviors:
+        return problems
+    for dimension in DIMENSIONS:
+        kind = kinds.get(dimension, kinds.get(ALL_SLICES))
+        if dimension in reached and kind in (None, "not_sliced"):
+            problems.append(
+                f"published by {dimension}, but slice_behavior "
+                + ("does not say how its slices behave" if kind is None else "says not_sliced")
+            )
+        elif dimension not in reached and dimension in kinds and kinds[dimension] != "not_sliced":
+            problems.append(f"slice_behavior describes {dimension} slices, but it is not published by {dimension}")
+    return problems
 
 
 def _driver_cycles(catalog: Catalog) -> list[list[str]]:

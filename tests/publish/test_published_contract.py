@@ -17,7 +17,8 @@ from finkpi.lineage.scorecards import COLUMN_LINEAGE
 # ARCHITECTURE.md, "Published interface (the contract BI tools rely on)": table -> columns (at least)
 ARCHITECTURE = {
     "metric_catalog": "metric_name, label, description, perspective, metric_type, unit, direction, owner,"
-    " department, certified, definition_sql, definition_hash",
+    " department, certified, definition_sql, definition_hash, source_documents, period_date, includes,"
+    " excludes, rounding, slice_behavior",
     "metric_definition_history": "metric_name, definition_hash, valid_from, valid_to, certified_by,"
     " certified_at, change_note",
     "metric_values": "metric_name, grain, period_start, period_label, is_complete, dimension,"

@@ -33,6 +33,7 @@ from finkpi.audit.report.svg import lineage_svg
 from finkpi.audit.store import AuditStore
 from finkpi.lineage.columns import LineageNode
 from finkpi.lineage.published import published_lineage
+from finkpi.metrics.definition import DEFINITION_FIELDS as METRIC_DEFINITION_FIELDS
 from finkpi.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -47,9 +48,10 @@ SECTIONS = {  # id -> heading, in page order (the browser test looks for each)
     "publishing": "Publishes, closes, reopens and rollbacks",
     "audit-chain": "Audit chain",
 }
+# what the definition diff compares: the governance meta and what the metric counts
 DEFINITION_FIELDS = (
     "label", "description", "metric_type", "perspective", "unit", "direction", "owner", "department",
-    "drivers", "driver_formula",
+    "drivers", "driver_formula", *METRIC_DEFINITION_FIELDS,
 )  # fmt: skip
 
 
@@ -281,6 +283,7 @@ def write_report(settings: Settings, run_id: str | None = None) -> Path:
             sections=SECTIONS,
             published=published,
             catalog=catalog,
+            definition_fields=METRIC_DEFINITION_FIELDS,
             changes=changes,
             previous_version=published and published["previous_version"],
             previous_catalog_found=previous_catalog is not None,
