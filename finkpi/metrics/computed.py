@@ -52,6 +52,29 @@ COMPUTED_METRICS = [
             "driver_formula": None,
             "certified": True,
             "published": True,
+            "source_documents": (
+                "the exported revenue values (metric_values of revenue): ERP invoice headers and lines "
+                "(erp invoices.csv, invoice_lines.csv) and ERP credit notes (credit_notes.csv), each "
+                "credit note spread over the lines of the invoice it credits "
+                "(int_credit_note_lines_allocated); rates from exchange_rates.csv"
+            ),
+            "period_date": (
+                "revenue's dates (invoice date; credit-note date); compares the period with the period of "
+                "the same grain starting one year earlier"
+            ),
+            "includes": (
+                "revenue / revenue of the same period one year earlier - 1, for the same slice value"
+            ),
+            "excludes": (
+                "periods where either period is incomplete, or with no revenue one year earlier (NULL)"
+            ),
+            "rounding": ("both revenues are exact cent sums; the ratio is not rounded"),
+            "slice_behavior": {
+                "all": (
+                    "ratio: the slice value's revenue / its own revenue one year earlier - 1 (revenue's "
+                    "slices: credit notes allocated to product categories pro rata)"
+                ),
+            },
         },
         computed_sql=YOY_GROWTH_SQL,
         base_metric="revenue",
