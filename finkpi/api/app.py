@@ -151,7 +151,9 @@ def create_app(settings: Settings, keyring: KeyRing) -> FastAPI:
     # -- the metric layer ----------------------------------------------------------------------
     @app.get(f"{API}/catalog", tags=["metrics"])
     def catalog(request: Request, who: Caller, metrics: ListParam = None, format: Format = None):
-        """Metric definitions: label, unit, direction, owner, department, drivers, compiled SQL."""
+        """Metric definitions: label, what each counts (source documents, period date, inclusions,
+        exclusions, rounding, slice behavior), unit, direction, owner, department, drivers, compiled
+        SQL."""
         return table(request, "metric_catalog", who, q.Filters(metrics=_split(metrics)), format)
 
     @app.get(f"{API}/catalog/history", tags=["metrics"])

@@ -177,10 +177,10 @@ def field_changes(signed: dict[str, str], current: dict[str, str]) -> list[str]:
     if not current:
         return []
     if not signed:
-        return [
-            "it was signed off before its definition fields existed (" + ", ".join(sorted(current)) + ")"
-        ]
-    changed = sorted(field for field in signed.keys() | current.keys() if signed.get(field) != current.get(field))
+        return ["it was signed off before its definition fields existed (" + ", ".join(sorted(current)) + ")"]
+    changed = sorted(
+        field for field in signed.keys() | current.keys() if signed.get(field) != current.get(field)
+    )
     return [f"its definition fields changed ({', '.join(changed)})"] if changed else []
 
 

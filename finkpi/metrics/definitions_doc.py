@@ -98,7 +98,8 @@ def _formula(catalog: Catalog, metric: MetricDefinition, depth: int) -> list[str
             f" `{measure.agg_time_dimension}`"
         )
         if measure.window_choice:
-            text += f"; a balance: the {'last' if measure.window_choice == 'max' else 'first'} date in the period"
+            end = "last" if measure.window_choice == "max" else "first"
+            text += f"; a balance: the {end} date in the period"
         if metric.fill_nulls_with is not None:
             text += f"; {metric.fill_nulls_with:g} where there are no rows"
         return [text]
@@ -113,4 +114,3 @@ def _formula(catalog: Catalog, metric: MetricDefinition, depth: int) -> list[str
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
-

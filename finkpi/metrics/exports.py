@@ -767,7 +767,8 @@ def published_dimensions(planner: Planner, catalog: Catalog) -> dict[str, list[s
     """Each published metric -> the dimensions it is published by (a computed metric: its base
     metric's), what `metrics check` holds its slice_behavior against."""
     return {
-        metric.name: list(planner.dimensions(metric.base_metric or metric.name)) for metric in catalog.published
+        metric.name: list(planner.dimensions(metric.base_metric or metric.name))
+        for metric in catalog.published
     }
 
 

@@ -19,7 +19,6 @@ from sqlglot import exp
 from finkpi.metrics.catalog import DIRECTIONS, PERSPECTIVES, UNITS, Catalog
 from finkpi.metrics.definition import (
     ALL_SLICES,
-    DEFINITION_FIELDS,
     DIMENSIONS,
     META_KEYS,
     SLICE_KINDS,
@@ -145,7 +144,9 @@ def _definition_field_problems(metric: MetricDefinition, reached: list[str] | No
                 + ("does not say how its slices behave" if kind is None else "says not_sliced")
             )
         elif dimension not in reached and dimension in kinds and kinds[dimension] != "not_sliced":
-            problems.append(f"slice_behavior describes {dimension} slices, but it is not published by {dimension}")
+            problems.append(
+                f"slice_behavior describes {dimension} slices, but it is not published by {dimension}"
+            )
     return problems
 
 

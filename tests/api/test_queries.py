@@ -14,6 +14,7 @@ import pytest
 
 from finkpi.api import query as q
 from finkpi.api.access import Principal
+from finkpi.metrics.definition import DEFINITION_FIELDS
 from tests.conftest import read_raw
 from tests.metrics import reference as ref
 from tests.sap import oracle as sap_oracle
@@ -194,6 +195,25 @@ def test_json_csv_and_arrow_hold_the_same_rows(client, api_keys):
     assert arrow.column("value").to_pylist() == [r["value"] for r in rows]
     run_id = as_json.headers["X-Finkpi-Run-Id"]
     assert arrow.schema.metadata[b"finkpi.run_id"].decode() == run_id == rows[0]["run_id"]
+
+
+def test_the_catalog_says_what_each_metric_counts_in_json_and_csv(client, api_keys, published):
+    """The definition fields as published (the version's Parquet file, read by pandas)."""
+    fields = list(DEFINITION_FIELDS)
+    expected = published["metric_catalog"].set_index("metric_name")[fields]
+    as_json = client.get(f"{V}/catalog", headers=api_keys.headers("auditor"))
+    rows = _frame(as_json).set_index("metric_name")[fields]
+    assert sorted(rows.index) == sorted(expected.index)
+    assert rows.loc[expected.index].to_dict("index") == expected.to_dict("index")
+    assert rows.map(lambda text: bool(text.strip())).all().all()
+    assert (
+        rows.loc["orders_booked", "slice_behavior"]
+        .split("\n")[1]
+        .startswith("product_category: distinct_count: an order counts once in every category")
+    )
+    as_csv = client.get(f"{V}/catalog?metrics=revenue&format=csv", headers=api_keys.headers("auditor"))
+    frame = pd.read_csv(io.StringIO(as_csv.text)).set_index("metric_name")
+    assert frame.loc["revenue", fields].to_dict() == expected.loc["revenue"].to_dict()
 
 
 def test_openapi_document_lists_every_endpoint_and_no_cdn_pages(client):

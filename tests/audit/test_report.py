@@ -12,10 +12,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from markupsafe import escape
 
 from finkpi import pipeline
 from finkpi.audit.report import SECTIONS, report_path, reports_dir
 from finkpi.cli import main as cli
+from finkpi.metrics.definition import DEFINITION_FIELDS
 from finkpi.publish import rollback
 from finkpi.quality.preflight import PreflightError
 from finkpi.settings import load_settings
@@ -60,6 +62,22 @@ def test_catalog_lists_every_published_metric_with_owner_and_certification(built
     for (_name, cells), (_n, owner, certified) in zip(rows, catalog, strict=True):
         assert f"<td>{owner}</td>" in cells
         assert ("not certified" not in cells) == certified
+
+
+def test_catalog_shows_what_each_metric_counts(built, sample_settings, report):
+    """Each metric's row lists its definition fields as published (slice_behavior one line each)."""
+    published = sample_settings.warehouse_dir / "versions" / built.published_version / "published.duckdb"
+    with duckdb.connect(str(published), read_only=True) as con:
+        catalog = con.execute(
+            f"select metric_name, {', '.join(DEFINITION_FIELDS)} from metric_catalog order by 1"
+        ).fetchall()
+    rows = dict(re.findall(r'<tr data-metric="([^"]+)">(.*?)</tr>', report, flags=re.S))
+    for name, *texts in catalog:
+        shown = dict(re.findall(r'<dd data-field="([a-z_]+)">(.*?)</dd>', rows[name], flags=re.S))
+        assert list(shown) == list(DEFINITION_FIELDS), name
+        for field, text in zip(DEFINITION_FIELDS, texts, strict=True):
+            assert text.strip(), (name, field)
+            assert shown[field] == "<br>".join(str(escape(line)) for line in text.split("\n")), (name, field)
 
 
 def test_expectation_results_are_those_of_the_audit_store(built, sample_settings, report):

@@ -8,10 +8,12 @@ uncertified (naming the source), re-certifying, and the published catalog and hi
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import shutil
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -27,8 +29,10 @@ from finkpi.metrics.certification import (
     certification_status,
     certified_identity,
     definition_history,
+    field_hashes,
     load_certifications,
 )
+from finkpi.metrics.definition import DEFINITION_FIELDS
 from finkpi.metrics.engine import MetricEngine
 from finkpi.metrics.exports import catalog_frame
 
@@ -42,16 +46,25 @@ def _certifications(*rows: dict) -> pd.DataFrame:
     return frame
 
 
-def _signed(metric: str, digest: str, feeding: list[str], when=SIGNED_AT) -> dict:
+def _signed(metric: str, digest: str, feeding: list[str], when=SIGNED_AT, fields=None) -> dict:
     return {
         "metric_name": metric,
         "definition_hash": digest,
         "feeding_columns": " ".join(sorted(feeding)),
-        "certified_identity": certified_identity(digest, feeding),
+        "certified_identity": certified_identity(digest, feeding, fields),
         "certified_by": "CFO",
         "certified_at": when,
         "change_note": "signed",
+        "definition_fields": " ".join(f"{k}={v}" for k, v in sorted((fields or {}).items())),
     }
+
+
+# the definition fields of a metric as MetricDefinition.definition_fields gives them
+TEXTS = {
+    "source_documents": "invoices.csv, invoice_lines.csv", "period_date": "the invoice date",
+    "includes": "accepted invoice lines", "excludes": "quarantined invoices",
+    "rounding": "cents per line", "slice_behavior": "all: additive: one customer per line",
+}  # fmt: skip
 
 
 def test_the_identity_is_the_hash_of_definition_and_sorted_feeding_columns():
@@ -92,6 +105,66 @@ def test_reasons_for_a_changed_definition_swapped_columns_and_legacy_or_missing_
     assert "never certified" in certification_status("cogs", "h1", ERP_ONLY, True, signed).reason
     declared = certification_status("revenue", "aaaaaaaaaaaa1111", ERP_ONLY, False, signed)
     assert not declared.certified and "meta certified: false" in declared.reason
+
+
+def test_the_definition_fields_are_part_of_the_identity_each_by_the_hash_of_its_text():
+    hashes = field_hashes(TEXTS)
+    assert set(hashes) == set(DEFINITION_FIELDS)
+    assert hashes["rounding"] == hashlib.sha256(b"cents per line").hexdigest()[:16]
+    entries = "\n".join(f"{field}={hashes[field]}" for field in sorted(hashes))
+    expected = hashlib.sha256(f"h1\na.x.1\n\n{entries}".encode()).hexdigest()
+    assert certified_identity("h1", ["a.x.1"], hashes) == expected
+    assert certified_identity("h1", ["a.x.1"], hashes) != certified_identity("h1", ["a.x.1"])
+
+
+def test_changing_one_definition_field_of_a_certified_metric_uncertifies_it_naming_the_field():
+    signed = _certifications(_signed("revenue", "h1", ERP_ONLY, fields=field_hashes(TEXTS)))
+    assert certification_status("revenue", "h1", ERP_ONLY, True, signed, field_hashes(TEXTS)).certified
+    rounded_per_document = field_hashes(TEXTS | {"rounding": "cents per document"})
+    status = certification_status("revenue", "h1", ERP_ONLY, True, signed, rounded_per_document)
+    assert not status.certified
+    assert status.reason == (
+        "its definition fields changed (rounding) (last signed off by CFO on 2026-11-26)"
+    )
+    two = field_hashes(TEXTS | {"excludes": "nothing", "slice_behavior": "all: ratio: x"})
+    assert certification_status("revenue", "h1", ERP_ONLY, True, signed, two).reason.startswith(
+        "its definition fields changed (excludes, slice_behavior)"
+    )
+
+
+def test_a_sign_off_from_before_the_definition_fields_certifies_nothing_and_says_so():
+    """Rows signed on definition hash and feeding columns alone (definition_fields empty) keep
+    their identity (load_certifications verifies them), but a metric with fields is not certified
+    by them, and the reason names the new fields."""
+    signed = _certifications(_signed("revenue", "h1", ERP_ONLY))
+    assert signed.loc[0, "certified_identity"] == certified_identity("h1", ERP_ONLY)
+    status = certification_status("revenue", "h1", ERP_ONLY, True, signed, field_hashes(TEXTS))
+    assert not status.certified
+    assert status.reason == (
+        "it was signed off before its definition fields existed (excludes, includes, period_date,"
+        " rounding, slice_behavior, source_documents) (last signed off by CFO on 2026-11-26)"
+    )
+
+
+def test_certify_records_the_field_hashes_and_a_hand_edited_field_hash_is_refused(tmp_path):
+    (tmp_path / CERTIFICATIONS_FILE).parent.mkdir()
+    row = append_certification(tmp_path, "revenue", "h1", ERP_ONLY, "CFO", "fields", field_hashes(TEXTS))
+    assert row["definition_fields"].split(" ") == [
+        f"{field}={digest}" for field, digest in sorted(field_hashes(TEXTS).items())
+    ]
+    signed = load_certifications(tmp_path)
+    assert certification_status("revenue", "h1", ERP_ONLY, True, signed, field_hashes(TEXTS)).certified
+    path = tmp_path / CERTIFICATIONS_FILE
+    digest = field_hashes(TEXTS)["rounding"]
+    path.write_text(path.read_text().replace(f"rounding={digest}", f"rounding={'0' * 16}"))
+    with pytest.raises(CertificationError, match=r"line 2 \(revenue\).*definition_fields"):
+        load_certifications(tmp_path)
+
+
+def test_the_repositorys_sign_offs_still_verify():
+    """Adding the definition_fields column left every existing row's identity as it was."""
+    signed = load_certifications(Path(__file__).resolve().parents[2])
+    assert len(signed) > 30 and (signed["definition_fields"] == "").all()
 
 
 def test_an_older_certified_identity_stays_certified_and_the_reason_compares_with_the_last():
@@ -211,8 +284,9 @@ def test_the_published_catalog_certifies_exactly_the_signed_identities(
     catalog_table, lineage, sample_settings
 ):
     """Recomputed here from the seed file and hashlib, not with the module's own functions: a
-    metric is certified iff it is declared certified and the hash of its definition hash and its
-    feeding columns is an identity signed for it; otherwise it says why."""
+    metric is certified iff it is declared certified and the hash of its definition hash, its
+    feeding columns and its published definition fields is an identity signed for it; otherwise it
+    says why."""
     with (sample_settings.project_dir / CERTIFICATIONS_FILE).open() as handle:
         signed = {(row["metric_name"], row["certified_identity"]) for row in csv.DictReader(handle)}
     declared = {m.name: m.meta["certified"] for m in load_catalog(sample_settings.project_dir).published}
@@ -222,7 +296,12 @@ def test_the_published_catalog_certifies_exactly_the_signed_identities(
             assert set(feeding) == _labels(lineage.feeding_of_metric(row.metric_name, row.definition_sql)), (
                 row.metric_name
             )
-        identity = hashlib.sha256("\n".join([row.definition_hash, *sorted(feeding)]).encode()).hexdigest()
+        fields = sorted(
+            f"{field}={hashlib.sha256(getattr(row, field).encode()).hexdigest()[:16]}"
+            for field in DEFINITION_FIELDS
+        )
+        text = "\n".join([row.definition_hash, *sorted(feeding), "", *fields])
+        identity = hashlib.sha256(text.encode()).hexdigest()
         assert row.certified_identity == identity, row.metric_name
         assert row.certified == (declared[row.metric_name] and (row.metric_name, identity) in signed)
         assert pd.isna(row.uncertified_reason) == row.certified, (row.metric_name, row.uncertified_reason)
@@ -261,6 +340,7 @@ def changed_project(built, sample_settings, tmp_path, catalog_table):
         append_certification(
             project, UNFED_BY_SAP, published["definition_hash"], list(published["feeding_columns"]),
             "Test board", "the published identity, signed for this test",
+            field_hashes({field: published[field] for field in DEFINITION_FIELDS}),
         )  # fmt: skip
     (project / "target").mkdir()
     shutil.copy(sample_settings.project_dir / "target" / "semantic_manifest.json", project / "target")
@@ -280,9 +360,11 @@ def test_a_new_source_feeding_a_certified_metric_uncertifies_it_until_signed_aga
 ):
     certifications = load_certifications(changed_project.project_dir)
     published = _row(catalog_table, UNFED_BY_SAP)
+    fields = field_hashes({field: published[field] for field in DEFINITION_FIELDS})
     before = certification_status(
-        UNFED_BY_SAP, published["definition_hash"], list(published["feeding_columns"]), True, certifications
-    )
+        UNFED_BY_SAP, published["definition_hash"], list(published["feeding_columns"]), True, certifications,
+        fields,
+    )  # fmt: skip
     assert before.certified  # signed as published
     catalog = load_catalog(changed_project.project_dir)
     with MetricEngine(changed_project) as engine:
@@ -321,13 +403,41 @@ def test_a_new_source_feeding_a_certified_metric_uncertifies_it_until_signed_aga
     assert last["certified_identity"] == changed["certified_identity"]
     assert "sap.businessPartner.PARTNERID" in last["feeding_columns"].split(" ")
     after = certification_status(
-        UNFED_BY_SAP, changed["definition_hash"], list(changed["feeding_columns"]), True, signed
+        UNFED_BY_SAP, changed["definition_hash"], list(changed["feeding_columns"]), True, signed, fields
     )
     assert after.certified and after.reason is None
     # and a second sign-off of the same identity adds nothing
     assert cli([*argv, "--warehouse-dir", str(changed_project.warehouse_dir)]) == 0
     assert "is certified already" in capsys.readouterr().out
     assert len(load_certifications(changed_project.project_dir)) == len(signed)
+
+
+def test_a_changed_definition_field_uncertifies_the_published_metric_naming_the_field(
+    built, sample_settings, catalog_table
+):
+    """The export's catalog (catalog_frame) on the session build: win_rate signed as published,
+    then its `excludes` text changed in the catalog (as an edit of metrics/*.yml would): the same
+    SQL and source columns, but no longer certified, and the reason names the field."""
+    published = _row(catalog_table, UNFED_BY_SAP)
+    texts = {field: published[field] for field in DEFINITION_FIELDS}
+    signed = _certifications(
+        _signed(UNFED_BY_SAP, published["definition_hash"], list(published["feeding_columns"]),
+                fields=field_hashes(texts))
+    )  # fmt: skip
+    catalog = load_catalog(sample_settings.project_dir)
+    with MetricEngine(sample_settings) as engine:
+        as_signed = catalog_frame(engine, catalog, "test-run", signed).set_index("metric_name")
+        metric = catalog[UNFED_BY_SAP]
+        changed_meta = metric.meta | {"excludes": metric.meta["excludes"] + "; and lost deals under 1 EUR"}
+        catalog.metrics[UNFED_BY_SAP] = dataclasses.replace(metric, meta=changed_meta)
+        changed = catalog_frame(engine, catalog, "test-run", signed).set_index("metric_name")
+    assert as_signed.loc[UNFED_BY_SAP, "certified"]
+    row = changed.loc[UNFED_BY_SAP]
+    assert row["definition_hash"] == published["definition_hash"]
+    assert row["excludes"].endswith("; and lost deals under 1 EUR")
+    assert not row["certified"]
+    reason = row["uncertified_reason"]
+    assert reason.startswith("its definition fields changed (excludes) (last signed off by")
 
 
 def test_the_exports_feeding_walk_leaves_the_published_lineage_cached_under_the_same_key(

@@ -8,7 +8,11 @@ import json
 import pandas as pd
 import pytest
 
+from finkpi import contract
 from finkpi.metrics.catalog import Catalog, MetricDefinition, load_catalog
+from finkpi.metrics.definition import DEFINITION_FIELDS, slice_behavior_text
+from finkpi.metrics.engine import MetricEngine
+from finkpi.metrics.exports import Planner, published_dimensions
 from finkpi.metrics.governance import canonical_sql, check_catalog, definition_hash
 
 CONTRACT_COLUMNS = [
@@ -80,16 +84,52 @@ def test_the_published_catalog_is_the_library_with_the_contract_columns(catalog_
 
 
 def test_metrics_check_passes_on_the_project(built, sample_settings, catalog_table):
+    """With the dimensions each metric is published by: every slice_behavior describes exactly
+    those (the published slices in metric_values, read here, are the same)."""
     catalog = load_catalog(sample_settings.project_dir)
     hashes = dict(zip(catalog_table["metric_name"], catalog_table["definition_hash"], strict=True))
-    result = check_catalog(catalog, hashes)
+    with MetricEngine(sample_settings) as engine:
+        dimensions = published_dimensions(Planner(engine, None), catalog)
+    result = check_catalog(catalog, hashes, dimensions)
     assert result.ok, result.problems
+
+
+def test_the_published_catalog_says_what_each_metric_counts(built, sample_settings, catalog_table, warehouse):
+    """metric_catalog carries every definition field of metrics/*.yml (computed.py), blanks
+    normalized, slice_behavior one 'dimension: kind: explanation' line per entry, and the
+    dimensions described are those metric_values publishes."""
+    assert set(DEFINITION_FIELDS) <= set(contract.TABLES["metric_catalog"].columns)
+    catalog = load_catalog(sample_settings.project_dir)
+    sliced = warehouse.execute(
+        "select metric_name, list(distinct dimension) from metrics.metric_values"
+        " where dimension <> 'total' group by 1"
+    ).fetchall()
+    for row in catalog_table.itertuples():
+        meta = catalog[row.metric_name].meta
+        for field in DEFINITION_FIELDS:
+            if field != "slice_behavior":
+                assert getattr(row, field) == " ".join(meta[field].split()), (row.metric_name, field)
+        lines = row.slice_behavior.split("\n")
+        assert lines == [f"{dim}: {' '.join(text.split())}" for dim, text in meta["slice_behavior"].items()]
+    for metric, dimensions in sliced:
+        named = set(catalog[metric].meta["slice_behavior"])
+        assert set(dimensions) <= named or "all" in named, metric
+
+
+def _fields(**changes) -> dict:
+    fields = {
+        "source_documents": "invoices.csv", "period_date": "invoice date", "includes": "every line",
+        "excludes": "quarantined invoices", "rounding": "cents per line",
+        "slice_behavior": {"all": "additive: one customer per line"},
+    }  # fmt: skip
+    return fields | changes
 
 
 def _metric(name, **meta_changes):
     meta = {
         "owner": "CFO", "department": "Finance", "perspective": "financial", "unit": "currency",
         "direction": "higher_is_better", "drivers": [], "driver_formula": None, "certified": True,
+        **_fields(),
     }  # fmt: skip
     meta.update(meta_changes)
     return MetricDefinition(
@@ -104,7 +144,7 @@ def test_check_names_each_kind_of_problem():
             "b": _metric("b", drivers=["a"]),  # a cycle
             "c": _metric("c", drivers=["nope"], unit="furlongs"),
             "d": MetricDefinition(
-                name="d", label="d", description=" ", metric_type="simple", meta={"owner": "x"}
+                name="d", label="d", description=" ", metric_type="simple", meta={"owner": "x", **_fields()}
             ),
             "e": _metric("e", driver_formula="a * z", drivers=["a"]),
             "E": _metric("E"),
@@ -118,6 +158,61 @@ def test_check_names_each_kind_of_problem():
     assert "e: driver_formula uses ['z']" in problems
     assert "name not unique" in problems
     assert "one canonical definition under several names: a, c" in problems
+
+
+def test_check_refuses_a_published_metric_that_leaves_a_definition_field_empty():
+    """A hand-made catalog: each published metric leaves one field empty or missing; a building
+    block (published: false) may leave them all out."""
+    metrics = {"complete": _metric("complete")}
+    for field in DEFINITION_FIELDS:
+        metrics[f"no_{field}"] = _metric(f"no_{field}", **{field: "  " if field != "slice_behavior" else {}})
+    missing = _metric("missing")
+    del missing.meta["rounding"]
+    metrics["missing"] = missing
+    block = _metric("block", published=False)
+    for field in DEFINITION_FIELDS:
+        del block.meta[field]
+    metrics["block"] = block
+    problems = check_catalog(Catalog(metrics=metrics)).problems
+    for field in DEFINITION_FIELDS:
+        assert f"no_{field}: published, but says nothing in {field} (meta of metrics/*.yml)" in problems
+    assert "missing: published, but says nothing in rounding (meta of metrics/*.yml)" in problems
+    assert not [p for p in problems if p.startswith(("complete:", "block:"))], problems
+    assert len(problems) == len(DEFINITION_FIELDS) + 1
+
+
+def test_slice_behavior_is_checked_against_the_vocabulary_and_the_published_dimensions():
+    behaviors = {
+        "odd_kind": {"all": "summed: somehow"},
+        "no_text": {"region": "additive:", "all": "additive: one company per line"},
+        "no_dimension": {"colour": "additive: one colour per line"},
+        "undescribed": {"region": "additive: one region per customer"},
+        "not_reached": {"all": "additive: one company", "department": "additive: by cost center"},
+        "said_not_sliced": {"all": "not_sliced: totals only"},
+        "total_only": {"all": "not_sliced: the calendar has no slices"},
+        "explicit": {"all": "additive: x", "product_category": "distinct_count: an order in each category"},
+    }
+    catalog = Catalog(metrics={name: _metric(name, slice_behavior=b) for name, b in behaviors.items()})
+    reached = {
+        "odd_kind": [], "no_text": ["region"], "no_dimension": [], "undescribed": ["region", "company_code"],
+        "not_reached": ["company_code"], "said_not_sliced": ["company_code"], "total_only": [],
+        "explicit": ["product_category", "company_code"],
+    }  # fmt: skip
+    problems = check_catalog(catalog, dimensions=reached).problems
+    assert problems == [
+        "no_dimension: slice_behavior names 'colour', not a dimension (department, region, product_category,"
+        " customer_segment, company_code, source_system) or 'all'",
+        "no_text: slice_behavior of region: additive without an explanation",
+        "not_reached: slice_behavior describes department slices, but it is not published by department",
+        "odd_kind: slice_behavior of all: kind 'summed' not in ['additive', 'allocated', 'average',"
+        " 'balance', 'distinct_count', 'not_sliced', 'ratio']",
+        "said_not_sliced: published by company_code, but slice_behavior says not_sliced",
+        "undescribed: published by company_code, but slice_behavior does not say how its slices behave",
+    ]
+    # the published text: one line per entry, blanks normalized
+    assert slice_behavior_text({"all": "additive:  x\n y", "region": "ratio: a"}) == (
+        "all: additive: x y\nregion: ratio: a"
+    )
 
 
 SQL = """
