@@ -15,7 +15,7 @@ import pytest
 from markupsafe import escape
 
 from finkpi import pipeline
-from finkpi.audit.report import SECTIONS, report_path, reports_dir
+from finkpi.audit.report import SECTIONS, definition_changes, report_path, reports_dir
 from finkpi.cli import main as cli
 from finkpi.metrics.definition import DEFINITION_FIELDS
 from finkpi.publish import rollback
@@ -111,6 +111,25 @@ def test_quarantine_and_audit_chain_sections_follow_the_audit_store(built, sampl
         assert "No row was quarantined or warned in this run." in report
     (records,) = re.findall(r"The hash chain verifies: (\d+) record", report)
     assert int(records) >= end_seq
+
+
+def test_a_changed_definition_field_shows_in_the_diff_one_slice_line_each():
+    """Hand-made catalogs: revenue's slice behavior for product_category changes, nothing else."""
+    before = {
+        "metric_name": "revenue", "definition_hash": "h1", "definition_sql": "select 1",
+        "rounding": "cents per line",
+        "slice_behavior": "all: additive: one customer per line\nproduct_category: allocated: pro rata",
+    }  # fmt: skip
+    after = before | {
+        "slice_behavior": "all: additive: one customer per line\nproduct_category: not_sliced: no"
+    }
+    (change,) = definition_changes([before], [after])
+    assert change.metric_name == "revenue" and change.change == "changed" and not change.sql_diff
+    assert [line for line in change.definition_diff if line[:1] in "+-" and line[:2] not in ("++", "--")] == [
+        "-slice_behavior: product_category: allocated: pro rata",
+        "+slice_behavior: product_category: not_sliced: no",
+    ]
+    assert definition_changes([before], [before]) == []
 
 
 # -- a definition change between two runs ---------------------------------------------------------

@@ -157,7 +157,8 @@ def _definition_text(row: dict) -> list[str]:
         value = row.get(name)
         if isinstance(value, list | tuple):
             value = ", ".join(map(str, value))
-        lines.append(f"{name}: {'' if value is None else value}")
+        # slice_behavior is one line per entry: one diff line each
+        lines += [f"{name}: {line}" for line in ("" if value is None else str(value)).split("\n")]
     # the source columns feeding it are part of what it means (certification.py), one a line
     lines += [f"fed by: {column}" for column in row.get("feeding_columns") or []]
     return lines
