@@ -74,7 +74,9 @@ def cmd_metrics_certify(args) -> int:
 def cmd_metrics_docs(args) -> int:
     """docs/metric-definitions.md from the catalog (target/semantic_manifest.json: `finkpi dbt parse`)."""
     settings = settings_from(args)
-    text = definitions_markdown(load_catalog(settings.project_dir))
+    catalog = load_catalog(settings.project_dir)
+    with MetricEngine(settings) as engine:
+        text = definitions_markdown(catalog, published_dimensions(Planner(engine, None), catalog))
     path = settings.project_dir / DOC_FILE
     if args.check:
         if path.exists() and path.read_text() == text:

@@ -1,5 +1,6 @@
 """docs/metric-definitions.md, generated from the metric catalog (`finkpi metrics docs`): one
 section per published metric with its label, description, formula down to the measures it sums,
+the dimensions it is published by,
 its drivers and what it counts (DEFINITION_FIELDS). Generated, so it cannot say something the
 catalog does not: a test compares the committed file with what the catalog generates."""
 
@@ -21,7 +22,9 @@ FIELD_TITLES = {
 }
 
 
-def definitions_markdown(catalog: Catalog) -> str:
+def definitions_markdown(catalog: Catalog, dimensions: dict[str, list[str]]) -> str:
+    """`dimensions`: each published metric -> the dimensions it is published by
+    (exports.published_dimensions)."""
     published = sorted(catalog.published, key=lambda m: (m.meta.get("perspective") or "", m.name))
     lines = [
         "# Metric definitions",
@@ -42,11 +45,11 @@ def definitions_markdown(catalog: Catalog) -> str:
         "",
     ]
     for metric in published:
-        lines += _section(catalog, metric)
+        lines += _section(catalog, metric, dimensions.get(metric.name, []))
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _section(catalog: Catalog, metric: MetricDefinition) -> list[str]:
+def _section(catalog: Catalog, metric: MetricDefinition, dimensions: list[str]) -> list[str]:
     meta = metric.meta
     lines = [
         f"## {metric.name}",
@@ -67,6 +70,12 @@ def _section(catalog: Catalog, metric: MetricDefinition) -> list[str]:
     if meta.get("driver_formula"):
         lines.append(f"(driver formula: `{metric.name} = {meta['driver_formula']}`)")
     lines.append("")
+    lines += [
+        "Published for the company total"
+        + (" and by " + ", ".join(f"`{d}`" for d in dimensions) if dimensions else " only")
+        + ".",
+        "",
+    ]
     fields = metric.definition_fields()
     for name in DEFINITION_FIELDS:
         if name == "slice_behavior":

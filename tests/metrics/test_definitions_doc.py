@@ -10,6 +10,8 @@ from finkpi.cli import main as cli
 from finkpi.metrics.catalog import Catalog, Measure, load_catalog
 from finkpi.metrics.definition import DEFINITION_FIELDS, MetricDefinition
 from finkpi.metrics.definitions_doc import DOC_FILE, definitions_markdown
+from finkpi.metrics.engine import MetricEngine
+from finkpi.metrics.exports import Planner, published_dimensions
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 FIELDS = {
@@ -57,7 +59,7 @@ def _catalog() -> Catalog:
 
 
 def test_one_section_per_published_metric_with_formula_drivers_and_fields():
-    text = definitions_markdown(_catalog())
+    text = definitions_markdown(_catalog(), {"revenue": ["region", "product_category"], "turns": []})
     sections = text.split("\n## ")[1:]
     assert [section.split("\n", 1)[0] for section in sections] == ["growth", "revenue", "turns"]  # not stock
     turns = dict((s.split("\n", 1)[0], s) for s in sections)["turns"]
@@ -74,6 +76,9 @@ def test_one_section_per_published_metric_with_formula_drivers_and_fields():
     )
     assert "a balance: the last date in the period" in turns
     assert "Drivers: `revenue`\n(driver formula: `turns = revenue`)" in turns
+    assert "Published for the company total only." in turns
+    revenue = dict((s.split("\n", 1)[0], s) for s in sections)["revenue"]
+    assert "Published for the company total and by `region`, `product_category`." in revenue
     assert "- **Rounding**: cents per line" in turns
     assert "  - `product_category`: `allocated`: pro rata" in turns
     for title in ("Source documents", "Period date", "Includes", "Excludes", "Rounding", "Slice behavior"):
@@ -87,7 +92,9 @@ def test_the_committed_file_is_what_the_catalog_generates(built, sample_settings
     """Regenerate with `make docs` (finkpi metrics docs) after changing metrics/*.yml. The
     command's --check reads the test's project copy, whose docs/ is the repository's."""
     catalog = load_catalog(sample_settings.project_dir)
-    expected = definitions_markdown(catalog)
+    with MetricEngine(sample_settings) as engine:
+        dimensions = published_dimensions(Planner(engine, None), catalog)
+    expected = definitions_markdown(catalog, dimensions)
     assert (REPOSITORY / DOC_FILE).read_text() == expected, "stale: run `make docs`"
     for metric in catalog.published:
         assert f"\n## {metric.name}\n" in expected
