@@ -1,8 +1,8 @@
 """docs/metric-definitions.md, generated from the metric catalog (`finkpi metrics docs`): one
 section per published metric with its label, description, formula down to the measures it sums,
-the dimensions it is published by,
-its drivers and what it counts (DEFINITION_FIELDS). Generated, so it cannot say something the
-catalog does not: a test compares the committed file with what the catalog generates."""
+the dimensions it is published by, its drivers and what it counts (DEFINITION_FIELDS). Generated,
+so it cannot say something the catalog does not: a test compares the committed file with what the
+catalog generates."""
 
 from __future__ import annotations
 
