@@ -79,9 +79,9 @@ LOCAL_LOGO = "static/images/logo-long.png"
 # GX's relative links to the site's static/ folder; its favicon.j2 counts one level short on
 # validation pages (a missing favicon, a console error): each is recomputed from the page's depth
 _SITE_STATIC = re.compile(r"""(["'(])(?:\./|(?:\.\./)+)static/""")
-# Subresource-integrity attributes ask for a CORS fetch, which a file:// page cannot make: Chromium
-# would refuse the local script. The vendored files are byte-identical to the hashes GX names
-# (tests/quality/test_data_docs.py checks them).
+# Subresource-integrity attributes need a CORS fetch, which a file:// page cannot make: with
+# `integrity` or `crossorigin` Chromium blocks the local script. The vendored files are
+# byte-identical to the hashes GX names (tests/quality/test_data_docs.py checks them).
 _INTEGRITY = re.compile(r'\s(?:integrity="sha(?:256|384|512)-[^"]*"|crossorigin="anonymous")')
 
 

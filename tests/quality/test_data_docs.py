@@ -66,7 +66,8 @@ def test_every_cdn_url_in_gx_templates_has_a_local_copy():
     }
     assert len(named) >= 15 and named <= set(LOCAL_COPIES)
     for template in templates:
-        assert not data_docs.remote_resources(data_docs.localize(template.read_text(), "")), template
+        localized = data_docs.localize(template.read_text(encoding="utf-8"), to_site_root="")
+        assert not data_docs.remote_resources(localized), template
 
 
 def test_vendored_scripts_are_byte_identical_to_the_integrity_hashes_gx_names():
