@@ -1,6 +1,13 @@
--- General-ledger journal lines with their account and department. For lines on cash accounts,
--- `cash_flow_category` says what the entry's counter-postings are (operating, investing,
--- financing, or mixed), which is how net operating cash flow is defined.
+-- General-ledger journal lines with their account and department. Every line of an entry that
+-- posts to a cash account carries the entry's cash-flow category (`cash_flow_category_of_entry`),
+-- named by its counter-postings (its lines on other accounts): operating, investing, financing,
+-- mixed, or fx_revaluation where the only counter-postings are exchange differences (the month-end
+-- revaluation of a foreign-currency bank account moves no cash). Cash lines also carry it as
+-- `cash_flow_category`. An entry balances, so the cash it moves is minus the sum of its
+-- counter-postings: net operating cash flow is measured on the counter-postings, each with its own
+-- cost center, which is how the cash is attributed to departments (a payroll payment to the
+-- department of the salaries it pays; a line without a cost center, such as a receivable or payable
+-- settled, to none).
 --
 -- Every journal line stays here, also those of a quarantined document (an invoice, or a payment,
 -- credit note or write-off of one; quarantine.rule_violations). The ledger is the book of record:
@@ -10,6 +17,8 @@
 -- documents' lines out of the GL side, so any other difference still fails it.
 
 {{ incremental_by_date('posting_date') }}
+
+{%- set fx_difference_accounts = "'" ~ var('fx_difference_accounts') | join("', '") ~ "'" %}
 
 with
 
@@ -31,20 +40,34 @@ cost_centers as (
 
 ),
 
-counterparts as (
+entry_cash_flows as (
 
+    -- one row per entry that posts to a cash account: what its counter-postings are
     select
         entries.entry_id,
         case
-            when count(distinct accounts.cash_flow_category) = 1
-                then any_value(accounts.cash_flow_category)
+            when
+                min(case
+                    when accounts.account_group = 'cash' then 1
+                    when entries.account_id in ({{ fx_difference_accounts }}) then 1
+                    else 0
+                end) = 1
+                then 'fx_revaluation'
+            when count(distinct case
+                when accounts.account_group <> 'cash' then accounts.cash_flow_category
+            end) = 1
+                then min(case
+                    when accounts.account_group <> 'cash' then accounts.cash_flow_category
+                end)
             else 'mixed'
-        end as counterpart_cash_flow_category
+        end as cash_flow_category
     from entries
     inner join accounts
         on entries.account_id = accounts.account_id
-    where accounts.account_group <> 'cash'
     group by entries.entry_id
+    having
+        max(case when accounts.account_group = 'cash' then 1 else 0 end) = 1
+        and max(case when accounts.account_group <> 'cash' then 1 else 0 end) = 1
 
 ),
 
@@ -69,8 +92,9 @@ final as (
         accounts.is_control_account,
         cost_centers.department,
         case
-            when accounts.account_group = 'cash' then counterparts.counterpart_cash_flow_category
+            when accounts.account_group = 'cash' then entry_cash_flows.cash_flow_category
         end as cash_flow_category,
+        entry_cash_flows.cash_flow_category as cash_flow_category_of_entry,
         entries.currency,
         -- amounts (debit positive)
         entries.amount,
@@ -86,8 +110,8 @@ final as (
         on entries.account_id = accounts.account_id
     left join cost_centers
         on entries.cost_center_id = cost_centers.cost_center_id
-    left join counterparts
-        on entries.entry_id = counterparts.entry_id
+    left join entry_cash_flows
+        on entries.entry_id = entry_cash_flows.entry_id
 
 )
 
