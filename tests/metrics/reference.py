@@ -318,8 +318,10 @@ def _operating_cash_events(data_dir: Path, as_of: date) -> pd.DataFrame:
     """The cash of entries that post to a cash account and whose other lines all carry the one
     cash-flow category 'operating', except a revaluation (other lines on the exchange-difference
     account alone: no cash moved). Attributed to departments through the counter-postings: each
-    non-cash line stands for minus its amount of the entry's cash, in its cost center's department
-    (none: '(unassigned)'). The cash lines' own sum is checked against it below."""
+    non-cash line stands for minus its amount of the entry's cash, in its cost center's department,
+    or for a receivable or payable a payment settles, the department of the invoice it settles
+    (that invoice's lines with a cost center, all in one department); else '(unassigned)'. The cash
+    lines' own sum is checked against it below."""
     gl = _gl(data_dir)
     is_cash = gl["account_group"] == "cash"
     moves_cash = set(gl.loc[is_cash, "entry_id"])
@@ -340,8 +342,36 @@ def _operating_cash_events(data_dir: Path, as_of: date) -> pd.DataFrame:
     unbalanced = sorted(by_entry[by_entry != 0].index)
     if unbalanced:
         raise AssertionError(f"entries of the raw ledger that do not balance: {unbalanced[:5]}")
-    frame = counter.assign(cents=-counter["cents"], department=counter["department"].fillna("(unassigned)"))
+    settled = _settled_invoice_departments(data_dir)
+
+    def attributed(own, document: str, account: str) -> str:
+        if isinstance(own, str):  # the line's own cost center
+            return own
+        if account in ("1200", "2000"):  # a receivable or payable: the invoice the payment settles
+            return settled.get(document, "(unassigned)")
+        return "(unassigned)"
+
+    department = [
+        attributed(*line)
+        for line in zip(counter["department"], counter["document_id"], counter["account_id"], strict=True)
+    ]
+    frame = counter.assign(cents=-counter["cents"], department=department)
     return frame[frame["day"] <= as_of.isoformat()]
+
+
+@functools.cache
+def _settled_invoice_departments(data_dir: Path) -> dict[str, str]:
+    """payment id -> the department of the invoice it settles: the departments of the invoice's
+    ledger lines with a cost center, where that is one (customer invoices: the revenue line's;
+    supplier invoices: the price variance line's)."""
+    gl = _gl(data_dir)
+    departments = gl[gl["department"].notna()].groupby("document_id")["department"].agg(set)
+    of_invoice = {document: next(iter(d)) for document, d in departments.items() if len(d) == 1}
+    payments = _raw(data_dir, "erp", "customer_payments")
+    supplier_payments = _raw(data_dir, "erp", "supplier_payments")
+    pairs = list(zip(payments["payment_id"], payments["invoice_id"], strict=True))
+    pairs += zip(supplier_payments["payment_id"], supplier_payments["supplier_invoice_id"], strict=True)
+    return {payment: of_invoice[invoice] for payment, invoice in pairs if invoice in of_invoice}
 
 
 @functools.cache

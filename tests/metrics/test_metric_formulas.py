@@ -20,28 +20,31 @@ pytestmark = pytest.mark.build  # dbt parse writes the semantic manifest MetricF
 
 JAN, FEB, MAR = date(2024, 1, 1), date(2024, 2, 1), date(2024, 3, 1)
 
-# fct_gl_entries: entry, line, day, account, account group, department, entry's cash-flow category,
-# amount (debit positive). PAY pays Sales salaries; COL collects a receivable at a realised exchange
-# loss (7000, Finance's cost center); FXR revalues the USD account (+5) and funds it from the EUR
-# account (a transfer); STD/PPV/VAR post cost of sales at standard and two variances; FX2 is
-# February's revaluation, the month's only entry.
+# fct_gl_entries: entry, line, day, account, account group, department (the line's cost center's),
+# entry's cash-flow category, amount (debit positive), cash_department (fct_gl_entries says which).
+# PAY pays Sales salaries; COL collects a Sales invoice at a realised exchange loss (7000, Finance's
+# cost center); VAT pays the tax office (no department); FXR revalues the USD account (+5) and funds
+# it from the EUR account (a transfer); STD/PPV/VAR post cost of sales at standard and two
+# variances; FX2 is February's revaluation, the month's only entry.
 GL = [
-    ("PAY", 1, "2024-01-31", "6000", "opex", "Sales", "operating", 100.00),
-    ("PAY", 2, "2024-01-31", "1000", "cash", None, "operating", -100.00),
-    ("COL", 1, "2024-01-15", "1010", "cash", None, "operating", 98.00),
-    ("COL", 2, "2024-01-15", "1200", "receivables", None, "operating", -100.00),
-    ("COL", 3, "2024-01-15", "7000", "other_income", "Finance", "operating", 2.00),
-    ("FXR", 1, "2024-01-31", "1010", "cash", None, "fx_revaluation", 35.00),
-    ("FXR", 2, "2024-01-31", "7000", "other_income", "Finance", "fx_revaluation", -5.00),
-    ("FXR", 3, "2024-01-31", "1000", "cash", None, "fx_revaluation", -30.00),
-    ("STD", 1, "2024-01-10", "5000", "cogs", "Sales", None, 60.00),
-    ("STD", 2, "2024-01-10", "1300", "inventory", None, None, -60.00),
-    ("PPV", 1, "2024-01-05", "5100", "cogs", "Procurement", None, 3.00),
-    ("PPV", 2, "2024-01-05", "2000", "payables", None, None, -3.00),
-    ("VAR", 1, "2024-01-20", "5200", "cogs", "Production", None, 7.00),
-    ("VAR", 2, "2024-01-20", "1300", "inventory", None, None, -7.00),
-    ("FX2", 1, "2024-02-29", "1010", "cash", None, "fx_revaluation", 10.00),
-    ("FX2", 2, "2024-02-29", "7000", "other_income", "Finance", "fx_revaluation", -10.00),
+    ("PAY", 1, "2024-01-31", "6000", "opex", "Sales", "operating", 100.00, "Sales"),
+    ("PAY", 2, "2024-01-31", "1000", "cash", None, "operating", -100.00, None),
+    ("COL", 1, "2024-01-15", "1010", "cash", None, "operating", 148.00, None),
+    ("COL", 2, "2024-01-15", "1200", "receivables", None, "operating", -150.00, "Sales"),
+    ("COL", 3, "2024-01-15", "7000", "other_income", "Finance", "operating", 2.00, "Finance"),
+    ("VAT", 1, "2024-01-10", "2200", "tax", None, "operating", 4.00, None),
+    ("VAT", 2, "2024-01-10", "1000", "cash", None, "operating", -4.00, None),
+    ("FXR", 1, "2024-01-31", "1010", "cash", None, "fx_revaluation", 35.00, None),
+    ("FXR", 2, "2024-01-31", "7000", "other_income", "Finance", "fx_revaluation", -5.00, "Finance"),
+    ("FXR", 3, "2024-01-31", "1000", "cash", None, "fx_revaluation", -30.00, None),
+    ("STD", 1, "2024-01-10", "5000", "cogs", "Sales", None, 60.00, None),
+    ("STD", 2, "2024-01-10", "1300", "inventory", None, None, -60.00, None),
+    ("PPV", 1, "2024-01-05", "5100", "cogs", "Procurement", None, 3.00, None),
+    ("PPV", 2, "2024-01-05", "2000", "payables", None, None, -3.00, None),
+    ("VAR", 1, "2024-01-20", "5200", "cogs", "Production", None, 7.00, None),
+    ("VAR", 2, "2024-01-20", "1300", "inventory", None, None, -7.00, None),
+    ("FX2", 1, "2024-02-29", "1010", "cash", None, "fx_revaluation", 10.00, None),
+    ("FX2", 2, "2024-02-29", "7000", "other_income", "Finance", "fx_revaluation", -10.00, "Finance"),
 ]
 # fct_invoice_lines: line key, company, day, line type, net amount, standard cost. XX01: January
 # revenue 200 at standard cost 60; March an invoice and its full credit note (revenue 0). XX02
@@ -64,11 +67,12 @@ def engine(tmp_path_factory):
             """create table marts.fct_gl_entries (
                 entry_id varchar, line_number integer, posting_date date, account_id varchar,
                 account_group varchar, department varchar, cash_flow_category_of_entry varchar,
-                amount_reporting decimal(18, 2), gl_entry_line_key varchar, company_code varchar,
-                source_system varchar)"""
+                amount_reporting decimal(18, 2), cash_department varchar, gl_entry_line_key varchar,
+                company_code varchar, source_system varchar)"""
         )
         con.executemany(
-            "insert into marts.fct_gl_entries values (?, ?, ?, ?, ?, ?, ?, ?, ? || '-' || ?, 'XX01', 'erp')",
+            "insert into marts.fct_gl_entries values"
+            " (?, ?, ?, ?, ?, ?, ?, ?, ?, ? || '-' || ?, 'XX01', 'erp')",
             [(*row, row[0], row[1]) for row in GL],
         )
         con.execute(
@@ -126,7 +130,7 @@ def test_operating_cash_by_department_is_the_counter_postings_and_leaves_the_rev
     )
     # the cash lines of the operating entries (PAY, COL): what the metric must equal
     cash = sum(row[7] for row in GL if row[4] == "cash" and row[6] == "operating")
-    assert total[JAN] == pytest.approx(cash) == pytest.approx(-2.00)
+    assert total[JAN] == pytest.approx(cash) == pytest.approx(44.00)
     # February: only a revaluation, no cash flowed (a period with rows, the metric 0)
     assert total[FEB] == 0
     assert MAR not in total  # no ledger rows in March: no row (the export densifies with 0)
@@ -137,9 +141,9 @@ def test_operating_cash_by_department_is_the_counter_postings_and_leaves_the_rev
         "net_operating_cash_flow",
     )
     january = {department: value for (month, department), value in by_department.items() if month == JAN}
-    # salaries paid to Sales, the collection unassigned (a receivable has no cost center), its
-    # realised exchange loss to Finance; the revaluation (+5 to Finance's 7000) nowhere
-    assert january == {"Sales": -100.00, None: 100.00, "Finance": -2.00, "Procurement": 0, "Production": 0}
+    # salaries paid by Sales, its invoice collected; the realised exchange loss to Finance; the tax
+    # office paid by no department; the revaluation (+5 to Finance's 7000) nowhere
+    assert january == {"Sales": 50.00, "Finance": -2.00, None: -4.00}
     assert sum(january.values()) == pytest.approx(total[JAN])
     february = {department: value for (month, department), value in by_department.items() if month == FEB}
     assert set(february.values()) == {0}

@@ -4,10 +4,11 @@
 -- mixed, or fx_revaluation where the only counter-postings are exchange differences (the month-end
 -- revaluation of a foreign-currency bank account moves no cash). Cash lines also carry it as
 -- `cash_flow_category`. An entry balances, so the cash it moves is minus the sum of its
--- counter-postings: net operating cash flow is measured on the counter-postings, each with its own
--- cost center, which is how the cash is attributed to departments (a payroll payment to the
--- department of the salaries it pays; a line without a cost center, such as a receivable or payable
--- settled, to none).
+-- counter-postings: net operating cash flow is measured on the counter-postings, each attributed to
+-- a department (`cash_department`): its own cost center's (a payroll payment to the department of
+-- the salaries it pays), or for a receivable or payable a payment settles, the department of the
+-- invoice settled (its lines with a cost center, when they are all in one department: a customer
+-- invoice's revenue line, a supplier invoice's price-variance line). Nothing else: none.
 --
 -- Every journal line stays here, also those of a quarantined document (an invoice, or a payment,
 -- credit note or write-off of one; quarantine.rule_violations). The ledger is the book of record:
@@ -37,6 +38,41 @@ accounts as (
 cost_centers as (
 
     select * from {{ ref('stg_erp__cost_centers') }}
+
+),
+
+settled_invoices as (
+
+    -- the invoice each payment document settles (one per payment; an ambiguous one: none)
+    select
+        payment_id as document_id,
+        min(invoice_id) as invoice_document_id
+    from {{ ref('stg_erp__customer_payments') }}
+    group by payment_id
+    having count(distinct invoice_id) = 1
+
+    union all
+
+    select
+        payment_id as document_id,
+        min(supplier_invoice_id) as invoice_document_id
+    from {{ ref('stg_erp__supplier_payments') }}
+    group by payment_id
+    having count(distinct supplier_invoice_id) = 1
+
+),
+
+document_departments as (
+
+    -- the department of a document's lines with a cost center, where they are all in one
+    select
+        entries.document_id,
+        min(cost_centers.department) as department
+    from entries
+    inner join cost_centers
+        on entries.cost_center_id = cost_centers.cost_center_id
+    group by entries.document_id
+    having count(distinct cost_centers.department) = 1
 
 ),
 
@@ -95,6 +131,11 @@ final as (
             when accounts.account_group = 'cash' then entry_cash_flows.cash_flow_category
         end as cash_flow_category,
         entry_cash_flows.cash_flow_category as cash_flow_category_of_entry,
+        case
+            when accounts.account_group = 'cash' or entry_cash_flows.entry_id is null then null
+            when cost_centers.department is not null then cost_centers.department
+            when accounts.is_control_account then settled_departments.department
+        end as cash_department,
         entries.currency,
         -- amounts (debit positive)
         entries.amount,
@@ -112,6 +153,10 @@ final as (
         on entries.cost_center_id = cost_centers.cost_center_id
     left join entry_cash_flows
         on entries.entry_id = entry_cash_flows.entry_id
+    left join settled_invoices
+        on entries.document_id = settled_invoices.document_id
+    left join document_departments as settled_departments
+        on settled_invoices.invoice_document_id = settled_departments.document_id
 
 )
 
