@@ -575,8 +575,11 @@ class MetricExporter:
         make a period exist). Gaps inside are filled: with 0 for a sum or count (nothing happened),
         with NULL for anything else (a ratio or average over nothing is undefined), so a period is
         never silently absent. A series that is NULL throughout keeps the rows MetricFlow returned
-        (its inputs exist; the metric is undefined there). Computed metrics keep their leading
-        NULLs (`trim_leading=False`): growth in the first year of data is not computable, and says so.
+        (its inputs exist; the metric is undefined there), except a slice of a metric whose meta says
+        `withhold_undefined_slices` (the metric has no meaning there, e.g. inventory turnover of a
+        raw-material category, which has no cost of goods sold): that slice value is not published.
+        Computed metrics keep their leading NULLs (`trim_leading=False`): growth in the first year
+        of data is not computable, and says so.
         """
         keys = ["metric_name", "grain", "dimension", "dimension_value"]
         values = values[[*keys, "period_start", "value"]]
@@ -585,8 +588,12 @@ class MetricExporter:
         known = values[values["value"].notna()] if trim_leading else values
         firsts = known.groupby(keys, sort=False, dropna=False)["period_start"].min().rename("first")
         series = values[keys].drop_duplicates().merge(firsts.reset_index(), on=keys, how="left")
-        # undefined throughout (e.g. a zero denominator): its rows, as NULL
-        undefined = values.merge(series.loc[series["first"].isna(), keys], on=keys)
+        # undefined throughout (e.g. a zero denominator): its rows, as NULL, or none where withheld
+        undefined = series[series["first"].isna()]
+        withheld = undefined["metric_name"].map(self._withholds_undefined_slices).astype(bool) & (
+            undefined["dimension"] != "total"
+        )
+        undefined = values.merge(undefined.loc[~withheld, keys], on=keys)
         grid = series[series["first"].notna()].merge(self._period_table(), on="grain")
         grid = grid[
             (grid["first"] <= grid["period_start"]) & (grid["period_start"] <= self._series_ends(grid))
@@ -612,6 +619,10 @@ class MetricExporter:
             [(grain, start) for grain, starts in self._periods_through_as_of().items() for start in starts],
             columns=["grain", "period_start"],
         )
+
+    def _withholds_undefined_slices(self, metric: str) -> bool:
+        definition = self.catalog.metrics.get(metric)
+        return definition is not None and bool(definition.meta.get("withhold_undefined_slices"))
 
     def _is_additive_flow(self, metric: str) -> bool:
         definition = self.catalog.metrics.get(metric)

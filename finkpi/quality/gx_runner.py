@@ -14,7 +14,8 @@ run checks every row.
 
 An expectation that raised (GX reports `exception_info` and success=False) is an ERROR of the
 gate, not a data failure and never a pass. Results are stored in a file context under
-`<warehouse>/gx/` and rendered as Data Docs there for every run.
+`<warehouse>/gx/` and rendered as Data Docs there for every run, with local copies of the styles
+and scripts GX loads from CDNs (finkpi/quality/data_docs.py), so they render styled offline.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from datetime import date
 from pathlib import Path
 
 from finkpi.incremental import INCREMENTAL_FACTS
-from finkpi.quality import gx_duckdb
+from finkpi.quality import data_docs, gx_duckdb
 from finkpi.settings import PROJECT_DIR, Settings, load_settings
 
 SUITES_DIR = PROJECT_DIR / "expectations" / "suites"
@@ -246,6 +247,7 @@ def validate(
     if build_docs:
         context.build_data_docs(site_names=["local_site"])
         site = settings.warehouse_dir / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site"
+        data_docs.make_offline(site)
         index = site / "index.html"
         result.data_docs = index if index.exists() else None
         if run_id and docs_dir:
@@ -275,6 +277,7 @@ def _run_data_docs(context, run_id: str, docs_dir: Path) -> Path | None:
         context.build_data_docs(site_names=[RUN_SITE], resource_identifiers=mine)
     finally:
         context.delete_data_docs_site(RUN_SITE)
+    data_docs.make_offline(docs_dir)
     index = docs_dir / "index.html"
     return index if index.exists() else None
 

@@ -250,6 +250,8 @@ UNSUPPORTED_METRICS = {
     "cogs": "no invoices and no standard costs",
     "gross_profit": "no invoices and no standard costs",
     "gross_margin_pct": "no invoices and no standard costs",
+    "cogs_variances": "no general ledger",
+    "pnl_gross_margin_pct": "no invoices, no standard costs and no general ledger",
     "revenue_growth_yoy": "no invoices",
     "active_customers": "defined as customers invoiced in the period; the extract has no invoices",
     "new_customers": "defined by the first invoice; the extract has no invoices",

@@ -141,7 +141,11 @@ def test_me_describes_the_scope(client, api_keys, published):
     me = client.get(f"{V}/me", headers=api_keys.headers("sales")).json()
     assert me["org_units"] == ["Sales"]
     assert set(me["metrics_all_rows"]) == expected.metrics_of(published, {"Sales"})
-    assert set(me["metrics_department_rows_only"]) == {"operating_expense", "net_operating_cash_flow"}
+    assert set(me["metrics_department_rows_only"]) == {
+        "operating_expense",
+        "net_operating_cash_flow",
+        "cogs_variances",
+    }
 
 
 # -- personal data never leaves --------------------------------------------------------------------

@@ -19,6 +19,7 @@ from finkpi.audit.report import SECTIONS, definition_changes, report_path, repor
 from finkpi.cli import main as cli
 from finkpi.metrics.definition import DEFINITION_FIELDS
 from finkpi.publish import rollback
+from finkpi.quality.data_docs import SITE_VENDOR_DIR, remote_resources
 from finkpi.quality.preflight import PreflightError
 from finkpi.settings import load_settings
 
@@ -97,6 +98,10 @@ def test_the_gate_built_this_runs_data_docs_beside_the_report(built, sample_sett
     pages = list((docs / "validations").rglob("*.html"))
     assert len(pages) >= 10  # one per suite validated
     assert all(built.run_id in str(page.relative_to(docs)) for page in pages)
+    # styled offline: every page loads the copies beside it, nothing from a CDN (test_data_docs.py)
+    remote = [(p.name, url) for p in [docs / "index.html", *pages] for url in remote_resources(_html(p))]
+    assert not remote, remote[:5]
+    assert (docs / SITE_VENDOR_DIR / "NOTICE.md").is_file()
 
 
 def test_quarantine_and_audit_chain_sections_follow_the_audit_store(built, sample_settings, report):

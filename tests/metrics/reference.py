@@ -309,15 +309,77 @@ def _opex_events(data_dir: Path, as_of: date) -> pd.DataFrame:
     return gl[(gl["account_group"] == "opex") & (gl["day"] <= as_of.isoformat())]
 
 
+# the account the ledger posts exchange differences to (gl_accounts.csv: FX gains and losses)
+FX_DIFFERENCE_ACCOUNT = "7000"
+
+
 @functools.cache
 def _operating_cash_events(data_dir: Path, as_of: date) -> pd.DataFrame:
-    """Cash lines of entries whose non-cash lines all carry the one cash-flow category 'operating'."""
+    """The cash of entries that post to a cash account and whose other lines all carry the one
+    cash-flow category 'operating', except a revaluation (other lines on the exchange-difference
+    account alone: no cash moved). Attributed to departments through the counter-postings: each
+    non-cash line stands for minus its amount of the entry's cash, in its cost center's department,
+    or for a receivable or payable a payment settles, the department of the invoice it settles
+    (that invoice's lines with a cost center, all in one department); else '(unassigned)'. The cash
+    lines' own sum is checked against it below."""
     gl = _gl(data_dir)
     is_cash = gl["account_group"] == "cash"
-    categories = gl[~is_cash].groupby("entry_id")["cash_flow_category"].agg(lambda c: frozenset(c))
-    operating = set(categories[categories.map(lambda c: c == frozenset({"operating"}))].index)
-    frame = gl[is_cash & gl["entry_id"].isin(operating)]
+    moves_cash = set(gl.loc[is_cash, "entry_id"])
+    others = gl[~is_cash & gl["entry_id"].isin(moves_cash)]
+    categories = others.groupby("entry_id")["cash_flow_category"].agg(frozenset)
+    accounts = others.groupby("entry_id")["account_id"].agg(frozenset)
+    operating = {
+        entry
+        for entry, category in categories.items()
+        if category == frozenset({"operating"}) and accounts[entry] != frozenset({FX_DIFFERENCE_ACCOUNT})
+    }
+    counter = others[others["entry_id"].isin(operating)]
+    cash = gl[is_cash & gl["entry_id"].isin(operating)]
+    # an entry balances: its cash lines are minus its counter-postings, entry by entry
+    by_entry = (
+        cash.groupby("entry_id")["cents"].sum().add(counter.groupby("entry_id")["cents"].sum(), fill_value=0)
+    )
+    unbalanced = sorted(by_entry[by_entry != 0].index)
+    if unbalanced:
+        raise AssertionError(f"entries of the raw ledger that do not balance: {unbalanced[:5]}")
+    settled = _settled_invoice_departments(data_dir)
+
+    def attributed(own, document: str, account: str) -> str:
+        if isinstance(own, str):  # the line's own cost center
+            return own
+        if account in ("1200", "2000"):  # a receivable or payable: the invoice the payment settles
+            return settled.get(document, "(unassigned)")
+        return "(unassigned)"
+
+    department = [
+        attributed(*line)
+        for line in zip(counter["department"], counter["document_id"], counter["account_id"], strict=True)
+    ]
+    frame = counter.assign(cents=-counter["cents"], department=department)
     return frame[frame["day"] <= as_of.isoformat()]
+
+
+@functools.cache
+def _settled_invoice_departments(data_dir: Path) -> dict[str, str]:
+    """payment id -> the department of the invoice it settles: the departments of the invoice's
+    ledger lines with a cost center, where that is one (customer invoices: the revenue line's;
+    supplier invoices: the price variance line's)."""
+    gl = _gl(data_dir)
+    departments = gl[gl["department"].notna()].groupby("document_id")["department"].agg(set)
+    of_invoice = {document: next(iter(d)) for document, d in departments.items() if len(d) == 1}
+    payments = _raw(data_dir, "erp", "customer_payments")
+    supplier_payments = _raw(data_dir, "erp", "supplier_payments")
+    pairs = list(zip(payments["payment_id"], payments["invoice_id"], strict=True))
+    pairs += zip(supplier_payments["payment_id"], supplier_payments["supplier_invoice_id"], strict=True)
+    return {payment: of_invoice[invoice] for payment, invoice in pairs if invoice in of_invoice}
+
+
+@functools.cache
+def _cogs_variance_events(data_dir: Path, as_of: date) -> pd.DataFrame:
+    """Postings to the variance accounts of cost of sales: 5100 (purchase price), 5200 (production
+    and revaluation) and 5300 (conversion cost)."""
+    gl = _gl(data_dir)
+    return gl[gl["account_id"].isin({"5100", "5200", "5300"}) & (gl["day"] <= as_of.isoformat())]
 
 
 def _telescoped(documents: list[tuple], rate: Decimal, currency: str) -> list[int]:
@@ -422,6 +484,7 @@ def _inventory_movements(data_dir: Path) -> pd.DataFrame:
         {
             "day": movements["movement_date"],
             "cents": pd.array([_cents(Decimal(v)) for v in movements["value_eur"]], dtype="int64"),
+            "product_category": movements["product_id"].map(_categories(data_dir)),
         }
     )
 
@@ -705,17 +768,24 @@ def _aggregate(
 
 
 def _balance(moves: pd.DataFrame, ctx: _Context, dimension: str, *, before_start: bool = False) -> _Component:
-    """Cumulative cents at each period's end (or the day before its start), from the first movement."""
-    _total_only(dimension)
+    """Cumulative cents at each period's end (or the day before its start), from the first movement;
+    by a dimension of the movements (inventory by product_category), else the total."""
     moves = moves[moves["day"] <= ctx.as_of.isoformat()]
     if moves.empty:
         return _Component({}, None, per_period=True)
-    days = moves["day"].to_numpy()
-    cents = moves["cents"].to_numpy()
+    if dimension == "total":
+        groups = [("all", moves)]
+    elif dimension in moves.columns:
+        groups = list(moves.groupby(dimension))
+    else:
+        raise ValueError(f"the oracle computes these balances for the total only, not by {dimension}")
     values = {}
-    for start in ctx.periods_from(moves["day"].min()):
-        cutoff = (start - timedelta(days=1)) if before_start else ctx.effective_end(start)
-        values[(start, "all")] = int(cents[days <= cutoff.isoformat()].sum())
+    for value, group in groups:
+        days = group["day"].to_numpy()
+        cents = group["cents"].to_numpy()
+        for start in ctx.periods_from(group["day"].min()):
+            cutoff = (start - timedelta(days=1)) if before_start else ctx.effective_end(start)
+            values[(start, value)] = int(cents[days <= cutoff.isoformat()].sum())
     return _Component(values, moves["day"].min(), per_period=True)
 
 
@@ -850,6 +920,21 @@ _metric(
     _components(revenue=_revenue, cogs=_cogs),
     lambda v, c, s: _div(v["revenue"] - v["cogs"], v["revenue"]),
 )
+_cogs_variances = _c(_cogs_variance_events, "cents")
+_metric(
+    "cogs_variances",
+    MONEY,
+    ("department",),
+    _components(variances=_cogs_variances),
+    lambda v, c, s: _money(v["variances"]),
+)
+_metric(
+    "pnl_gross_margin_pct",
+    RATIO,
+    (),
+    _components(revenue=_revenue, cogs=_cogs, variances=_cogs_variances),
+    lambda v, c, s: _div(v["revenue"] - v["cogs"] - v["variances"], v["revenue"]),
+)
 _metric(
     "order_intake",
     MONEY,
@@ -897,7 +982,7 @@ _metric("revenue_growth_yoy", RATIO, (), _components(revenue=_revenue), None)
 _metric(
     "net_operating_cash_flow",
     MONEY,
-    (),
+    ("department",),
     _components(cash=_c(_operating_cash_events, "cents")),
     lambda v, c, s: _money(v["cash"]),
 )
@@ -911,10 +996,12 @@ _metric(
     _components(ar=_ar_end, gross=_gross_invoiced, ap=_ap_end, inventory=_inventory_end, cogs=_cogs),
     _ccc,
 )
+# by product category: the finished-goods categories only (a raw-material category has no cogs;
+# its rows are withheld, so the reference has none: keys come from cogs, not from the balances)
 _metric(
     "inventory_turnover",
     RATIO,
-    (),
+    ("product_category",),
     _components(
         cogs=_cogs,
         inventory=_inventory_end,
@@ -1071,6 +1158,7 @@ ADDITIVE = (
     "revenue",
     "cogs",
     "gross_profit",
+    "cogs_variances",
     "order_intake",
     "orders_booked",
     "operating_expense",

@@ -353,3 +353,56 @@ def test_a_derived_metric_fills_a_missing_input_as_metricflow_does():
 
 def _no_companies() -> pd.DataFrame:
     return pd.DataFrame({"company_code": [], "source_system": [], "as_of_date": []})
+
+
+def test_a_slice_undefined_throughout_is_withheld_only_where_the_metric_says_so():
+    """_densified on hand-made rows: a slice value NULL in every period (inventory turnover of a
+    raw-material category, which has no cost of goods sold) is not published for a metric whose
+    meta says withhold_undefined_slices; another metric keeps it as NULL; a slice value with one
+    value keeps its NULL periods; the total is never withheld."""
+    jan, feb, mar = date(2024, 1, 1), date(2024, 2, 1), date(2024, 3, 1)
+
+    def metric(name, meta):
+        return MetricDefinition(name=name, label=name, description=name, metric_type="derived", meta=meta)
+
+    catalog = Catalog(
+        metrics={
+            "turnover": metric("turnover", {"withhold_undefined_slices": True}),
+            "plain": metric("plain", {}),
+        }
+    )
+    days = pd.date_range("2024-01-01", "2024-03-31").date
+    calendar = pd.DataFrame(
+        {
+            "date_day": days,
+            "month_start": [d.replace(day=1) for d in days],
+            "fiscal_quarter_start": [jan] * len(days),
+            "fiscal_year_start": [jan] * len(days),
+        }
+    )
+    exporter = MetricExporter(None, catalog, calendar, date(2024, 3, 31), _no_companies())
+    rows = pd.DataFrame(
+        [
+            (name, "month", dimension, value, start, number)
+            for name in ("turnover", "plain")
+            for dimension, value, numbers in (
+                ("product_category", "Pumps", [2.0, None, 3.0]),
+                ("product_category", "Steel", [None, None, None]),
+                ("total", "all", [None, None, None]),
+            )
+            for start, number in zip((jan, feb, mar), numbers, strict=True)
+        ],
+        columns=["metric_name", "grain", "dimension", "dimension_value", "period_start", "value"],
+    )
+    published = exporter._densified(rows)
+    series = {
+        (name, value): sorted((start, None if _is_null(number) else number) for start, number in group)
+        for (name, value), group in (
+            (key, list(zip(frame["period_start"], frame["value"], strict=True)))
+            for key, frame in published.groupby(["metric_name", "dimension_value"])
+        )
+    }
+    assert ("turnover", "Steel") not in series
+    assert series[("plain", "Steel")] == [(jan, None), (feb, None), (mar, None)]
+    assert series[("turnover", "Pumps")] == [(jan, 2.0), (feb, None), (mar, 3.0)]
+    assert series[("turnover", "all")] == [(jan, None), (feb, None), (mar, None)]

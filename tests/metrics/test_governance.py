@@ -27,6 +27,8 @@ LIBRARY = set(
         "cogs",
         "gross_profit",
         "gross_margin_pct",
+        "cogs_variances",
+        "pnl_gross_margin_pct",
         "operating_expense",
         "cost_ratio",
         "operating_margin_pct",

@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pandas as pd
 import pytest
 
-from tests.conftest import SAMPLE_DIR
+from tests.conftest import SAMPLE_DIR, read_raw
 from tests.metrics import reference as ref
 
 COLUMNS = [
@@ -316,3 +316,37 @@ def test_fiscal_periods_are_labelled_by_the_year_they_end_in(published, grain, f
         if label != ref.period_label(_day(start), grain, fiscal_month)
     }
     assert not wrong, f"period labels differ from FY<year>[-Q<n>]: {sorted(wrong)[:SHOWN]}"
+
+
+def test_inventory_turnover_is_published_for_the_categories_that_are_sold_only(published):
+    """Raw materials have no cost of goods sold (they turn over through production): their
+    inventory turnover is not published, not even as NULL; every finished-goods category is."""
+    products = read_raw("erp", "products")
+    finished = set(products.loc[products["product_type"] == "finished", "category"])
+    materials = set(products.loc[products["product_type"] == "material", "category"])
+    assert finished and materials
+    rows = published.frame[
+        (published.frame["metric_name"] == "inventory_turnover")
+        & (published.frame["dimension"] == "product_category")
+    ]
+    for grain in ("month", "quarter", "year"):
+        assert set(rows.loc[rows["grain"] == grain, "dimension_value"]) == finished, grain
+
+
+def test_operating_cash_flow_reaches_every_department(published):
+    """Cash is attributed through the counter-postings: each department pays its payroll and
+    expenses, Sales collects its invoices, Procurement pays the supplier invoices, so none publishes
+    0.00 for a complete year (it did: all of it sat in (unassigned)); the slices add up to the total
+    to the cent."""
+    rows = published.frame[
+        (published.frame["metric_name"] == "net_operating_cash_flow")
+        & (published.frame["grain"] == "year")
+        & published.frame["is_complete"]
+    ]
+    departments = read_raw("erp", "cost_centers")["department"].unique()
+    for start, year in rows.groupby("period_start"):
+        values = dict(zip(year["dimension_value"], year["value"], strict=True))
+        assert all(values[d] != 0 for d in departments), (start, values)
+        assert values["Sales"] > 0 > values["Procurement"], (start, values)
+        sliced = year.loc[year["dimension"] == "department", "value"].map(_as_decimal).sum()
+        assert sliced == _as_decimal(values["all"]), start

@@ -140,6 +140,32 @@ def test_cogs_equal_the_ledger_cogs_at_standard():
     assert cogs == ledger
 
 
+def test_the_pnl_gross_margin_ties_to_the_ledger():
+    """The P&L gross margin is the ledger's: (GL 4000 + 4100 - GL 5000..5300) / (GL 4000 + 4100),
+    up to revenue's rounding (lines rounded one by one against the ledger's per document: cents
+    a year); the margin at standard cost is above it by the variances (5100-5300) / revenue."""
+    gl = read_raw("erp", "gl_journal_entries")
+    revenue = {"4000", "4100"}
+    cost_of_sales = {"5000", "5100", "5200", "5300"}
+    ledger: dict[int, dict[str, Decimal]] = {}
+    for day, account, amount in zip(gl["posting_date"], gl["account_id"], gl["amount_eur"], strict=True):
+        year = ledger.setdefault(
+            int(day[:4]), {"revenue": Decimal(0), "cogs": Decimal(0), "variances": Decimal(0)}
+        )
+        if account in revenue:
+            year["revenue"] -= Decimal(amount)  # credit positive
+        elif account in cost_of_sales:
+            year["cogs"] += Decimal(amount)
+            year["variances"] += Decimal(amount) if account != "5000" else 0
+    pnl, standard = _by_period("pnl_gross_margin_pct", "year"), _by_period("gross_margin_pct", "year")
+    variances = _by_period("cogs_variances", "year")
+    for start, margin in pnl.items():
+        year = ledger[start.year]
+        assert variances[start] == year["variances"]
+        assert margin == pytest.approx(float(1 - year["cogs"] / year["revenue"]), abs=1e-8)
+        assert standard[start] - margin == pytest.approx(float(year["variances"] / year["revenue"]), abs=1e-8)
+
+
 def test_the_running_period_is_cut_at_as_of():
     november = date(2025, 11, 1)
     assert not ref.is_complete(november, "month", AS_OF)

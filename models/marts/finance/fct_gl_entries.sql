@@ -1,6 +1,14 @@
--- General-ledger journal lines with their account and department. For lines on cash accounts,
--- `cash_flow_category` says what the entry's counter-postings are (operating, investing,
--- financing, or mixed), which is how net operating cash flow is defined.
+-- General-ledger journal lines with their account and department. Every line of an entry that
+-- posts to a cash account carries the entry's cash-flow category (`cash_flow_category_of_entry`),
+-- named by its counter-postings (its lines on other accounts): operating, investing, financing,
+-- mixed, or fx_revaluation where the only counter-postings are exchange differences (the month-end
+-- revaluation of a foreign-currency bank account moves no cash). Cash lines also carry it as
+-- `cash_flow_category`. An entry balances, so the cash it moves is minus the sum of its
+-- counter-postings: net operating cash flow is measured on the counter-postings, each attributed to
+-- a department (`cash_department`): its own cost center's (a payroll payment to the department of
+-- the salaries it pays), or for a receivable or payable a payment settles, the department of the
+-- invoice settled (its lines with a cost center, when they are all in one department: a customer
+-- invoice's revenue line, a supplier invoice's price-variance line). Nothing else: none.
 --
 -- Every journal line stays here, also those of a quarantined document (an invoice, or a payment,
 -- credit note or write-off of one; quarantine.rule_violations). The ledger is the book of record:
@@ -10,6 +18,8 @@
 -- documents' lines out of the GL side, so any other difference still fails it.
 
 {{ incremental_by_date('posting_date') }}
+
+{%- set fx_difference_accounts = "'" ~ var('fx_difference_accounts') | join("', '") ~ "'" %}
 
 with
 
@@ -31,20 +41,69 @@ cost_centers as (
 
 ),
 
-counterparts as (
+settled_invoices as (
 
+    -- the invoice each payment document settles (one per payment; an ambiguous one: none)
+    select
+        payment_id as document_id,
+        min(invoice_id) as invoice_document_id
+    from {{ ref('stg_erp__customer_payments') }}
+    group by payment_id
+    having count(distinct invoice_id) = 1
+
+    union all
+
+    select
+        payment_id as document_id,
+        min(supplier_invoice_id) as invoice_document_id
+    from {{ ref('stg_erp__supplier_payments') }}
+    group by payment_id
+    having count(distinct supplier_invoice_id) = 1
+
+),
+
+document_departments as (
+
+    -- the department of a document's lines with a cost center, where they are all in one
+    select
+        entries.document_id,
+        min(cost_centers.department) as department
+    from entries
+    inner join cost_centers
+        on entries.cost_center_id = cost_centers.cost_center_id
+    group by entries.document_id
+    having count(distinct cost_centers.department) = 1
+
+),
+
+entry_cash_flows as (
+
+    -- one row per entry that posts to a cash account: what its counter-postings are
     select
         entries.entry_id,
         case
-            when count(distinct accounts.cash_flow_category) = 1
-                then any_value(accounts.cash_flow_category)
+            when
+                min(case
+                    when accounts.account_group = 'cash' then 1
+                    when entries.account_id in ({{ fx_difference_accounts }}) then 1
+                    else 0
+                end) = 1
+                then 'fx_revaluation'
+            when count(distinct case
+                when accounts.account_group <> 'cash' then accounts.cash_flow_category
+            end) = 1
+                then min(case
+                    when accounts.account_group <> 'cash' then accounts.cash_flow_category
+                end)
             else 'mixed'
-        end as counterpart_cash_flow_category
+        end as cash_flow_category
     from entries
     inner join accounts
         on entries.account_id = accounts.account_id
-    where accounts.account_group <> 'cash'
     group by entries.entry_id
+    having
+        max(case when accounts.account_group = 'cash' then 1 else 0 end) = 1
+        and max(case when accounts.account_group <> 'cash' then 1 else 0 end) = 1
 
 ),
 
@@ -69,8 +128,14 @@ final as (
         accounts.is_control_account,
         cost_centers.department,
         case
-            when accounts.account_group = 'cash' then counterparts.counterpart_cash_flow_category
+            when accounts.account_group = 'cash' then entry_cash_flows.cash_flow_category
         end as cash_flow_category,
+        entry_cash_flows.cash_flow_category as cash_flow_category_of_entry,
+        case
+            when accounts.account_group = 'cash' or entry_cash_flows.entry_id is null then null
+            when cost_centers.department is not null then cost_centers.department
+            when accounts.is_control_account then settled_departments.department
+        end as cash_department,
         entries.currency,
         -- amounts (debit positive)
         entries.amount,
@@ -86,8 +151,12 @@ final as (
         on entries.account_id = accounts.account_id
     left join cost_centers
         on entries.cost_center_id = cost_centers.cost_center_id
-    left join counterparts
-        on entries.entry_id = counterparts.entry_id
+    left join entry_cash_flows
+        on entries.entry_id = entry_cash_flows.entry_id
+    left join settled_invoices
+        on entries.document_id = settled_invoices.document_id
+    left join document_departments as settled_departments
+        on settled_invoices.invoice_document_id = settled_departments.document_id
 
 )
 
