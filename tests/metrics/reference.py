@@ -255,10 +255,22 @@ def _invoice_line_events(data_dir: Path, as_of: date) -> pd.DataFrame:
 
 @functools.cache
 def _new_customer_events(data_dir: Path, as_of: date) -> pd.DataFrame:
+    """Customers at their first invoice up to `as_of`, counted only when that invoice is provably
+    their first ever: the customer was created on or after the first day of its company's invoice
+    history (the company's earliest invoice up to `as_of`). One created before, or with no
+    creation date, may have been invoiced before the extract begins: an existing customer."""
     invoices = _raw(data_dir, "erp", "invoices")
+    invoices = invoices[invoices["invoice_date"] <= as_of.isoformat()]
+    history_start = invoices.groupby("company_code")["invoice_date"].min()
     first = invoices.groupby("customer_id", as_index=False)["invoice_date"].min()
-    first = first.rename(columns={"invoice_date": "day"}).assign(one=1)
-    return _with_customer(first[first["day"] <= as_of.isoformat()], data_dir)
+    customers = _raw(data_dir, "erp", "customers").set_index("customer_id")
+    first = first.assign(
+        created=first["customer_id"].map(customers["created_date"]),
+        history_start=first["customer_id"].map(customers["company_code"]).map(history_start),
+    )
+    provably_first = (first["created"] != "") & (first["created"] >= first["history_start"])
+    first = first[provably_first].rename(columns={"invoice_date": "day"}).assign(one=1)
+    return _with_customer(first, data_dir)
 
 
 @functools.cache
@@ -445,7 +457,7 @@ def _production_events(data_dir: Path, as_of: date) -> pd.DataFrame:
 
 @functools.cache
 def _receipt_events(data_dir: Path, as_of: date) -> pd.DataFrame:
-    """Goods receipt lines: purchase price variance in EUR cents and the on-time flag."""
+    """Goods receipt lines: purchase price variance in EUR cents."""
     rates = _rates(data_dir)
     receipts = _raw(data_dir, "erp", "goods_receipts")
     receipts = receipts[receipts["receipt_date"] <= as_of.isoformat()]
@@ -472,9 +484,36 @@ def _receipt_events(data_dir: Path, as_of: date) -> pd.DataFrame:
     return merged.assign(
         day=merged["receipt_date"],
         cents=pd.array(ppv, dtype="int64"),
-        one=1,
-        on_time=(merged["receipt_date"] <= merged["promised_date"]).astype("int64"),
     )
+
+
+@functools.cache
+def _supplier_punctuality_population(data_dir: Path, as_of: date) -> pd.DataFrame:
+    """Purchase order lines of orders not cancelled or rejected, by promised date, with their
+    on-time outcome: received (last receipt by `as_of`) on or before the promised date; a line not
+    received whose promised date is before `as_of` is late; one not yet due is left out."""
+    cutoff = as_of.isoformat()
+    orders = _raw(data_dir, "erp", "purchase_orders")
+    orders = orders[~orders["status"].isin(["cancelled", "rejected"])][["po_id"]]
+    lines = _raw(data_dir, "erp", "purchase_order_lines").merge(orders, on="po_id", validate="many_to_one")
+    receipts = _raw(data_dir, "erp", "goods_receipts")
+    received = (
+        receipts[receipts["receipt_date"] <= cutoff]
+        .groupby(["po_id", "po_line_number"], as_index=False)["receipt_date"]
+        .max()
+    )
+    merged = lines.merge(
+        received,
+        how="left",
+        left_on=["po_id", "line_number"],
+        right_on=["po_id", "po_line_number"],
+        validate="one_to_one",
+    )
+    receipt_day = merged["receipt_date"].fillna("")
+    is_received = receipt_day != ""
+    merged = merged[is_received | (merged["promised_date"] < cutoff)]
+    on_time = is_received.loc[merged.index] & (receipt_day.loc[merged.index] <= merged["promised_date"])
+    return merged.assign(day=merged["promised_date"], one=1, on_time=on_time.astype("int64"))
 
 
 @functools.cache
@@ -969,7 +1008,10 @@ _metric(
     "supplier_on_time_rate",
     RATIO,
     (),
-    _components(on_time=_c(_receipt_events, "on_time"), lines=_c(_receipt_events, "one")),
+    _components(
+        on_time=_c(_supplier_punctuality_population, "on_time"),
+        lines=_c(_supplier_punctuality_population, "one"),
+    ),
     lambda v, c, s: _div(v["on_time"], v["lines"]),
 )
 _metric(
