@@ -256,12 +256,13 @@ def _invoice_line_events(data_dir: Path, as_of: date) -> pd.DataFrame:
 @functools.cache
 def _new_customer_events(data_dir: Path, as_of: date) -> pd.DataFrame:
     """Customers at their first invoice up to `as_of`, counted only when that invoice is provably
-    their first ever: the customer was created on or after the first day of its company's invoice
-    history (the company's earliest invoice up to `as_of`). One created before, or with no
-    creation date, may have been invoiced before the extract begins: an existing customer."""
+    their first ever: the customer was created on or after the start of its company's invoice
+    history (the first day of the month of the company's earliest invoice up to `as_of`). One
+    created before, or with no creation date, may have been invoiced before the extract begins:
+    an existing customer."""
     invoices = _raw(data_dir, "erp", "invoices")
     invoices = invoices[invoices["invoice_date"] <= as_of.isoformat()]
-    history_start = invoices.groupby("company_code")["invoice_date"].min()
+    history_start = invoices.groupby("company_code")["invoice_date"].min().str[:8] + "01"
     first = invoices.groupby("customer_id", as_index=False)["invoice_date"].min()
     customers = _raw(data_dir, "erp", "customers").set_index("customer_id")
     first = first.assign(

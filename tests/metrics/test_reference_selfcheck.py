@@ -258,14 +258,15 @@ TINY = {
         {"rate_date": "2024-01-10", "from_currency": "USD", "to_currency": "EUR", "rate": "0.90000000"}
     ],
     "customers": [
-        # C1 is created on the first day of the invoice history (its first invoice is its first
-        # ever: new); C2 before it (it may have been invoiced before the extract: existing)
+        # the invoice history starts with January 2024 (the month of the first invoice): C1, created
+        # in it, is new at its first invoice; C2, created before, may have been invoiced before the
+        # extract (existing)
         {
             "customer_id": "C1",
             "region": "DACH",
             "segment": "Enterprise",
             "currency": "EUR",
-            "created_date": "2024-01-10",
+            "created_date": "2024-01-02",
         },
         {
             "customer_id": "C2",

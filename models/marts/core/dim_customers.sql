@@ -5,7 +5,8 @@
 --
 -- New customer (metric new_customers): a customer is new on the day of its first invoice, when
 -- that invoice is provably its first ever, i.e. the customer master was created on or after the
--- first day of its company's invoice history in the extract (its earliest accepted invoice). A
+-- start of its company's invoice history in the extract: the first day of the month of its
+-- earliest accepted invoice (the extract's first period; the extract holds whole months). A
 -- customer created before that may have been invoiced before the extract begins: it is an
 -- existing customer (active, never new), and so is one without a creation date.
 
@@ -45,12 +46,13 @@ first_invoices as (
 
 ),
 
--- the first day of each company's invoice history in the extract: before it, invoices are unseen
+-- where each company's invoice history in the extract starts (the first day of the month of its
+-- earliest invoice): an invoice before it is not in the extract
 invoice_history as (
 
     select
         company_code,
-        min(invoice_date) as invoice_history_start
+        {{ month_start('min(invoice_date)') }} as invoice_history_start
     from invoices
     group by company_code
 
