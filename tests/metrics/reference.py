@@ -488,33 +488,41 @@ def _receipt_events(data_dir: Path, as_of: date) -> pd.DataFrame:
     )
 
 
+def _due_by_promised_date(
+    lines: pd.DataFrame, fulfilments: pd.DataFrame, line_keys: list[str], date_column: str, cutoff: str
+) -> pd.DataFrame:
+    """Lines joined to their fulfilment (a delivery, a goods receipt; keyed by `line_keys` on the
+    lines' side, order id and line number), kept when fulfilled by `cutoff` or promised before it
+    (a line neither fulfilled nor due is pending: left out), dated by the promised date, with
+    `fulfilled` and `on_time` (fulfilled on or before the promised date; an overdue line is late)."""
+    merged = lines.merge(
+        fulfilments,
+        how="left",
+        left_on=line_keys[:1] + ["line_number"],
+        right_on=line_keys,
+        validate="one_to_one",
+    )
+    day = merged[date_column].fillna("")
+    fulfilled = (day != "") & (day <= cutoff)
+    merged = merged.assign(day=merged["promised_date"], one=1, fulfilled=fulfilled)
+    merged = merged.assign(on_time=fulfilled & (day <= merged["promised_date"]))
+    return merged[fulfilled | (merged["promised_date"] < cutoff)]
+
+
 @functools.cache
 def _supplier_punctuality_population(data_dir: Path, as_of: date) -> pd.DataFrame:
     """Purchase order lines of orders not cancelled or rejected, by promised date, with their
     on-time outcome: received (last receipt by `as_of`) on or before the promised date; a line not
     received whose promised date is before `as_of` is late; one not yet due is left out."""
-    cutoff = as_of.isoformat()
     orders = _raw(data_dir, "erp", "purchase_orders")
     orders = orders[~orders["status"].isin(["cancelled", "rejected"])][["po_id"]]
     lines = _raw(data_dir, "erp", "purchase_order_lines").merge(orders, on="po_id", validate="many_to_one")
+    cutoff = as_of.isoformat()
     receipts = _raw(data_dir, "erp", "goods_receipts")
-    received = (
-        receipts[receipts["receipt_date"] <= cutoff]
-        .groupby(["po_id", "po_line_number"], as_index=False)["receipt_date"]
-        .max()
-    )
-    merged = lines.merge(
-        received,
-        how="left",
-        left_on=["po_id", "line_number"],
-        right_on=["po_id", "po_line_number"],
-        validate="one_to_one",
-    )
-    receipt_day = merged["receipt_date"].fillna("")
-    is_received = receipt_day != ""
-    merged = merged[is_received | (merged["promised_date"] < cutoff)]
-    on_time = is_received.loc[merged.index] & (receipt_day.loc[merged.index] <= merged["promised_date"])
-    return merged.assign(day=merged["promised_date"], one=1, on_time=on_time.astype("int64"))
+    receipts = receipts[receipts["receipt_date"] <= cutoff]
+    last_receipts = receipts.groupby(["po_id", "po_line_number"], as_index=False)["receipt_date"].max()
+    due = _due_by_promised_date(lines, last_receipts, ["po_id", "po_line_number"], "receipt_date", cutoff)
+    return due.assign(on_time=due["on_time"].astype("int64"))
 
 
 @functools.cache
@@ -565,33 +573,19 @@ def _opportunity_events(data_dir: Path, as_of: date) -> pd.DataFrame:
 def _delivery_population(data_dir: Path, as_of: date) -> pd.DataFrame:
     """Order lines of non-cancelled orders, by promised date, with their on-time / in-full outcome;
     lines not delivered by `as_of` whose promised date is not yet past are left out (pending)."""
-    cutoff = as_of.isoformat()
     orders = _raw(data_dir, "erp", "sales_orders")
     orders = orders[orders["status"] != "cancelled"][["order_id", "customer_id"]]
     lines = _raw(data_dir, "erp", "sales_order_lines").merge(orders, on="order_id", validate="many_to_one")
     deliveries = _raw(data_dir, "erp", "deliveries")[
         ["order_id", "order_line_number", "actual_date", "quantity_shipped"]
     ]
-    merged = lines.merge(
-        deliveries,
-        how="left",
-        left_on=["order_id", "line_number"],
-        right_on=["order_id", "order_line_number"],
-        validate="one_to_one",
+    due = _due_by_promised_date(
+        lines, deliveries, ["order_id", "order_line_number"], "actual_date", as_of.isoformat()
     )
-    actual = merged["actual_date"].fillna("")
-    delivered = (actual != "") & (actual <= cutoff)
-    merged = merged[delivered | (merged["promised_date"] < cutoff)]
-    delivered = delivered.loc[merged.index]
-    actual = actual.loc[merged.index]
-    on_time = delivered & (actual <= merged["promised_date"])
-    shipped = merged["quantity_shipped"].fillna("").map(lambda v: Decimal(v) if v else Decimal(0))
-    in_full = shipped >= merged["quantity"].map(Decimal)
-    frame = merged.assign(
-        day=merged["promised_date"],
-        one=1,
-        on_time=on_time.astype("int64"),
-        otif=(on_time & in_full).astype("int64"),
+    shipped = due["quantity_shipped"].fillna("").map(lambda v: Decimal(v) if v else Decimal(0))
+    in_full = shipped >= due["quantity"].map(Decimal)
+    frame = due.assign(
+        on_time=due["on_time"].astype("int64"), otif=(due["on_time"] & in_full).astype("int64")
     )
     return _with_customer(frame, data_dir)
 
