@@ -39,14 +39,14 @@ INVOICE_LINES = [
     ("I4-1", "C-old", "invoice", "2024-04-02"),
     ("CN1-1", "C-old", "credit_note", "2024-03-10"),
 ]
-# (po_line_key, source_system, promised_date, is_on_time, is_cancelled_or_rejected)
+# (po_line_key, source_system, promised_date, receipt_status, is_on_time, is_cancelled_or_rejected)
 PURCHASE_ORDER_LINES = [
-    ("P1-1", "erp", "2024-01-10", True, False),  # received on time
-    ("P1-2", "erp", "2024-01-12", False, False),  # received late
-    ("P2-1", "erp", "2024-01-25", False, False),  # not received, past due: late
-    ("P3-1", "erp", "2024-01-15", None, True),  # cancelled: left out
-    ("P4-1", "erp", "2024-02-20", None, False),  # not yet due: left out, February has no rate
-    ("S1-10", "sap", "2024-03-01", None, False),  # a source without receipts: left out
+    ("P1-1", "erp", "2024-01-10", "received", True, False),  # on time
+    ("P1-2", "erp", "2024-01-12", "received", False, False),  # late
+    ("P2-1", "erp", "2024-01-25", "overdue", False, False),  # not received, past due: late
+    ("P3-1", "erp", "2024-01-15", "cancelled", None, True),  # left out
+    ("P4-1", "erp", "2024-02-20", "pending", None, False),  # not yet due: left out
+    ("S1-10", "sap", "2024-03-01", None, None, False),  # a source without receipts: left out
 ]
 
 
@@ -75,7 +75,7 @@ def hand_made(built, sample_settings, tmp_path_factory):
         )
         con.executemany(
             "insert into marts.fct_purchase_order_lines by name select ? as po_line_key,"
-            " ? as source_system, cast(? as date) as promised_date, ? as is_on_time,"
+            " ? as source_system, cast(? as date) as promised_date, ? as receipt_status, ? as is_on_time,"
             " ? as is_cancelled_or_rejected, 'XX01' as company_code, date '2023-12-01' as order_date",
             PURCHASE_ORDER_LINES,
         )
