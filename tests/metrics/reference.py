@@ -489,23 +489,26 @@ def _receipt_events(data_dir: Path, as_of: date) -> pd.DataFrame:
 
 
 def _due_by_promised_date(
-    lines: pd.DataFrame, fulfilments: pd.DataFrame, line_keys: list[str], date_column: str, cutoff: str
+    lines: pd.DataFrame, fulfilments: pd.DataFrame, fulfilment_keys: list[str], date_column: str, cutoff: str
 ) -> pd.DataFrame:
-    """Lines joined to their fulfilment (a delivery, a goods receipt; keyed by `line_keys` on the
-    lines' side, order id and line number), kept when fulfilled by `cutoff` or promised before it
-    (a line neither fulfilled nor due is pending: left out), dated by the promised date, with
-    `fulfilled` and `on_time` (fulfilled on or before the promised date; an overdue line is late)."""
+    """Order lines joined to their fulfilment (a delivery, a goods receipt; `fulfilment_keys` are
+    its order id, the same column name as the lines', and its line number), kept when fulfilled by
+    `cutoff` or promised before it (a line neither fulfilled nor due is pending: left out), dated
+    by the promised date, with `on_time`: fulfilled on or before the promised date (an overdue
+    line is late)."""
+    order_key, _line_key = fulfilment_keys
     merged = lines.merge(
         fulfilments,
         how="left",
-        left_on=line_keys[:1] + ["line_number"],
-        right_on=line_keys,
+        left_on=[order_key, "line_number"],
+        right_on=fulfilment_keys,
         validate="one_to_one",
     )
     day = merged[date_column].fillna("")
     fulfilled = (day != "") & (day <= cutoff)
-    merged = merged.assign(day=merged["promised_date"], one=1, fulfilled=fulfilled)
-    merged = merged.assign(on_time=fulfilled & (day <= merged["promised_date"]))
+    merged = merged.assign(
+        day=merged["promised_date"], one=1, on_time=fulfilled & (day <= merged["promised_date"])
+    )
     return merged[fulfilled | (merged["promised_date"] < cutoff)]
 
 
