@@ -255,10 +255,23 @@ def _invoice_line_events(data_dir: Path, as_of: date) -> pd.DataFrame:
 
 @functools.cache
 def _new_customer_events(data_dir: Path, as_of: date) -> pd.DataFrame:
+    """Customers at their first invoice up to `as_of`, counted only when that invoice is provably
+    their first ever: the customer was created on or after the start of its company's invoice
+    history (the first day of the month of the company's earliest invoice up to `as_of`). One
+    created before, or with no creation date, may have been invoiced before the extract begins:
+    an existing customer."""
     invoices = _raw(data_dir, "erp", "invoices")
+    invoices = invoices[invoices["invoice_date"] <= as_of.isoformat()]
+    history_start = invoices.groupby("company_code")["invoice_date"].min().str[:8] + "01"
     first = invoices.groupby("customer_id", as_index=False)["invoice_date"].min()
-    first = first.rename(columns={"invoice_date": "day"}).assign(one=1)
-    return _with_customer(first[first["day"] <= as_of.isoformat()], data_dir)
+    customers = _raw(data_dir, "erp", "customers").set_index("customer_id")
+    first = first.assign(
+        created=first["customer_id"].map(customers["created_date"]),
+        history_start=first["customer_id"].map(customers["company_code"]).map(history_start),
+    )
+    provably_first = (first["created"] != "") & (first["created"] >= first["history_start"])
+    first = first[provably_first].rename(columns={"invoice_date": "day"}).assign(one=1)
+    return _with_customer(first, data_dir)
 
 
 @functools.cache
@@ -508,7 +521,7 @@ def _production_events(data_dir: Path, as_of: date) -> pd.DataFrame:
 
 @functools.cache
 def _receipt_events(data_dir: Path, as_of: date) -> pd.DataFrame:
-    """Goods receipt lines: purchase price variance in EUR cents and the on-time flag."""
+    """Goods receipt lines: purchase price variance in EUR cents."""
     rates = _rates(data_dir)
     receipts = _raw(data_dir, "erp", "goods_receipts")
     receipts = receipts[receipts["receipt_date"] <= as_of.isoformat()]
@@ -535,9 +548,47 @@ def _receipt_events(data_dir: Path, as_of: date) -> pd.DataFrame:
     return merged.assign(
         day=merged["receipt_date"],
         cents=pd.array(ppv, dtype="int64"),
-        one=1,
-        on_time=(merged["receipt_date"] <= merged["promised_date"]).astype("int64"),
     )
+
+
+def _due_by_promised_date(
+    lines: pd.DataFrame, fulfilments: pd.DataFrame, fulfilment_keys: list[str], date_column: str, cutoff: str
+) -> pd.DataFrame:
+    """Order lines joined to their fulfilment (a delivery, a goods receipt; `fulfilment_keys` are
+    its order id, the same column name as the lines', and its line number), kept when fulfilled by
+    `cutoff` or promised before it (a line neither fulfilled nor due is pending: left out), dated
+    by the promised date, with `on_time`: fulfilled on or before the promised date (an overdue
+    line is late)."""
+    order_key, _line_key = fulfilment_keys
+    merged = lines.merge(
+        fulfilments,
+        how="left",
+        left_on=[order_key, "line_number"],
+        right_on=fulfilment_keys,
+        validate="one_to_one",
+    )
+    day = merged[date_column].fillna("")
+    fulfilled = (day != "") & (day <= cutoff)
+    merged = merged.assign(
+        day=merged["promised_date"], one=1, on_time=fulfilled & (day <= merged["promised_date"])
+    )
+    return merged[fulfilled | (merged["promised_date"] < cutoff)]
+
+
+@functools.cache
+def _supplier_punctuality_population(data_dir: Path, as_of: date) -> pd.DataFrame:
+    """Purchase order lines of orders not cancelled or rejected, by promised date, with their
+    on-time outcome: received (last receipt by `as_of`) on or before the promised date; a line not
+    received whose promised date is before `as_of` is late; one not yet due is left out."""
+    orders = _raw(data_dir, "erp", "purchase_orders")
+    orders = orders[~orders["status"].isin(["cancelled", "rejected"])][["po_id"]]
+    lines = _raw(data_dir, "erp", "purchase_order_lines").merge(orders, on="po_id", validate="many_to_one")
+    cutoff = as_of.isoformat()
+    receipts = _raw(data_dir, "erp", "goods_receipts")
+    receipts = receipts[receipts["receipt_date"] <= cutoff]
+    last_receipts = receipts.groupby(["po_id", "po_line_number"], as_index=False)["receipt_date"].max()
+    due = _due_by_promised_date(lines, last_receipts, ["po_id", "po_line_number"], "receipt_date", cutoff)
+    return due.assign(on_time=due["on_time"].astype("int64"))
 
 
 @functools.cache
@@ -588,33 +639,19 @@ def _opportunity_events(data_dir: Path, as_of: date) -> pd.DataFrame:
 def _delivery_population(data_dir: Path, as_of: date) -> pd.DataFrame:
     """Order lines of non-cancelled orders, by promised date, with their on-time / in-full outcome;
     lines not delivered by `as_of` whose promised date is not yet past are left out (pending)."""
-    cutoff = as_of.isoformat()
     orders = _raw(data_dir, "erp", "sales_orders")
     orders = orders[orders["status"] != "cancelled"][["order_id", "customer_id"]]
     lines = _raw(data_dir, "erp", "sales_order_lines").merge(orders, on="order_id", validate="many_to_one")
     deliveries = _raw(data_dir, "erp", "deliveries")[
         ["order_id", "order_line_number", "actual_date", "quantity_shipped"]
     ]
-    merged = lines.merge(
-        deliveries,
-        how="left",
-        left_on=["order_id", "line_number"],
-        right_on=["order_id", "order_line_number"],
-        validate="one_to_one",
+    due = _due_by_promised_date(
+        lines, deliveries, ["order_id", "order_line_number"], "actual_date", as_of.isoformat()
     )
-    actual = merged["actual_date"].fillna("")
-    delivered = (actual != "") & (actual <= cutoff)
-    merged = merged[delivered | (merged["promised_date"] < cutoff)]
-    delivered = delivered.loc[merged.index]
-    actual = actual.loc[merged.index]
-    on_time = delivered & (actual <= merged["promised_date"])
-    shipped = merged["quantity_shipped"].fillna("").map(lambda v: Decimal(v) if v else Decimal(0))
-    in_full = shipped >= merged["quantity"].map(Decimal)
-    frame = merged.assign(
-        day=merged["promised_date"],
-        one=1,
-        on_time=on_time.astype("int64"),
-        otif=(on_time & in_full).astype("int64"),
+    shipped = due["quantity_shipped"].fillna("").map(lambda v: Decimal(v) if v else Decimal(0))
+    in_full = shipped >= due["quantity"].map(Decimal)
+    frame = due.assign(
+        on_time=due["on_time"].astype("int64"), otif=(due["on_time"] & in_full).astype("int64")
     )
     return _with_customer(frame, data_dir)
 
@@ -1056,7 +1093,10 @@ _metric(
     "supplier_on_time_rate",
     RATIO,
     (),
-    _components(on_time=_c(_receipt_events, "on_time"), lines=_c(_receipt_events, "one")),
+    _components(
+        on_time=_c(_supplier_punctuality_population, "on_time"),
+        lines=_c(_supplier_punctuality_population, "one"),
+    ),
     lambda v, c, s: _div(v["on_time"], v["lines"]),
 )
 _metric(

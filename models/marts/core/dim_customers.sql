@@ -2,6 +2,13 @@
 -- CRM account could be tied to them, that account (the best match; see int_customers_matched).
 -- CRM accounts that match no ERP customer (prospects, or ties the data cannot make) are kept as
 -- customers of their own with key 'CRM-<account id>', so CRM facts never lose their customer.
+--
+-- New customer (metric new_customers): a customer is new on the day of its first invoice, when
+-- that invoice is provably its first ever, i.e. the customer master was created on or after the
+-- start of its company's invoice history in the extract: the first day of the month of its
+-- earliest accepted invoice (the extract's first period; the extract holds whole months). A
+-- customer created before that may have been invoiced before the extract begins: it is an
+-- existing customer (active, never new), and so is one without a creation date.
 
 with
 
@@ -17,15 +24,37 @@ matched as (
 
 ),
 
+-- accepted invoices only: a quarantined one is not in the marts
+invoices as (
+
+    select
+        customer_id,
+        company_code,
+        invoice_date
+    from ({{ accepted('int_invoices_validated') }}) as accepted_invoices
+    where invoice_date <= {{ as_of_date() }}
+
+),
+
 first_invoices as (
 
     select
         customer_id,
         min(invoice_date) as first_invoice_date
-    -- accepted invoices only: a quarantined one is not in the marts
-    from ({{ accepted('int_invoices_validated') }}) as invoices
-    where invoice_date <= {{ as_of_date() }}
+    from invoices
     group by customer_id
+
+),
+
+-- where each company's invoice history in the extract starts (the first day of the month of its
+-- earliest invoice): an invoice before it is not in the extract
+invoice_history as (
+
+    select
+        company_code,
+        {{ month_start('min(invoice_date)') }} as invoice_history_start
+    from invoices
+    group by company_code
 
 ),
 
@@ -64,12 +93,18 @@ erp_customers as (
         customers.company_code,
         'erp' as source_system,
         customers.created_date,
-        first_invoices.first_invoice_date
+        first_invoices.first_invoice_date,
+        case
+            when customers.created_date >= invoice_history.invoice_history_start
+                then first_invoices.first_invoice_date
+        end as new_customer_date
     from customers
     left join best_account
         on customers.customer_id = best_account.customer_id
     left join first_invoices
         on customers.customer_id = first_invoices.customer_id
+    left join invoice_history
+        on customers.company_code = invoice_history.company_code
 
 ),
 
@@ -89,7 +124,8 @@ crm_only as (
         company_code,  -- the CRM's own company
         'crm' as source_system,
         cast(created_at_utc as date) as created_date,
-        null as first_invoice_date
+        null as first_invoice_date,
+        null as new_customer_date
     from matched
     where customer_id is null
 
@@ -113,7 +149,8 @@ sap_customers as (
         company.company_code,
         partners.source_system,
         partners.created_date,
-        null as first_invoice_date
+        null as first_invoice_date,
+        null as new_customer_date
     from {{ ref('int_sap_business_partners_decoded') }} as partners
     cross join {{ ref('sap_company_codes') }} as company
     where partners.is_customer
@@ -148,5 +185,6 @@ select
     cast(company_code as {{ dbt.type_string() }}) as company_code,
     cast(source_system as {{ dbt.type_string() }}) as source_system,
     cast(created_date as date) as created_date,
-    cast(first_invoice_date as date) as first_invoice_date
+    cast(first_invoice_date as date) as first_invoice_date,
+    cast(new_customer_date as date) as new_customer_date
 from final

@@ -1,5 +1,10 @@
 -- Purchase order lines with the header and the net amount in the reporting currency at the
 -- order-date rate. Cancelled and rejected orders stay, flagged; purchase volume excludes them.
+--
+-- Supplier punctuality per line, as fct_deliveries has it for customer lines: a line received by
+-- as_of_date is on time when its (last) goods receipt is on or before the promised date; a line
+-- not received whose promised date is past is late; one not yet due is pending (is_on_time null),
+-- and so is every line of a cancelled or rejected order (never due).
 
 with
 
@@ -12,6 +17,19 @@ lines as (
 orders as (
 
     select * from {{ ref('stg_erp__purchase_orders') }}
+
+),
+
+-- receipts up to as_of_date, one row per line: a line is received with its last receipt
+receipts as (
+
+    select
+        po_id,
+        po_line_number,
+        max(receipt_date) as receipt_date
+    from {{ ref('stg_erp__goods_receipts') }}
+    where receipt_date <= {{ as_of_date() }}
+    group by po_id, po_line_number
 
 ),
 
@@ -39,6 +57,20 @@ final as (
         -- dates
         orders.order_date,
         lines.promised_date,
+        -- supplier punctuality
+        receipts.receipt_date,
+        case
+            when orders.status in ('cancelled', 'rejected') then 'cancelled'
+            when receipts.receipt_date is not null then 'received'
+            when lines.promised_date < {{ as_of_date() }} then 'overdue'
+            else 'pending'
+        end as receipt_status,
+        case
+            when orders.status in ('cancelled', 'rejected') then null
+            when receipts.receipt_date is not null
+                then receipts.receipt_date <= lines.promised_date
+            when lines.promised_date < {{ as_of_date() }} then false
+        end as is_on_time,
         -- lineage
         lines._source_file,
         lines._source_row
@@ -46,6 +78,9 @@ final as (
     from lines
     inner join orders
         on lines.po_id = orders.po_id
+    left join receipts
+        on lines.po_id = receipts.po_id
+        and lines.line_number = receipts.po_line_number
     {{ join_rate('rate', 'orders.currency', 'orders.order_date') }}
 
 ),
@@ -75,6 +110,10 @@ sap_lines as (
         -- dates
         orders.order_date,
         items.promised_date,
+        -- supplier punctuality: the SAP extract has no goods receipts (README, SAP source)
+        cast(null as date) as receipt_date,
+        cast(null as {{ dbt.type_string() }}) as receipt_status,
+        cast(null as boolean) as is_on_time,
         -- lineage
         items._source_file,
         items._source_row
