@@ -84,12 +84,16 @@ rounded as (
         *,
         case
             when rounds_per_document
-                then {{ allocate_remainder('document_net_reporting', 'line_net_reporting', 'invoice_id') }}
+                then {{ allocate_remainder(
+                    'document_net_reporting', 'line_net_reporting', 'invoice_id'
+                ) }}
             else line_net_reporting
         end as net_amount_reporting,
         case
             when rounds_per_document
-                then {{ allocate_remainder('document_tax_reporting', 'line_tax_reporting', 'invoice_id') }}
+                then {{ allocate_remainder(
+                    'document_tax_reporting', 'line_tax_reporting', 'invoice_id'
+                ) }}
             else line_tax_reporting
         end as tax_amount_reporting
     from joined
