@@ -23,16 +23,18 @@ def test_every_reconciliation_ties_for_every_month_and_company(built, warehouse)
         " shown_beside, computed_amount, ledger_amount, reconciling_amount, difference"
         " from marts.fct_ledger_reconciliations"
     ).df()
-    months = {
-        (company, start.date() if hasattr(start, "date") else start)
-        for company, start in warehouse.execute(
-            "select distinct company_code, date_trunc('month', posting_date) from marts.fct_gl_entries"
+    months = set(
+        warehouse.execute(
+            "select distinct company_code, strftime(posting_date, '%Y-%m') from marts.fct_gl_entries"
         ).fetchall()
-    }
+    )
     for name in RECONCILIATIONS:
-        mine = rows[rows["reconciliation"] == name]
-        covered = {(c, p.date()) for c, p in zip(mine["company_code"], mine["period_start"], strict=True)}
-        assert covered == months, name  # every month and company of the ledger, none left out
+        covered = warehouse.execute(
+            "select company_code, strftime(period_start, '%Y-%m') from marts.fct_ledger_reconciliations"
+            " where reconciliation = ?",
+            [name],
+        ).fetchall()
+        assert sorted(covered) == sorted(months), name  # every month and company of the ledger, once
     assert (rows["difference"] == Decimal("0.00")).all(), rows[rows["difference"] != 0]
     assert len(months) == 35 and {company for company, _ in months} == {"DE01"}
     # the accounts of each side, the variances beside COGS, the named non-operating cash items
@@ -46,7 +48,7 @@ def test_every_reconciliation_ties_for_every_month_and_company(built, warehouse)
     for text in cogs["shown_beside"]:
         assert text.startswith("5100 ") and "; 5200 " in text and "; 5300 " in text, text
     cash = rows[rows["reconciliation"] == "operating_cash_flow"]
-    june = cash[cash["period_start"] == "2024-06-01"].iloc[0]
+    june = cash[cash["period_start"].astype(str) == "2024-06-01"].iloc[0]
     assert "financing -483666.82" in june["reconciling_items"].split("; ")
     assert june["computed_amount"] == june["ledger_amount"] - june["reconciling_amount"]
     # and the run's gate ran the suite and passed it
