@@ -14,7 +14,7 @@ from finkpi import dbt_runner, pipeline
 from finkpi.quality.gx_runner import ExpectationOutcome, GateResult
 
 SUITE = "fct_ledger_reconciliations"
-RECONCILIATIONS = {"revenue", "cogs_at_standard", "operating_cash_flow"}
+RECONCILIATIONS = {"revenue", "cogs_at_standard", "bad_debt", "operating_cash_flow"}
 
 
 def test_every_reconciliation_ties_for_every_month_and_company(built, warehouse):
@@ -42,6 +42,7 @@ def test_every_reconciliation_ties_for_every_month_and_company(built, warehouse)
     assert accounts == {
         "revenue": "4000, 4100",
         "cogs_at_standard": "5000",
+        "bad_debt": "6600",
         "operating_cash_flow": "1000, 1010, 1020",
     }
     cogs = rows[rows["reconciliation"] == "cogs_at_standard"]
