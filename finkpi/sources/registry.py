@@ -16,10 +16,11 @@ from pathlib import Path
 
 KINDS = ("erp", "crm")
 RAW_FORMATS = ("csv", "parquet")
-# How a source's ledger rounds a document's amount in the reporting currency (README, "Revenue
-# ties to the ledger"): `document`, the document's amount converted and rounded once as the ledger
-# posts it, its lines converted one by one and the rounding difference on the last line; `line`,
-# every line converted and rounded by itself (what a ledger posting line by line does).
+# How a source's ledger rounds a document's amount in the reporting currency (README,
+# "Rounding: revenue ties to the ledger"): `document`, the document's amount converted and
+# rounded once as the ledger posts it, its lines converted one by one and the rounding difference
+# on the last line; `line`, every line converted and rounded by itself (a ledger posting line by
+# line).
 REPORTING_ROUNDINGS = ("document", "line")
 # A day's delivery: new files beside a source's base files, in a folder of their own,
 # `<source folder>/deliveries/<batch>/<file>.<format>`, holding only the rows it adds, with the

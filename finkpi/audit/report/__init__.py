@@ -3,9 +3,9 @@
 `<warehouse>/reports/<run_id>/index.html` says, for one run: what was published and how many rows
 each table has; the metric catalog (definitions, owners, certification); which definitions changed
 since the version published before (a diff of the definition text and of the compiled SQL); a
-lineage picture per metric (inline SVG); the ledger reconciliations (revenue, COGS at standard and
-operating cash flow against the general ledger, per month and company, with their reconciling
-items and differences); every rule and expectation result with a link to the Great Expectations
+lineage picture per metric (inline SVG); the ledger reconciliations (revenue, COGS at standard,
+bad debt and operating cash flow against the general ledger, per month and company, with their
+reconciling items and differences); every rule and expectation result with a link to the Great Expectations
 Data Docs; the quarantine summary; closes, reopens and rollbacks; and whether the
 audit store's hash chain verifies. `<warehouse>/reports/index.html` lists every run.
 
