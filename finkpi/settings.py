@@ -273,6 +273,8 @@ class Settings:
                 # staging models load only the files not loaded yet (macros/raw_source.sql)
                 "appends": [table.name for table in source.tables if table.appends],
                 "rates_model": source.rates_model or group_rates,
+                # per document or per line, as its ledger rounds (macros/currency.sql)
+                "reporting_rounding": source.reporting_rounding,
             }
             for source in REGISTERED
         }

@@ -1,9 +1,10 @@
 {#-
     Converts a transaction-currency amount to the reporting currency with a rate joined by
-    join_rate (reporting-currency units per unit of the transaction currency, on a date).
-    Rounded to the cent per document, the way the ledger posts it, so subledgers reconcile with
-    their GL control accounts to the cent. A missing rate gives NULL (caught by not_null tests),
-    never a silent 1.
+    join_rate (reporting-currency units per unit of the transaction currency, on a date), rounded
+    to the cent, half away from zero. Which amount is converted is the caller's: a document's
+    total where the source's ledger rounds per document (rounds_per_document), so subledgers
+    reconcile with their GL accounts to the cent. A missing rate gives NULL (caught by not_null
+    tests), never a silent 1.
 -#}
 {% macro to_reporting(amount, currency, rate) -%}
     case
@@ -31,9 +32,26 @@
         and {{ on_date }} < {{ alias }}.valid_to
 {%- endmacro %}
 
-{#- Pro-rata allocation: each line keeps its rounded share, the last line (is_last_line) takes
-    the header total minus the other lines, so the lines add up to the header to the cent.
-    Partitioned by credit_note_id: the one allocation that uses it today. -#}
+{#- Whether the source named in `source_column` rounds reporting-currency amounts per document
+    (its registry entry's reporting_rounding, finkpi/sources/registry.py; a source the var does
+    not name: per document), as a boolean expression per row. -#}
+{% macro rounds_per_document(source_column) -%}
+    {%- set per_line = [] -%}
+    {%- for source_name, declared in var('sources', {}).items() -%}
+        {%- if declared.get('reporting_rounding', 'document') == 'line' -%}
+            {%- do per_line.append("'" ~ source_name ~ "'") -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if per_line -%}
+        {{ source_column }} not in ({{ per_line | join(', ') }})
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Remainder on the last line: each line keeps its rounded share, the last line (is_last_line)
+    takes the document total minus the other lines, so the lines add up to the document to the
+    cent (credit notes spread over invoice lines; invoice lines rounded per document). -#}
 {% macro allocate_remainder(header_amount, rounded_share, partition_by='credit_note_id') -%}
     case
         when is_last_line

@@ -40,6 +40,10 @@ ROW_LEVEL_TYPES = {
     "expect_column_values_to_be_in_set",
     "expect_column_values_to_be_between",
 }
+# A failed query expectation names its rows (a reconciliation: period, company, accounts,
+# difference): it is validated once more alone, with GX's COMPLETE result, which returns them.
+ROWS_TYPE = "unexpected_rows_expectation"
+ROWS_NAMED = 10  # rows of a failed query expectation named in the message
 VOLUME_TOLERANCE = 0.5
 WAIT_FOR_REQUEST = "--wait"  # the child's argument: preload, then read the request from stdin
 
@@ -56,6 +60,20 @@ class ExpectationOutcome:
     @property
     def status(self) -> str:
         return "error" if self.error else ("passed" if self.success else "failed")
+
+    @property
+    def unexpected_rows(self) -> list[dict]:
+        """The rows a failed query expectation returned (named in the message), else none."""
+        observed = self.observed_value
+        return observed.get("unexpected_rows", []) if isinstance(observed, dict) else []
+
+    def observed_text(self) -> str:
+        """What was observed, for the message and the audit store: a failed query expectation's
+        rows in full, anything else shortened."""
+        if self.unexpected_rows:
+            rows = " | ".join(_row_text(row) for row in self.unexpected_rows)
+            return f"{self.observed_value.get('unexpected_count')} unexpected row(s): {rows}"
+        return _short(self.observed_value)
 
 
 @dataclass
@@ -94,18 +112,17 @@ class GateResult:
         for outcome in self.errors:
             lines.append(f"ERROR {outcome.suite}: {outcome.expectation}: could not run: {outcome.error}")
         for outcome in self.failures:
-            observed = _short(outcome.observed_value)
+            rows = outcome.unexpected_rows
+            observed = f"{len(rows)} row(s) named below" if rows else _short(outcome.observed_value)
             lines.append(f"FAILED {outcome.suite}: {outcome.expectation} (observed: {observed})")
+            lines.extend(f"  {_row_text(row)}" for row in rows)
         if self.data_docs:
             lines.append(f"Data Docs: {self.data_docs}")
         return "\n".join(lines)
 
     def to_records(self) -> list[dict]:
         """One plain dict per expectation, for the audit store and the publish step."""
-        return [
-            {**asdict(o), "status": o.status, "observed_value": _short(o.observed_value)}
-            for o in self.outcomes
-        ]
+        return [{**asdict(o), "status": o.status, "observed_value": o.observed_text()} for o in self.outcomes]
 
 
 def is_row_level(entry: dict) -> bool:
@@ -237,6 +254,13 @@ def validate(
                     run_id=RunIdentifier(run_name=run_id) if run_id else None,
                 )
                 for item in run.results:
+                    if not item.success and item.expectation_config.type == ROWS_TYPE:
+                        # validated alone once more, to name the rows (only when it failed)
+                        item = batch_definition.get_batch().validate(
+                            item.expectation_config.to_domain_obj(),
+                            result_format="COMPLETE",
+                            expectation_parameters=expectation_parameters,
+                        )
                     result.outcomes.append(_outcome(name, spec["meta"]["finkpi_table"], item, scope))
             result.suite_seconds[name] = time.perf_counter() - suite_started
     finally:
@@ -459,11 +483,28 @@ def _outcome(suite: str, table: str, item, scope: str = "") -> ExpectationOutcom
         error = "; ".join(m for m in messages if m) or "the expectation raised an exception"
     res = item.result or {}
     observed = res.get("observed_value")
+    rows = (res.get("details") or {}).get("unexpected_rows")
+    if rows and isinstance(rows, list):  # a failed query expectation, validated to name its rows
+        named = [{k: str(v) for k, v in dict(row).items()} for row in rows[:ROWS_NAMED]]
+        return ExpectationOutcome(
+            suite,
+            table,
+            label,
+            bool(item.success),
+            {"unexpected_count": observed, "unexpected_rows": named},
+            error,
+        )
     if observed is None and "unexpected_count" in res:
         observed = {"unexpected_count": res.get("unexpected_count")}
     if observed is None and res.get("details"):
         observed = res.get("details")
     return ExpectationOutcome(suite, table, label, bool(item.success), observed, error)
+
+
+def _row_text(row: dict) -> str:
+    """One unexpected row as `column=value, ...` (a failed reconciliation: period, company,
+    accounts, difference)."""
+    return ", ".join(f"{column}={value}" for column, value in row.items())
 
 
 def _short(value, limit: int = 300) -> str:

@@ -317,4 +317,8 @@ SOURCE = SourceSystem(
     as_of=AsOfDate("sales_orders", "order_date"),
     sets_run_date=True,
     rates_model="stg_erp__exchange_rates",
+    # its ledger posts an invoice's revenue as round(gross x rate) - round(tax x rate) and a credit
+    # note's as the receivable it clears less its rounded tax, once per document
+    # (finkpi/generate/finance_gl.py)
+    reporting_rounding="document",
 )

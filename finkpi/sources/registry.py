@@ -16,6 +16,12 @@ from pathlib import Path
 
 KINDS = ("erp", "crm")
 RAW_FORMATS = ("csv", "parquet")
+# How a source's ledger rounds a document's amount in the reporting currency (README,
+# "Rounding: revenue ties to the ledger"): `document`, the document's amount converted and
+# rounded once as the ledger posts it, its lines converted one by one and the rounding difference
+# on the last line; `line`, every line converted and rounded by itself (a ledger posting line by
+# line).
+REPORTING_ROUNDINGS = ("document", "line")
 # A day's delivery: new files beside a source's base files, in a folder of their own,
 # `<source folder>/deliveries/<batch>/<file>.<format>`, holding only the rows it adds, with the
 # base file's header. Batches are read in name order (ISO dates sort as days); a table may have
@@ -124,12 +130,20 @@ class SourceSystem:
     rates_model: str | None = None
     # The source's own quality rules (expectations/rules.yml format), relative to the project.
     rules_file: str | None = None
+    # How its ledger rounds reporting-currency amounts: per document or per line
+    # (REPORTING_ROUNDINGS); the revenue lines round the same way, so they tie to the ledger.
+    reporting_rounding: str = "document"
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"source {self.name}: kind must be one of {KINDS}, not {self.kind!r}")
         if self.raw_format is not None and self.raw_format not in RAW_FORMATS:
             raise ValueError(f"source {self.name}: raw_format must be one of {RAW_FORMATS}")
+        if self.reporting_rounding not in REPORTING_ROUNDINGS:
+            raise ValueError(
+                f"source {self.name}: reporting_rounding must be one of {REPORTING_ROUNDINGS}, "
+                f"not {self.reporting_rounding!r}"
+            )
         if bool(self.folder_env) != bool(self.default_folder):
             raise ValueError(
                 f"source {self.name}: a folder of its own needs both folder_env and default_folder"

@@ -271,6 +271,9 @@ SOURCE = SourceSystem(
     company={company},
     # None: the group's rates; or a model of yours (from_currency, to_currency, rate_date, rate)
     rates_model=None,
+    # how its ledger rounds reporting-currency amounts: "document" (as the ledger posts a
+    # document, the difference on its last line) or "line" (each line by itself)
+    reporting_rounding="document",
     rules_file="expectations/rules/{self.name}.yml",
 )
 '''

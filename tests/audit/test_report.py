@@ -137,6 +137,24 @@ def test_a_changed_definition_field_shows_in_the_diff_one_slice_line_each():
     assert definition_changes([before], [before]) == []
 
 
+def test_the_ledger_reconciliations_are_those_of_the_runs_build(built, warehouse, report):
+    rows = warehouse.execute(
+        "select strftime(period_start, '%Y-%m'), company_code, reconciliation, computed_amount,"
+        " ledger_amount, difference from marts.fct_ledger_reconciliations"
+        " order by period_start, company_code, reconciliation"
+    ).fetchall()
+    (table,) = re.findall(r'<table id="reconciliations-table">(.*?)</table>', report, flags=re.S)
+    shown = re.findall(
+        r"<tr><td>([^<]+)</td><td>([^<]+)</td><td>([^<]+)</td>\s*"
+        r'<td class="num">([^<]+)</td><td>[^<]*</td><td class="num">([^<]+)</td>\s*<td>[^<]*</td>\s*'
+        r'<td class="num (?:ok|failed)">([^<]+)</td>',
+        table,
+    )
+    assert shown == [tuple(str(value) for value in row) for row in rows]
+    assert len(shown) == 140 and f"{len(shown)} reconciliation(s):" in report
+    assert '<span class="ok">0 not tied to the cent</span>' in report
+
+
 # -- a definition change between two runs ---------------------------------------------------------
 NOTE = "-- restated: credit notes by credit date"
 UNCERTIFIED = "its definition changed (MetricFlow SQL hash 0123456789ab, certified ba9876543210)"

@@ -2,7 +2,8 @@
 
 It never reads a dbt model or the warehouse: it is the second computation the exported
 `metric_values` are checked against. The definitions are the ones agreed for the metric layer
-(money in EUR; conversion `round_half_up(amount x rate, 2)` per line or document; balances per
+(money in EUR; conversion `round_half_up(amount x rate, 2)` per document as the ledger posts it,
+the rounding difference on a document's last line; balances per
 invoice at the invoice-date rate; periods up to the one containing `as_of`). The sales and
 purchase orders of the SAP source (a second ERP, computed from its own files by tests/sap/oracle.py)
 are added to the sample company's.
@@ -161,29 +162,47 @@ def _with_crm_source(frame: pd.DataFrame, data_dir: Path) -> pd.DataFrame:
 
 @functools.cache
 def _invoice_lines(data_dir: Path) -> pd.DataFrame:
-    """Invoice lines in EUR: net and gross per line at the invoice-date rate, COGS at standard."""
+    """Invoice lines in EUR at the invoice-date rate, rounded per document as the ledger posts:
+    the invoice's net is round(gross x rate) - round(tax x rate) and its tax round(tax x rate);
+    each line is converted by itself and the last line (highest line number) takes the rest.
+    COGS at standard per line."""
     rates = _rates(data_dir)
-    invoices = _raw(data_dir, "erp", "invoices")[["invoice_id", "customer_id", "invoice_date", "currency"]]
-    lines = _raw(data_dir, "erp", "invoice_lines").merge(invoices, on="invoice_id", validate="many_to_one")
+    invoices = _raw(data_dir, "erp", "invoices")
+    header = {
+        invoice: (currency, day, Decimal(gross), Decimal(tax))
+        for invoice, currency, day, gross, tax in zip(
+            invoices["invoice_id"],
+            invoices["currency"],
+            invoices["invoice_date"],
+            invoices["gross_amount"],
+            invoices["tax_amount"],
+            strict=True,
+        )
+    }
+    lines = _raw(data_dir, "erp", "invoice_lines").merge(
+        invoices[["invoice_id", "customer_id", "invoice_date", "currency"]],
+        on="invoice_id",
+        validate="many_to_one",
+    )
+    lines = lines.assign(line=lines["line_number"].astype(int)).sort_values(["invoice_id", "line"])
     net, gross, cogs = [], [], []
-    for row in zip(
-        lines["net_amount"],
-        lines["tax_amount"],
-        lines["currency"],
-        lines["invoice_date"],
-        lines["quantity"],
-        lines["product_id"],
-        strict=True,
-    ):
-        line_net, line_tax, currency, day, quantity, product = row
+    for invoice, group in lines.groupby("invoice_id", sort=False):
+        currency, day, invoice_gross, invoice_tax = header[invoice]
         rate = _rate(rates, currency, day)
-        net_eur = _eur(Decimal(line_net), currency, rate)
-        net.append(_cents(net_eur))
-        gross.append(_cents(net_eur + _eur(Decimal(line_tax), currency, rate)))
-        cogs.append(_cents(_round(Decimal(quantity) * _standard_cost(data_dir, product, day))))
+        document_tax = _eur(invoice_tax, currency, rate)
+        document_net = _eur(invoice_gross, currency, rate) - document_tax
+        line_net = [_eur(Decimal(v), currency, rate) for v in group["net_amount"]]
+        line_tax = [_eur(Decimal(v), currency, rate) for v in group["tax_amount"]]
+        line_net[-1] = document_net - sum(line_net[:-1], Decimal(0))
+        line_tax[-1] = document_tax - sum(line_tax[:-1], Decimal(0))
+        net += [_cents(v) for v in line_net]
+        gross += [_cents(n + t) for n, t in zip(line_net, line_tax, strict=True)]
+        cogs += [
+            _cents(_round(Decimal(quantity) * _standard_cost(data_dir, product, day)))
+            for quantity, product in zip(group["quantity"], group["product_id"], strict=True)
+        ]
     frame = lines.assign(
         day=lines["invoice_date"],
-        line=lines["line_number"].astype(int),
         net_cents=pd.array(net, dtype="int64"),
         gross_cents=pd.array(gross, dtype="int64"),
         cogs_cents=pd.array(cogs, dtype="int64"),
@@ -194,23 +213,27 @@ def _invoice_lines(data_dir: Path) -> pd.DataFrame:
 
 @functools.cache
 def _credit_note_lines(data_dir: Path) -> pd.DataFrame:
-    """Credit notes spread over their invoice's lines pro rata to line net, in EUR at the invoice's
-    rate; rounded per line, the last line (highest line number) takes the remainder."""
+    """Credit notes spread over their invoice's lines pro rata to line net. In EUR as the ledger
+    posts the credit note: the receivable it clears (`_ar_movements`, at the invoice's rate) less
+    its tax converted; rounded per line, the last line (highest line number) takes the remainder."""
     rates = _rates(data_dir)
     lines = _invoice_lines(data_dir).sort_values(["invoice_id", "line"])
     by_invoice = {invoice: group for invoice, group in lines.groupby("invoice_id", sort=False)}
+    moves = _ar_movements(data_dir)
+    cleared = dict(zip(moves["document_id"], -moves["cents"], strict=True))
     rows = []
     credits = _raw(data_dir, "erp", "credit_notes")
-    for credit_id, invoice_id, day, net in zip(
+    for credit_id, invoice_id, day, tax in zip(
         credits["credit_note_id"],
         credits["invoice_id"],
         credits["credit_date"],
-        credits["net_amount"],
+        credits["tax_amount"],
         strict=True,
     ):
         group = by_invoice[invoice_id]
         currency, invoice_day = group["currency"].iloc[0], group["invoice_date"].iloc[0]
-        credit_eur = _eur(Decimal(net), currency, _rate(rates, currency, invoice_day))
+        tax_eur = _eur(Decimal(tax), currency, _rate(rates, currency, invoice_day))
+        credit_eur = Decimal(int(cleared[credit_id])).scaleb(-2) - tax_eur
         line_nets = [Decimal(v) for v in group["net_amount"]]
         invoice_net = sum(line_nets, Decimal(0))
         allocated = [_round(credit_eur * v / invoice_net) for v in line_nets[:-1]]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import pytest
 
@@ -15,7 +15,6 @@ from tests.conftest import read_raw
 from tests.metrics import reference as ref
 
 AS_OF = ref.default_as_of()
-CENT = Decimal("0.01")
 
 
 def _values(metric, grain="month", dimension="total", **kwargs) -> dict:
@@ -180,55 +179,26 @@ def test_the_running_period_is_cut_at_as_of():
     assert _by_period("revenue_growth_yoy", "quarter")[date(2025, 10, 1)] is None
     # a balance metric in the running month uses 14 days: AR at as_of / gross invoiced x 14
     ar = ref.receivables_at(AS_OF)
-    invoiced = _invoiced(november, AS_OF, ("net_amount", "tax_amount"))
+    invoiced = _posted({"1200"}, november, AS_OF, "invoice")
     assert _by_period("dso")[november] == pytest.approx(float(ar / invoiced * 14), rel=1e-12)
 
 
-def _rates() -> dict[tuple[str, str], Decimal]:
-    rates = read_raw("erp", "exchange_rates")
-    return {
-        (c, d): Decimal(r)
-        for c, d, r in zip(rates["from_currency"], rates["rate_date"], rates["rate"], strict=True)
-    }
+def _posted(accounts: set[str], first: date, last: date, document_type: str | None = None) -> Decimal:
+    """What the raw ledger posts on `accounts` from `first` to `last` (debit positive), by hand:
+    the documents as the ledger rounds them (per document)."""
+    gl = read_raw("erp", "gl_journal_entries")
+    gl = gl[gl["account_id"].isin(accounts) & gl["posting_date"].between(first.isoformat(), last.isoformat())]
+    if document_type:
+        gl = gl[gl["document_type"] == document_type]
+    return sum((Decimal(v) for v in gl["amount_eur"]), Decimal(0))
 
 
-def _eur(amount: str, currency: str, day: str, rates) -> Decimal:
-    if currency == "EUR":
-        return Decimal(amount)
-    return (Decimal(amount) * rates[(currency, day)]).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def _invoiced(first: date, last: date, columns: tuple[str, ...]) -> Decimal:
-    """Invoice line amounts dated first..last in EUR, converted per line and amount, by hand."""
-    invoices = read_raw("erp", "invoices")
-    invoices = invoices[invoices["invoice_date"].between(first.isoformat(), last.isoformat())]
-    lines = read_raw("erp", "invoice_lines").merge(
-        invoices[["invoice_id", "currency", "invoice_date"]], on="invoice_id"
-    )
-    rates = _rates()
-    return sum(
-        (
-            _eur(line[column], line["currency"], line["invoice_date"], rates)
-            for _, line in lines.iterrows()
-            for column in columns
-        ),
-        Decimal(0),
-    )
-
-
-def _credited(month: str) -> Decimal:
-    """Credit notes dated in `month`, net in EUR at the credited invoice's rate."""
-    invoices = read_raw("erp", "invoices").set_index("invoice_id")
-    credits = read_raw("erp", "credit_notes")
-    credits = credits[credits["credit_date"].str[:7] == month]
-    rates = _rates()
-    return sum(
-        (
-            _eur(net, invoices.at[i, "currency"], invoices.at[i, "invoice_date"], rates)
-            for i, net in zip(credits["invoice_id"], credits["net_amount"], strict=True)
-        ),
-        Decimal(0),
-    )
+def test_revenue_equals_the_ledger_revenue_accounts_every_month():
+    """Revenue (invoices and credit notes, rounded per document as the ledger posts them) is
+    exactly what the raw ledger carries on 4000 + 4100, month by month."""
+    for month, revenue in _by_period("revenue").items():
+        last = min(ref.period_end(month, "month"), AS_OF)
+        assert revenue == -_posted({"4000", "4100"}, month, last), month
 
 
 def test_revenue_growth_over_a_leap_day():
@@ -236,9 +206,9 @@ def test_revenue_growth_over_a_leap_day():
     invoices of 2024-02-29 belong to February 2024."""
     assert (read_raw("erp", "invoices")["invoice_date"] == "2024-02-29").any()
     months = _by_period("revenue")
-    feb_2024 = _invoiced(date(2024, 2, 1), date(2024, 2, 29), ("net_amount",))
-    assert feb_2024 != _invoiced(date(2024, 2, 1), date(2024, 2, 28), ("net_amount",))
-    assert months[date(2024, 2, 1)] == feb_2024 - _credited("2024-02")
+    feb_2024 = -_posted({"4000", "4100"}, date(2024, 2, 1), date(2024, 2, 29))
+    assert feb_2024 != -_posted({"4000", "4100"}, date(2024, 2, 1), date(2024, 2, 28))
+    assert months[date(2024, 2, 1)] == feb_2024
     growth = _by_period("revenue_growth_yoy")
     expected = float(months[date(2024, 2, 1)] / months[date(2023, 2, 1)] - 1)
     assert growth[date(2024, 2, 1)] == pytest.approx(expected, rel=1e-12)
@@ -442,39 +412,41 @@ def D(text: str) -> Decimal:
 
 
 def test_tiny_company_revenue_cogs_and_credit_note_allocation(tiny):
-    assert _tiny(tiny, "revenue") == {(JAN, "all"): D("188.98"), (FEB, "all"): D("-14.50")}
+    # IN2 per document, as the ledger posts it: round(43.30 x 0.9) = 38.97; its lines convert to
+    # 29.93 and 9.05, so the last line carries 38.97 - 29.93 = 9.04
+    assert _tiny(tiny, "revenue") == {(JAN, "all"): D("188.97"), (FEB, "all"): D("-14.50")}
     # CN1: 10.00 x 100/150 = 6.67 on line 1, the remainder 3.33 on the last line;
     # CN2: 5.00 USD at the invoice's rate = 4.50 EUR; 4.50 x 33.25/43.30 = 3.4555 -> 3.46, remainder 1.04
     assert _tiny(tiny, "revenue", dimension="product_category") == {
         (JAN, "Pumps"): D("129.93"),
-        (JAN, "Valves"): D("59.05"),
+        (JAN, "Valves"): D("59.04"),
         (FEB, "Pumps"): D("-10.13"),
         (FEB, "Valves"): D("-4.37"),
     }
     assert _tiny(tiny, "revenue", dimension="region") == {
         (JAN, "DACH"): D("150.00"),
-        (JAN, "North America"): D("38.98"),
+        (JAN, "North America"): D("38.97"),
         (FEB, "DACH"): D("-10.00"),
         (FEB, "North America"): D("-4.50"),
     }
     # 2 x 10 + 3 x 3.3333 = 9.9999 -> 10.00, 1 x 10 + 1 x 3.3333 -> 3.33; credit notes add no COGS
     assert _tiny(tiny, "cogs") == {(JAN, "all"): D("43.33"), (FEB, "all"): D("0.00")}
-    assert _tiny(tiny, "gross_profit")[(JAN, "all")] == D("145.65")
-    assert _tiny(tiny, "revenue", "quarter") == {(JAN, "all"): D("174.48")}
+    assert _tiny(tiny, "gross_profit")[(JAN, "all")] == D("145.64")
+    assert _tiny(tiny, "revenue", "quarter") == {(JAN, "all"): D("174.47")}
     # a fiscal year from April: January and February 2024 are in FY2024 (April 2023 .. March 2024)
     years = _values("revenue", "year", as_of=TINY_AS_OF, data_dir=tiny, fiscal_year_start_month=4)
-    assert years == {(date(2023, 4, 1), "all"): D("174.48")}
+    assert years == {(date(2023, 4, 1), "all"): D("174.47")}
 
 
 def test_tiny_company_receivables(tiny):
-    # AR at the end of January: 178.50 + round(43.30 x 0.9) = 178.50 + 38.97; gross invoiced per line
-    # is 178.50 + 29.93 + 9.05 = 217.48 (one cent more than the invoice converted as a whole)
+    # AR at the end of January: 178.50 + round(43.30 x 0.9) = 178.50 + 38.97; gross invoiced per
+    # document (as the ledger posts it) is the same 217.47, not 178.50 + 29.93 + 9.05 per line
     dso = _tiny(tiny, "dso")
-    assert dso[(JAN, "all")] == pytest.approx(217.47 / 217.48 * 31, rel=1e-12)
+    assert dso[(JAN, "all")] == pytest.approx(217.47 / 217.47 * 31, rel=1e-12)
     assert dso[(FEB, "all")] is None  # nothing invoiced in February
     # the running quarter: AR at as_of (28 Feb) over gross invoiced, x 59 days (Jan 1 .. Feb 28).
     # AR at as_of: IN1 178.50 - 11.90 = 166.60; IN2 43.30 - 20.00 - 5.00 = 18.30 USD -> 16.47
-    assert _tiny(tiny, "dso", "quarter")[(JAN, "all")] == pytest.approx(183.07 / 217.48 * 59, rel=1e-12)
+    assert _tiny(tiny, "dso", "quarter")[(JAN, "all")] == pytest.approx(183.07 / 217.47 * 59, rel=1e-12)
     # the payment takes round(43.30 x 0.9) - round(23.30 x 0.9) = 38.97 - 20.97 = 18.00 off receivables
     collection = _tiny(tiny, "ar_collection_rate")
     assert collection == {(JAN, "all"): 0.0, (FEB, "all"): pytest.approx(18.00 / 217.47, rel=1e-12)}

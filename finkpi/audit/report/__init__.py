@@ -3,13 +3,16 @@
 `<warehouse>/reports/<run_id>/index.html` says, for one run: what was published and how many rows
 each table has; the metric catalog (definitions, owners, certification); which definitions changed
 since the version published before (a diff of the definition text and of the compiled SQL); a
-lineage picture per metric (inline SVG); every rule and expectation result with a link to the Great
-Expectations Data Docs; the quarantine summary; closes, reopens and rollbacks; and whether the
+lineage picture per metric (inline SVG); the ledger reconciliations (revenue, COGS at standard,
+bad debt and operating cash flow against the general ledger, per month and company, with their
+reconciling items and differences); every rule and expectation result with a link to the Great Expectations
+Data Docs; the quarantine summary; closes, reopens and rollbacks; and whether the
 audit store's hash chain verifies. `<warehouse>/reports/index.html` lists every run.
 
 Everything comes from records that outlive the run: the audit store (runs, results, quarantine,
 events), the published version's files and, because old versions are pruned, a snapshot of the
-run's metric catalog and lineage written beside its report (`catalog.json`, `lineage.json`), which
+run's metric catalog, lineage and reconciliations written beside its report (`catalog.json`,
+`lineage.json`, `reconciliations.json`), which
 the next run's diff falls back on. The pages use no script and no network: they open from file://.
 
 Written at the end of every pipeline run (about a second with the lineage cached) and by
@@ -43,6 +46,7 @@ SECTIONS = {  # id -> heading, in page order (the browser test looks for each)
     "catalog": "Metric catalog",
     "changes": "Definition changes since the previous version",
     "lineage": "Lineage per metric",
+    "reconciliations": "Ledger reconciliations",
     "quality": "Rules and expectations",
     "quarantine": "Quarantine",
     "publishing": "Publishes, closes, reopens and rollbacks",
@@ -198,6 +202,31 @@ def definition_changes(previous: list[dict] | None, current: list[dict]) -> list
     return changes
 
 
+RECONCILIATIONS = "marts.fct_ledger_reconciliations"  # the gate's ledger reconciliations
+
+
+def _reconciliations(settings: Settings, latest: bool, out: Path) -> tuple[list[dict] | None, str | None]:
+    """The ledger reconciliations of a run: the snapshot beside its report, else (the latest run
+    only: the build warehouse holds its build) read from the build warehouse and kept beside the
+    report. Returns (rows, note when there are none)."""
+    snapshot = out / "reconciliations.json"
+    if snapshot.exists():
+        return json.loads(snapshot.read_text()), None
+    if not latest or not settings.build_database.exists():
+        return None, "this run's reconciliations were not kept"
+    try:
+        with duckdb.connect(str(settings.build_database), read_only=True) as con:
+            rows = _rows(
+                con,
+                f"select * from {RECONCILIATIONS} order by period_start, company_code, reconciliation",
+            )
+    except duckdb.Error:
+        return None, "no ledger reconciliations in this run's build (it stopped before them)"
+    rows = _plain(rows)
+    _write(snapshot, json.dumps(rows, indent=1))
+    return rows, None
+
+
 def _gx_docs(settings: Settings, run_id: str) -> Path | None:
     per_run = reports_dir(settings) / run_id / "gx" / "index.html"
     shared = settings.warehouse_dir / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
@@ -275,6 +304,7 @@ def write_report(settings: Settings, run_id: str | None = None) -> Path:
         event["details"] = json.loads(event["details"] or "{}")
     verification = audit.verify()
     docs = _gx_docs(settings, run_id)
+    reconciliations, reconciliations_note = _reconciliations(settings, run is runs[-1], out)
 
     page = (
         _environment()
@@ -297,6 +327,8 @@ def write_report(settings: Settings, run_id: str | None = None) -> Path:
             events=events,
             verification=verification,
             gx_docs=os.path.relpath(docs, out) if docs else None,
+            reconciliations=reconciliations,
+            reconciliations_note=reconciliations_note,
         )
     )
     _write(out / "index.html", page)

@@ -3,12 +3,28 @@
 -- rounding remainder goes to the invoice's last line, so the allocated lines sum to the header
 -- to the cent. Converted at the credited invoice's rate: the ledger reverses receivables at the
 -- rate they were booked at.
+--
+-- Rounded the way the source's ledger posts (reporting_rounding, as int_invoice_lines_converted):
+-- per document, the credit note's net in the reporting currency is the receivable it clears
+-- (int_ar_movements_unioned: round(open before x rate) - round(open after x rate)) less its tax
+-- round(tax x rate), what the ledger posts on sales deductions, spread pro rata. Per line: each
+-- line's share converted and rounded by itself.
 
 with
 
 credit_notes as (
 
     {{ accepted('int_credit_notes_validated') }}
+
+),
+
+cleared as (
+
+    select
+        document_id as credit_note_id,
+        amount_reporting as cleared_reporting
+    from {{ ref('int_ar_movements_unioned') }}
+    where movement_type = 'credited'
 
 ),
 
@@ -26,14 +42,22 @@ shares as (
         credit_notes.reason,
         credit_notes.net_amount as credit_net,
         credit_notes.tax_amount as credit_tax,
-        {{ to_reporting(
-            'credit_notes.net_amount', 'invoice_lines.currency', 'invoice_lines.rate_to_reporting'
+        -- a credit note dated after as_of_date has cleared nothing yet: its gross, converted
+        coalesce(
+            cleared.cleared_reporting,
+            {{ to_reporting(
+                'credit_notes.gross_amount', 'invoice_lines.currency', 'invoice_lines.rate_to_reporting'
+            ) }}
+        )
+        - {{ to_reporting(
+            'credit_notes.tax_amount', 'invoice_lines.currency', 'invoice_lines.rate_to_reporting'
         ) }}
             as credit_net_reporting,
         {{ to_reporting(
             'credit_notes.tax_amount', 'invoice_lines.currency', 'invoice_lines.rate_to_reporting'
         ) }}
             as credit_tax_reporting,
+        {{ rounds_per_document('invoice_lines.source_system') }} as rounds_per_document,
         invoice_lines.*,
         sum(invoice_lines.net_amount) over (partition by credit_notes.credit_note_id)
             as invoice_net_amount,
@@ -46,6 +70,8 @@ shares as (
     from credit_notes
     inner join invoice_lines
         on credit_notes.invoice_id = invoice_lines.invoice_id
+    left join cleared
+        on credit_notes.credit_note_id = cleared.credit_note_id
 
 ),
 
@@ -97,8 +123,14 @@ final as (
         cast(allocated_net as decimal(18, 2)) as net_amount,
         cast(allocated_tax as decimal(18, 2)) as tax_amount,
         rate_to_reporting,
-        cast(allocated_net_reporting as decimal(18, 2)) as net_amount_reporting,
-        cast(allocated_tax_reporting as decimal(18, 2)) as tax_amount_reporting,
+        cast(case
+            when rounds_per_document then allocated_net_reporting
+            else {{ to_reporting('allocated_net', 'currency', 'rate_to_reporting') }}
+        end as decimal(18, 2)) as net_amount_reporting,
+        cast(case
+            when rounds_per_document then allocated_tax_reporting
+            else {{ to_reporting('allocated_tax', 'currency', 'rate_to_reporting') }}
+        end as decimal(18, 2)) as tax_amount_reporting,
         -- dates
         credit_date,
         invoice_date,

@@ -47,7 +47,9 @@ def _metric_metadata() -> tuple[str, list[str]]:
 
 
 def _semantic_model_deps() -> list[dg.AssetKey]:
-    """The dbt models MetricFlow reads: the semantic models' parents (and the time spine)."""
+    """The dbt models the exports read: the semantic models' parents (and the time spine), and the
+    ledger reconciliations, which the metric_values suite holds the published values to (so their
+    own blocking check stands before the exports and the publish)."""
     nodes = manifest()
     parents = {
         parent
@@ -56,6 +58,7 @@ def _semantic_model_deps() -> list[dg.AssetKey]:
     }
     parents |= {uid for uid in nodes["nodes"] if uid.endswith(".metricflow_time_spine")}
     parents |= {uid for uid in nodes["nodes"] if uid.endswith(".metric_certifications")}
+    parents |= {uid for uid in nodes["nodes"] if uid.endswith(".fct_ledger_reconciliations")}
     return sorted(
         (TRANSLATOR.get_asset_spec(nodes, uid, None).key for uid in parents if uid in nodes["nodes"]),
         key=lambda key: key.to_user_string(),
