@@ -151,7 +151,7 @@ def test_the_ledger_reconciliations_are_those_of_the_runs_build(built, warehouse
         table,
     )
     assert shown == [tuple(str(value) for value in row) for row in rows]
-    assert len(shown) == 140 and f"{len(shown)} reconciliation(s):" in report
+    assert len(shown) == 174 and f"{len(shown)} reconciliation(s):" in report
     assert '<span class="ok">0 not tied to the cent</span>' in report
 
 

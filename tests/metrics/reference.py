@@ -544,30 +544,42 @@ def _production_events(data_dir: Path, as_of: date) -> pd.DataFrame:
 
 @functools.cache
 def _receipt_events(data_dir: Path, as_of: date) -> pd.DataFrame:
-    """Goods receipt lines: purchase price variance in EUR cents."""
+    """Goods receipt lines: purchase price variance in EUR cents. What was paid is rounded per
+    document, as the ledger posts the receipt's supplier invoice: round(gross x rate) -
+    round(tax x rate), each line converted by itself and the receipt's last line taking the
+    difference; a receipt without a supplier invoice, line by line."""
     rates = _rates(data_dir)
     receipts = _raw(data_dir, "erp", "goods_receipts")
     receipts = receipts[receipts["receipt_date"] <= as_of.isoformat()]
     po_lines = _raw(data_dir, "erp", "purchase_order_lines")[["po_id", "line_number", "unit_price"]]
     pos = _raw(data_dir, "erp", "purchase_orders")[["po_id", "currency"]]
+    invoices = _raw(data_dir, "erp", "supplier_invoices").set_index("receipt_id")
     merged = receipts.merge(
         po_lines,
         left_on=["po_id", "po_line_number"],
         right_on=["po_id", "line_number"],
         validate="many_to_one",
     ).merge(pos, on="po_id", validate="many_to_one")
-    ppv = []
-    for quantity, price, currency, day, product in zip(
-        merged["quantity"],
-        merged["unit_price"],
-        merged["currency"],
-        merged["receipt_date"],
-        merged["product_id"],
-        strict=True,
-    ):
-        actual = _eur(_round(Decimal(quantity) * Decimal(price)), currency, _rate(rates, currency, day))
-        standard = _round(Decimal(quantity) * _standard_cost(data_dir, product, day))
-        ppv.append(_cents(actual - standard))
+    merged = merged.assign(order=merged["po_line_number"].astype(int)).sort_values(["receipt_id", "order"])
+    paid: dict[int, Decimal] = {}
+    for receipt_id, lines in merged.groupby("receipt_id", sort=False):
+        currency, day = lines["currency"].iloc[0], lines["receipt_date"].iloc[0]
+        rate = _rate(rates, currency, day)
+        for index, quantity, price in zip(lines.index, lines["quantity"], lines["unit_price"], strict=True):
+            paid[index] = _eur(_round(Decimal(quantity) * Decimal(price)), currency, rate)
+        if receipt_id in invoices.index:
+            invoice = invoices.loc[receipt_id]
+            document = _eur(Decimal(invoice["gross_amount"]), currency, rate) - _eur(
+                Decimal(invoice["tax_amount"]), currency, rate
+            )
+            last = lines.index[-1]
+            paid[last] = document - (sum(paid[i] for i in lines.index) - paid[last])
+    ppv = [
+        _cents(paid[index] - _round(Decimal(quantity) * _standard_cost(data_dir, product, day)))
+        for index, quantity, product, day in zip(
+            merged.index, merged["quantity"], merged["product_id"], merged["receipt_date"], strict=True
+        )
+    ]
     return merged.assign(
         day=merged["receipt_date"],
         cents=pd.array(ppv, dtype="int64"),

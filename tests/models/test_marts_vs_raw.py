@@ -29,24 +29,40 @@ def _to_eur(amount: str | Decimal, currency: str, day: str, rates) -> Decimal:
     return (value * rates[(currency, day)]).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def test_revenue_per_month_equals_raw_invoice_lines_less_credit_notes(warehouse):
+def test_invoiced_revenue_per_month_equals_raw_invoices_rounded_per_document(warehouse):
+    """The ERP's ledger posts an invoice's revenue as round(gross x rate) - round(tax x rate), so
+    revenue rounds per document (reporting_rounding: document), not line by line."""
     rates = _rates()
-    invoices = read_raw("erp", "invoices").set_index("invoice_id")
-    lines = read_raw("erp", "invoice_lines")
+    invoices = read_raw("erp", "invoices")
     expected: dict[str, Decimal] = {}
-    for invoice_id, net in zip(lines["invoice_id"], lines["net_amount"], strict=True):
-        header = invoices.loc[invoice_id]
-        month = header["invoice_date"][:7]
-        expected[month] = expected.get(month, Decimal(0)) + _to_eur(
-            net, header["currency"], header["invoice_date"], rates
-        )
-    credits = read_raw("erp", "credit_notes")
-    for invoice_id, net, day in zip(
-        credits["invoice_id"], credits["net_amount"], credits["credit_date"], strict=True
+    for gross, tax, currency, day in zip(
+        invoices["gross_amount"],
+        invoices["tax_amount"],
+        invoices["currency"],
+        invoices["invoice_date"],
+        strict=True,
     ):
-        header = invoices.loc[invoice_id]
-        # a credit note reverses revenue at the credited invoice's rate
-        expected[day[:7]] -= _to_eur(net, header["currency"], header["invoice_date"], rates)
+        net = _to_eur(gross, currency, day, rates) - _to_eur(tax, currency, day, rates)
+        expected[day[:7]] = expected.get(day[:7], Decimal(0)) + net
+    got = dict(
+        warehouse.execute(
+            "select strftime(revenue_date, '%Y-%m'), sum(net_amount_reporting)"
+            " from marts.fct_invoice_lines where line_type = 'invoice' group by 1"
+        ).fetchall()
+    )
+    assert got.keys() == expected.keys()
+    wrong = {m: (got[m], expected[m]) for m in got if got[m] != expected[m]}
+    assert not wrong, wrong
+
+
+def test_revenue_per_month_equals_the_raw_ledgers_revenue_accounts(warehouse):
+    """Invoices less credit notes = GL 4000 + 4100 (credit positive) from the raw journal, to the
+    cent, every month: the sample quarantines no ERP document, so no reconciling item is due."""
+    gl = read_raw("erp", "gl_journal_entries")
+    gl = gl[gl["account_id"].isin({"4000", "4100"})]
+    expected: dict[str, Decimal] = {}
+    for amount, day in zip(gl["amount_eur"], gl["posting_date"], strict=True):
+        expected[day[:7]] = expected.get(day[:7], Decimal(0)) - Decimal(amount)
     got = dict(
         warehouse.execute(
             "select strftime(revenue_date, '%Y-%m'), sum(net_amount_reporting)"

@@ -8,6 +8,7 @@
 --                        shown beside, not reconciled
 --   bad_debt             write-offs (fct_ar_snapshots) = GL 6600, the one operating expense with
 --                        documents of its own in the sample (README)
+--   purchase_price_variance  goods receipts against standard cost (fct_goods_receipts) = GL 5100
 --   operating_cash_flow  what net_operating_cash_flow counts (cash lines whose entry's
 --                        counter-postings are operating) = the movement of the cash accounts less
 --                        the movement of every other cash_flow_category, one named item each (a new
@@ -81,6 +82,16 @@ computed as (
         snapshot_month as period_start,
         sum(written_off_amount_reporting) as amount
     from {{ ref('fct_ar_snapshots') }}
+    group by 1, 2, 3
+
+    union all
+
+    select
+        'purchase_price_variance' as reconciliation,
+        company_code,
+        {{ month_start('receipt_date') }} as period_start,
+        sum(purchase_price_variance_reporting) as amount
+    from {{ ref('fct_goods_receipts') }}
     group by 1, 2, 3
 
     union all
@@ -212,6 +223,12 @@ beside as (
 
 ),
 
+companies as (
+
+    select * from {{ ref('dim_companies') }}
+
+),
+
 periods as (
 
     select reconciliation, company_code, period_start from computed
@@ -226,6 +243,7 @@ final as (
         -- ids
         periods.reconciliation,
         periods.company_code,
+        companies.source_system,  -- the company's ledger
         periods.period_start,
         -- attributes
         ledger_accounts.ledger_accounts,
@@ -253,6 +271,8 @@ final as (
         on periods.reconciliation = reconciling.reconciliation
         and periods.company_code = reconciling.company_code
         and periods.period_start = reconciling.period_start
+    left join companies
+        on periods.company_code = companies.company_code
     left join ledger_accounts
         on periods.reconciliation = ledger_accounts.reconciliation
     left join beside
