@@ -84,8 +84,6 @@ def check_csv(path: Path, columns: list[tuple[str, str, str]]) -> list[Problem]:
     if not path.exists():
         return [Problem("empty_file", path, None, "the file does not exist")]
     data = path.read_bytes()
-    if not data.strip():
-        return [Problem("empty_file", path, None, "the file is empty (no header, no record)")]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -99,7 +97,10 @@ def check_csv(path: Path, columns: list[tuple[str, str, str]]) -> list[Problem]:
                 f"byte 0x{byte} at offset {exc.start} is not valid UTF-8 (export the file as UTF-8)",
             )
         ]
+    # Excel writes an empty sheet as a byte-order mark alone: that is an empty file too
     text = text.removeprefix("\ufeff")
+    if not text.strip():
+        return [Problem("empty_file", path, None, "the file is empty (no header, no record)")]
 
     records: list[tuple[int, list[str]]] = []
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)

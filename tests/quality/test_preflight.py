@@ -87,6 +87,15 @@ def test_empty_file(invoices):
     _only(preflight.check_csv(invoices, INVOICE_COLUMNS), "empty_file", None)
 
 
+@pytest.mark.parametrize("content", [b"\xef\xbb\xbf", b"\xef\xbb\xbf\r\n"], ids=["bom", "bom_newline"])
+def test_a_file_holding_only_a_byte_order_mark_is_empty(invoices, content):
+    """Excel saves an empty sheet as a UTF-8 byte-order mark alone (sometimes with a line end)."""
+    invoices.write_bytes(content)
+    problem = _only(preflight.check_csv(invoices, INVOICE_COLUMNS), "empty_file", None)
+    assert problem.file == invoices and "empty" in problem.message
+    assert f"FAILED rule empty_file: {invoices}: the file is empty" in problem.describe()
+
+
 def test_damaged_encoding(invoices):
     data = bytearray(invoices.read_bytes())
     offset = data.index(b"\n", data.index(b"IN000011"))  # end of line 12
