@@ -1,9 +1,17 @@
--- One row per row and rule it breaks, from every validated model: the rule, its severity and
--- threshold, the model, the record's key, file and line, and the row's values (personal fields
--- hashed). Quarantined rows are here and nowhere downstream; warned rows are here and downstream.
+-- One row per row and rule it breaks, from every validated model (and the ERP exchange rates,
+-- whose one rule needs no validated model): the rule, its severity and threshold, the model, the
+-- record's key, file and line, and the row's values (personal fields hashed). Quarantined rows
+-- are here and nowhere downstream; warned rows are here and downstream.
 -- Kept in the build warehouse only, never published.
 
 {{ rule_violations('int_invoices_validated', 'stg_erp__invoices', 'flagged.invoice_id') }}
+
+union all
+
+{{ rule_violations(
+    'stg_erp__exchange_rates', 'stg_erp__exchange_rates',
+    "flagged.from_currency || ' ' || flagged.rate_date",
+) }}
 
 union all
 

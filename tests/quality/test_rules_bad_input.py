@@ -235,6 +235,31 @@ def test_duplicate_key_fails_naming_model_rule_key_file_and_line(scratch, failin
     assert f"invoice_lines.csv  {len(lines) + 1}" in message and "invoice_lines.csv  1002" in message
 
 
+def test_a_rate_of_zero_or_below_fails_naming_rule_file_line_and_value(scratch, failing):
+    """A negative rate flips the sign of every amount converted with it, a zero one makes them
+    vanish: either stops the run at the rate's own record, not later at a reconciliation."""
+    data = failing
+    header, rates = _read(data / "erp" / "exchange_rates.csv")
+    col = {name: i for i, name in enumerate(header)}
+    usd = [i for i, row in enumerate(rates) if row[col["from_currency"]] == "USD"]
+    negative, zero = usd[4], usd[40]
+    rates[negative][col["rate"]] = "-" + rates[negative][col["rate"]]
+    rates[zero][col["rate"]] = "0"
+    _write(data / "erp" / "exchange_rates.csv", header, rates)
+    with pytest.raises(dbt_runner.DbtBuildError) as raised:
+        dbt_runner.build(_settings(data, scratch), select=SELECT, quiet=True, indirect_selection="buildable")
+    message = str(raised.value)
+    assert "FAILED rule no_failing_violations on rule_violations" in message, message
+    failing_lines = [line for line in message.splitlines() if "non_positive_exchange_rate" in line]
+    assert len(failing_lines) == 2, message
+    for index in (negative, zero):  # line = record + 2 (the header is line 1)
+        record = rates[index]
+        (line,) = [line for line in failing_lines if f"USD {record[col['rate_date']]}" in line]
+        assert f"exchange_rates.csv  {index + 2}" in line, line
+        assert "stg_erp__exchange_rates" in line
+    assert f'"rate":{rates[negative][col["rate"]]}' in message.replace(" ", ""), message
+
+
 def test_documents_of_a_quarantined_invoice_leave_the_flow_with_their_own_file_and_line(damaged):
     """The cascade: a payment of an invoice quarantined for its currency is quarantined too, as
     `parent_quarantined`, naming its own record and its parent invoice."""

@@ -23,6 +23,23 @@ renamed as (
 
     from source
 
+),
+
+-- row-level rules (expectations/rules.yml): a rate is reference data, so a rate that is not a
+-- rate stops the run (severity fail, via quarantine.rule_violations) instead of flipping or
+-- zeroing every amount converted with it
+flagged as (
+
+    select
+        *,
+        {{ rule_failures([
+            rule('non_positive_exchange_rate', 'rate is null or rate <= 0'),
+        ]) }} as _rule_failures
+    from renamed
+
 )
 
-select * from renamed
+select
+    *,
+    {{ is_quarantined('_rule_failures') }} as _quarantined
+from flagged

@@ -1,4 +1,5 @@
-{#- A rule of severity `fail` broken by any row stops the run; returns each such row. -#}
+{#- A rule of severity `fail` broken by any row stops the run; returns each such row, with its
+    values (the offending value among them: a rate of -1.08). -#}
 {% test no_failing_violations(model) %}
 
 select
@@ -7,7 +8,8 @@ select
     record_key,
     source_file,
     source_line,
-    reason
+    reason,
+    row_values
 from {{ model }}
 where severity = 'fail'
 
