@@ -7,7 +7,8 @@ select
     record_key,
     source_file,
     source_line,
-    reason
+    reason,
+    detail
 from {{ model }}
 where severity = 'fail'
 
