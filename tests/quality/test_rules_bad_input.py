@@ -223,7 +223,7 @@ def test_unbalanced_journal_entry_fails_naming_each_line_and_the_imbalance(
     built, sample_settings, scratch, failing
 ):
     """The issue's case: one side of an entry raised by 10,000 used to move operating expense by
-    exactly 10,000 in silence; now the run stops at the rule, naming both lines of the entry."""
+    exactly 10,000 in silence; now the run stops at the rule, naming every line of the entry."""
     data = failing
     header, entries = _read(data / "erp" / "gl_journal_entries.csv")
     col = {name: i for i, name in enumerate(header)}
