@@ -57,8 +57,10 @@
     The rows of one validated model that break a rule (one row per row and rule), for the long
     table quarantine.rule_violations. `pii` columns are replaced by their SHA-256 in row_values.
     `parent` is the key of the document the row depends on (a payment's invoice), if any.
+    `detail` is an expression saying what is wrong with the row (an unbalanced entry's imbalance),
+    printed with a failing rule.
 -#}
-{% macro rule_violations(model_name, source_model, key, pii=[], parent=none) -%}
+{% macro rule_violations(model_name, source_model, key, pii=[], parent=none, detail=none) -%}
     select
         violations.rule_id,
         {{ rule_setting('violations.rule_id', 'severity') }} as severity,
@@ -72,12 +74,14 @@
         violations._source_file as source_file,
         violations._source_row as source_line,
         violations._quarantined as quarantined,
+        cast(violations.detail as {{ dbt.type_string() }}) as detail,
         violations.row_values
     from (
         select
             {{ unnest_list('flagged._rule_failures') }} as rule_id,
             {{ key }} as record_key,
             {{ parent if parent else 'null' }} as parent_key,
+            {{ detail if detail else 'null' }} as detail,
             flagged._source_file,
             flagged._source_row,
             flagged._quarantined,

@@ -4,6 +4,14 @@
 -- are here and nowhere downstream; warned rows are here and downstream.
 -- Kept in the build warehouse only, never published.
 
+{{ rule_violations(
+    'int_gl_journal_entries_validated', 'stg_erp__gl_journal_entries',
+    "flagged.entry_id || '/' || cast(flagged.line_number as " ~ dbt.type_string() ~ ")",
+    detail='flagged._rule_detail',
+) }}
+
+union all
+
 {{ rule_violations('int_invoices_validated', 'stg_erp__invoices', 'flagged.invoice_id') }}
 
 union all

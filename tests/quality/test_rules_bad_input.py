@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 
 import duckdb
@@ -216,6 +217,40 @@ def test_quarantined_share_past_threshold_fails_naming_model_rule_keys_file_and_
     assert "FAILED rule quarantine_within_threshold on rule_violations" in message, message
     assert "stg_erp__invoice_lines" in message and "negative_quantity" in message
     assert "IN000001/1" in message and "invoice_lines.csv" in message
+
+
+def test_unbalanced_journal_entry_fails_naming_each_line_and_the_imbalance(
+    built, sample_settings, scratch, failing
+):
+    """The issue's case: one side of an entry raised by 10,000 used to move operating expense by
+    exactly 10,000 in silence; now the run stops at the rule, naming every line of the entry."""
+    data = failing
+    header, entries = _read(data / "erp" / "gl_journal_entries.csv")
+    col = {name: i for i, name in enumerate(header)}
+    entry_id = entries[0][col["entry_id"]]
+    lines_of_entry = [i for i, row in enumerate(entries) if row[col["entry_id"]] == entry_id]
+    first = entries[lines_of_entry[0]]
+    first[col["amount"]] = f"{float(first[col['amount']]) + 10000:.2f}"
+    first[col["amount_eur"]] = f"{float(first[col['amount_eur']]) + 10000:.2f}"
+    _write(data / "erp" / "gl_journal_entries.csv", header, entries)
+    settings = _settings(data, scratch)
+    settings.warehouse_dir.mkdir()
+    shutil.copy2(sample_settings.build_database, settings.build_database)
+    with pytest.raises(dbt_runner.DbtBuildError) as raised:
+        dbt_runner.build(
+            settings,
+            select=["stg_erp__gl_journal_entries+,+rule_violations"],
+            quiet=True,
+            indirect_selection="buildable",
+        )
+    message = str(raised.value)
+    assert "FAILED rule no_failing_violations on rule_violations" in message, message
+    assert "unbalanced_journal_entry" in message
+    assert f"is off by 10000.00 {settings.reporting_currency}" in message, message
+    for index in lines_of_entry:  # every line of the entry, by its line in the file (header = 1)
+        line_number = entries[index][col["line_number"]]
+        assert f"{entry_id}/{line_number}" in message
+        assert re.search(rf"gl_journal_entries\.csv +{index + 2} ", message), message
 
 
 def test_duplicate_key_fails_naming_model_rule_key_file_and_line(scratch, failing):
