@@ -272,6 +272,10 @@ class Settings:
                 # the tables whose deliveries bring new records only (SourceTable.appends): their
                 # staging models load only the files not loaded yet (macros/raw_source.sql)
                 "appends": [table.name for table in source.tables if table.appends],
+                # table -> column -> the values it may hold (macros/sources.sql, not_declared_value)
+                "values": {
+                    table.name: table.declared_values for table in source.tables if table.declared_values
+                },
                 "rates_model": source.rates_model or group_rates,
                 # per document or per line, as its ledger rounds (macros/currency.sql)
                 "reporting_rounding": source.reporting_rounding,

@@ -103,3 +103,18 @@
         '{{ value | replace("'", "''") }}'
     {%- endif -%}
 {%- endmacro %}
+
+{#- Whether `expr` is outside the values a source declares for one column of one table
+    (SourceTable's Column.values, var('sources')): NULL counts as outside. A column the source
+    declares no values for stops the compilation, so a rule never checks an empty set. -#}
+{% macro not_declared_value(expr, source_name, table, column) -%}
+    {%- set values = registered_source(source_name).get('values', {}).get(table, {}).get(column) -%}
+    {%- if not values -%}
+        {{ exceptions.raise_compiler_error(
+            "source " ~ source_name ~ " declares no values for " ~ table ~ "." ~ column
+            ~ " (its registry entry, finkpi/sources/)") }}
+    {%- endif -%}
+    ({{ expr }} is null or {{ expr }} not in (
+        {%- for value in values %}{{ sql_text(value) }}{{ ', ' if not loop.last }}{% endfor -%}
+    ))
+{%- endmacro %}

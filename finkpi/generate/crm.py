@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from finkpi.sources import crm as crm_source
+
 from . import calendar as cal
 from . import names
 from .masterdata import (
@@ -45,14 +47,14 @@ QUESTIONS_PER_YEAR = 0.15  # per account
 ACCOUNT_COVERAGE = 0.97  # share of ERP customers that have a CRM account
 ERP_NO_EXACT, ERP_NO_VARIANT = 0.70, 0.15  # the rest (~15%) leave the ERP number empty
 
-STAGES = ["Prospecting", "Qualification", "Proposal", "Negotiation", "Closed Won", "Closed Lost"]
+STAGES = list(crm_source.STAGE_NAMES)
 STAGE_PROB = [10, 20, 50, 75, 100, 0]
 LEAD_STATUS = ["Open", "Working", "Qualified", "Unqualified", "Converted"]
 LEAD_SOURCE = ["Web", "Trade Show", "Referral", "Partner"]
 CASE_TYPE = ["Complaint", "Service Request", "Question"]
 CASE_REASON = ["Late delivery", "Damaged goods", "Wrong item", "Invoice query", "Other"]
-PRIORITY = ["Low", "Medium", "High"]
-CASE_STATUS = ["New", "Working", "Closed"]
+PRIORITY = list(crm_source.CASE_PRIORITIES)
+CASE_STATUS = list(crm_source.CASE_STATUSES)
 ORIGIN = ["Email", "Phone", "Web"]
 ACCOUNT_TYPE = ["Customer", "Prospect", "Partner"]
 KEY_PREFIX = {"Account": "001", "Contact": "003", "Lead": "00Q", "Opportunity": "006", "Case": "500"}

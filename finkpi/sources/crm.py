@@ -13,6 +13,16 @@ from __future__ import annotations
 
 from finkpi.sources.registry import Company, SourceSystem, tables_from_contract
 
+# The values the CRM's picklists may hold (the generator, finkpi/generate/crm.py, draws from these):
+# a record with another value is quarantined by its validated model (expectations/rules.yml).
+STAGE_NAMES = ("Prospecting", "Qualification", "Proposal", "Negotiation", "Closed Won", "Closed Lost")
+CASE_PRIORITIES = ("Low", "Medium", "High")
+CASE_STATUSES = ("New", "Working", "Closed")
+VALUES: dict[str, dict[str, tuple[str, ...]]] = {
+    "Opportunity": {"StageName": STAGE_NAMES},
+    "Case": {"Priority": CASE_PRIORITIES, "Status": CASE_STATUSES},
+}
+
 # table -> list of (column, type, description). Types are DuckDB types used by staging casts.
 CONTRACT: dict[str, list[tuple[str, str, str]]] = {
     "Account": [
@@ -55,11 +65,7 @@ CONTRACT: dict[str, list[tuple[str, str, str]]] = {
         ("Id", "varchar", "record id"),
         ("AccountId", "varchar", "account"),
         ("Name", "varchar", "opportunity name"),
-        (
-            "StageName",
-            "varchar",
-            "Prospecting | Qualification | Proposal | Negotiation | Closed Won | Closed Lost",
-        ),
+        ("StageName", "varchar", " | ".join(STAGE_NAMES)),
         ("Amount", "decimal(18,2)", "expected amount in CurrencyIsoCode"),
         ("CurrencyIsoCode", "varchar", "currency"),
         ("Probability", "decimal(9,2)", "stage probability in percent"),
@@ -75,8 +81,8 @@ CONTRACT: dict[str, list[tuple[str, str, str]]] = {
         ("ContactId", "varchar", "contact who raised it"),
         ("Type", "varchar", "Complaint | Service Request | Question"),
         ("Reason", "varchar", "Late delivery | Damaged goods | Wrong item | Invoice query | Other"),
-        ("Priority", "varchar", "Low | Medium | High"),
-        ("Status", "varchar", "New | Working | Closed"),
+        ("Priority", "varchar", " | ".join(CASE_PRIORITIES)),
+        ("Status", "varchar", " | ".join(CASE_STATUSES)),
         ("Origin", "varchar", "Email | Phone | Web"),
         ("ERP_Order_Number__c", "varchar", "sales order concerned, when known"),
         ("TimeZoneSidKey", "varchar", "IANA time zone of the service desk that logged the case"),
@@ -96,6 +102,6 @@ SOURCE = SourceSystem(
     name="crm",
     kind="crm",
     description="the sample company's CRM: accounts, contacts, leads, opportunities and service cases",
-    tables=tables_from_contract(CONTRACT, KEYS, appends=APPENDS),
+    tables=tables_from_contract(CONTRACT, KEYS, appends=APPENDS, values=VALUES),
     company=Company("DE01"),  # the sample company, in the ERP's company master
 )

@@ -55,6 +55,9 @@ class Column:
     name: str  # as spelt in the file's header
     type: str  # the DuckDB type staging casts it to (every raw column is read as text)
     description: str = ""
+    # The values the column may hold (a CRM stage, a case status); empty: any. The source's
+    # validated model quarantines a record with another value (var `sources`, not_declared_value).
+    values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,11 @@ class SourceTable:
     @property
     def column_names(self) -> list[str]:
         return [column.name for column in self.columns]
+
+    @property
+    def declared_values(self) -> dict[str, list[str]]:
+        """Column -> the values it may hold, for the columns that declare them (Column.values)."""
+        return {column.name: list(column.values) for column in self.columns if column.values}
 
 
 @dataclass(frozen=True)
@@ -187,18 +195,24 @@ def tables_from_contract(
     keys: dict[str, tuple[str, ...]],
     files: dict[str, str] | None = None,
     appends: dict[str, str | tuple[str, str]] | None = None,
+    values: dict[str, dict[str, tuple[str, ...]]] | None = None,
 ) -> tuple[SourceTable, ...]:
     """SourceTables from a table -> [(column, type, description)] contract, in its order;
     `appends` maps the tables whose deliveries bring new records only to what dates a record
-    (SourceTable.appends, dated_by)."""
-    appends = appends or {}
-    for named, what in ((set(keys), "keys"), (set(appends), "appends")):
+    (SourceTable.appends, dated_by); `values` table -> column -> the values it may hold."""
+    appends, values = appends or {}, values or {}
+    for named, what in ((set(keys), "keys"), (set(appends), "appends"), (set(values), "values")):
         if unknown := named - set(contract):
             raise ValueError(f"{what} name tables that are not in the contract: {sorted(unknown)}")
+    for table, declared in values.items():
+        if unknown := set(declared) - {column[0] for column in contract[table]}:
+            raise ValueError(f"values name columns that are not in {table}'s contract: {sorted(unknown)}")
     return tuple(
         SourceTable(
             name=table,
-            columns=tuple(Column(*column) for column in columns),
+            columns=tuple(
+                Column(*column, values=tuple(values.get(table, {}).get(column[0], ()))) for column in columns
+            ),
             file=(files or {}).get(table, ""),
             keys=keys.get(table, ()),
             appends=table in appends,

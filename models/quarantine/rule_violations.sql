@@ -64,6 +64,10 @@ union all
 
 union all
 
+{{ rule_violations('int_crm_cases_validated', 'stg_crm__cases', 'flagged.case_id') }}
+
+union all
+
 {{ rule_violations('int_sap_sales_orders_validated', 'stg_sap__sales_orders', 'flagged.order_id') }}
 
 union all

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import date
 
 import duckdb
 import pytest
@@ -20,6 +21,7 @@ import pytest
 from finkpi.audit.store import AuditStore
 from finkpi.settings import PROJECT_DIR
 from tests.conftest import SAMPLE_DIR
+from tests.metrics.reference import _hours, default_as_of, reference_values
 from tests.quality.test_rules_bad_input import _read, _write
 
 pytestmark = pytest.mark.slow
@@ -280,3 +282,69 @@ def test_a_quarantined_kind_publishes_without_the_document_and_what_depends_on_i
     wrong = {m: (revenue[m], expected[m]) for m in revenue if abs(revenue[m] - expected[m]) > 0.005}
     assert not wrong, wrong
     assert re.search(r"Great Expectations: .* 0 failed, 0 error", result.stdout), result.stdout[-2000:]
+
+
+def test_crm_facts_out_of_order_leave_the_metrics_with_their_record(published_warehouse, tmp_path):
+    """A won opportunity closed before it was created once published a negative sales cycle
+    (FY2022 = -25.25 days); a case closed before it was opened, a negative resolution time. Each is
+    quarantined with file and line, and the metrics are those of the other records (the pandas
+    reference, which leaves out the same records)."""
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLE_DIR, data)
+    header, opportunities = _read(data / "crm" / "Opportunity.csv")
+    won = next(i for i, row in enumerate(opportunities) if row[header.index("IsWon")] == "true")
+    opportunities[won][header.index("CloseDate")] = "2021-06-01"  # before every CreatedDate
+    _write(data / "crm" / "Opportunity.csv", header, opportunities)
+    case_header, cases = _read(data / "crm" / "Case.csv")
+    closed = next(i for i, row in enumerate(cases) if row[case_header.index("ClosedDate")])
+    cases[closed][case_header.index("ClosedDate")] = "2021-06-01T00:00:00+00:00"
+    _write(data / "crm" / "Case.csv", case_header, cases)
+
+    result = _run(data, published_warehouse)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    outcomes = [line for line in result.stdout.splitlines() if line.startswith("rule ")]
+    for rule, position in (
+        ("opportunity_closed_before_created", f"Opportunity.csv:{won + 2}"),
+        ("case_closed_before_created", f"Case.csv:{closed + 2}"),
+    ):
+        assert any(
+            f"rule {rule} on" in line and "quarantined 1 of" in line and position in line for line in outcomes
+        ), (
+            rule,
+            outcomes,
+        )
+
+    as_of = default_as_of(data)
+    with duckdb.connect(str(published_warehouse / "published.duckdb"), read_only=True) as con:
+        published = {
+            metric: dict(
+                con.execute(
+                    "select period_start, value from metric_values where metric_name = ?"
+                    " and grain = 'year' and dimension = 'total' and value is not null",
+                    [metric],
+                ).fetchall()
+            )
+            for metric in ("sales_cycle_days", "avg_resolution_hours")
+        }
+    # the sales cycle: the pandas reference, which leaves out the same records
+    reference = reference_values("sales_cycle_days", "year", as_of=as_of, data_dir=data)
+    expected = {row.period_start: row.value for row in reference.itertuples() if row.value is not None}
+    assert published["sales_cycle_days"].keys() == expected.keys(), (published, expected)
+    assert all(abs(published["sales_cycle_days"][p] - expected[p]) < 1e-6 for p in expected), (
+        published,
+        expected,
+    )
+    # the resolution time (the reference's case events read the sample only): every other closed
+    # case, by the year it was opened in
+    hours: dict[date, list[float]] = {}
+    for index, row in enumerate(cases):
+        created, closed_at = row[case_header.index("CreatedDate")], row[case_header.index("ClosedDate")]
+        if index != closed and closed_at and created[:10] <= closed_at[:10] <= as_of.isoformat():
+            hours.setdefault(date(int(created[:4]), 1, 1), []).append(_hours(created, closed_at))
+    expected = {year: sum(values) / len(values) for year, values in hours.items()}
+    assert published["avg_resolution_hours"].keys() == expected.keys()
+    assert all(abs(published["avg_resolution_hours"][p] - expected[p]) < 1e-6 for p in expected), (
+        published["avg_resolution_hours"],
+        expected,
+    )
+    assert all(value >= 0 for values in published.values() for value in values.values()), published

@@ -113,6 +113,25 @@ def damaged(tmp_path_factory):
     expected["orphan_contact"] = (contacts[3][0], 5)
     _write(data / "crm" / "Contact.csv", header, contacts)
 
+    # CRM facts out of order or outside the declared values (finkpi/sources/crm.py)
+    header, opportunities = _read(data / "crm" / "Opportunity.csv")
+    ocol = {name: i for i, name in enumerate(header)}
+    opportunities[10][ocol["CloseDate"]] = "2019-01-01"  # before any CreatedDate of the sample
+    expected["opportunity_closed_before_created"] = (opportunities[10][0], 12)
+    opportunities[11][ocol["StageName"]] = "Closed Wno"
+    expected["unknown_stage"] = (opportunities[11][0], 13)
+    _write(data / "crm" / "Opportunity.csv", header, opportunities)
+    header, cases = _read(data / "crm" / "Case.csv")
+    ccol = {name: i for i, name in enumerate(header)}
+    closed = [i for i, row in enumerate(cases) if row[ccol["ClosedDate"]]]
+    cases[closed[0]][ccol["ClosedDate"]] = "2019-01-01T00:00:00+00:00"
+    expected["case_closed_before_created"] = (cases[closed[0]][0], closed[0] + 2)
+    cases[closed[1]][ccol["Status"]] = "Escalated"
+    expected["unknown_case_status"] = (cases[closed[1]][0], closed[1] + 2)
+    cases[closed[2]][ccol["Priority"]] = ""
+    expected["unknown_case_priority"] = (cases[closed[2]][0], closed[2] + 2)
+    _write(data / "crm" / "Case.csv", header, cases)
+
     settings = _settings(data, tmp_path, closed_periods=["2025-06"])
     dbt_runner.build(settings, select=SELECT, quiet=True, indirect_selection="buildable")
     return settings, expected
@@ -137,6 +156,11 @@ def _violations(settings, rule_id):
         ("orphan_invoice_line", "erp/invoice_lines.csv", "quarantine"),
         ("extreme_outlier", "erp/invoice_lines.csv", "warn"),
         ("orphan_contact", "crm/Contact.csv", "quarantine"),
+        ("opportunity_closed_before_created", "crm/Opportunity.csv", "quarantine"),
+        ("unknown_stage", "crm/Opportunity.csv", "quarantine"),
+        ("case_closed_before_created", "crm/Case.csv", "quarantine"),
+        ("unknown_case_status", "crm/Case.csv", "quarantine"),
+        ("unknown_case_priority", "crm/Case.csv", "quarantine"),
     ],
 )
 def test_rule_outcome_names_file_line_and_rule(damaged, rule_id, file, severity):

@@ -311,3 +311,18 @@ def test_registry_entries_are_checked_when_declared():
 
 def test_the_run_date_comes_from_exactly_one_source():
     assert [source.name for source in REGISTERED if source.sets_run_date] == ["erp"]
+
+
+def test_declared_values_reach_dbt_and_its_defaults(sample_settings):
+    """The values a source declares for a column (Column.values) reach the models through the var
+    `sources`; dbt_project.yml's default of that var (dbt called without finkpi, as sqlfluff does)
+    holds the same, and a column outside the contract cannot be given values."""
+    defaults = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]["sources"]
+    passed = sample_settings.source_vars()
+    for source in REGISTERED:
+        declared = {table.name: table.declared_values for table in source.tables if table.declared_values}
+        assert passed[source.name]["values"] == declared
+        assert defaults[source.name].get("values", {}) == declared, source.name
+    assert passed["crm"]["values"]["Opportunity"]["StageName"][-2:] == ["Closed Won", "Closed Lost"]
+    with pytest.raises(ValueError, match="not in Case's contract"):
+        tables_from_contract({"Case": [("Status", "varchar", "")]}, {}, values={"Case": {"State": ("New",)}})
