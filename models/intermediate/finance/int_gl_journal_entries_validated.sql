@@ -66,7 +66,7 @@ checked as (
     from entries
     left join entry_balances
         on entries.entry_id = entry_balances.entry_id
-        and entries.company_code is not distinct from entry_balances.company_code
+        and coalesce(entries.company_code, '') = coalesce(entry_balances.company_code, '')
 
 )
 
