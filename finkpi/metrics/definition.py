@@ -92,6 +92,12 @@ class MetricDefinition:
         return bool(self.meta.get("published", True))
 
     @property
+    def withholds_undefined_slices(self) -> bool:
+        """A slice value where the metric is NULL in every period is not published (it has no
+        meaning there, e.g. inventory turnover of a raw-material category: no cost of goods sold)."""
+        return bool(self.meta.get("withhold_undefined_slices"))
+
+    @property
     def is_computed(self) -> bool:
         return self.metric_type == "computed"
 

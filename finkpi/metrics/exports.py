@@ -622,7 +622,7 @@ class MetricExporter:
 
     def _withholds_undefined_slices(self, metric: str) -> bool:
         definition = self.catalog.metrics.get(metric)
-        return definition is not None and bool(definition.meta.get("withhold_undefined_slices"))
+        return definition is not None and definition.withholds_undefined_slices
 
     def _is_additive_flow(self, metric: str) -> bool:
         definition = self.catalog.metrics.get(metric)

@@ -217,6 +217,23 @@ def test_personal_fields_are_hashed_in_quarantine(damaged):
     assert hashlib.sha256(email.encode()).hexdigest() in values
 
 
+def _rules_stop_the_rebuild(data, scratch, sample_settings, damaged_model: str) -> str:
+    """The session's build holds every other model; rebuilt on the damaged data: the damaged file's
+    staging model and everything between it and the quarantine table, with their tests, which must
+    stop the build. Returns the failure's message."""
+    settings = _settings(data, scratch)
+    settings.warehouse_dir.mkdir()
+    shutil.copy2(sample_settings.build_database, settings.build_database)
+    with pytest.raises(dbt_runner.DbtBuildError) as raised:
+        dbt_runner.build(
+            settings,
+            select=[f"{damaged_model}+,+rule_violations"],
+            quiet=True,
+            indirect_selection="buildable",
+        )
+    return str(raised.value)
+
+
 def test_quarantined_share_past_threshold_fails_naming_model_rule_keys_file_and_line(
     built, sample_settings, scratch, failing
 ):
@@ -225,19 +242,7 @@ def test_quarantined_share_past_threshold_fails_naming_model_rule_keys_file_and_
     for row in lines[:400]:  # ~1.6% of the lines: past the 1% threshold
         row[5] = "-" + row[5]
     _write(data / "erp" / "invoice_lines.csv", header, lines)
-    # the session's build holds every other model; rebuilt: the damaged file's staging model and
-    # everything between it and the quarantine table, with their tests
-    settings = _settings(data, scratch)
-    settings.warehouse_dir.mkdir()
-    shutil.copy2(sample_settings.build_database, settings.build_database)
-    with pytest.raises(dbt_runner.DbtBuildError) as raised:
-        dbt_runner.build(
-            settings,
-            select=["stg_erp__invoice_lines+,+rule_violations"],
-            quiet=True,
-            indirect_selection="buildable",
-        )
-    message = str(raised.value)
+    message = _rules_stop_the_rebuild(data, scratch, sample_settings, "stg_erp__invoice_lines")
     assert "FAILED rule quarantine_within_threshold on rule_violations" in message, message
     assert "stg_erp__invoice_lines" in message and "negative_quantity" in message
     assert "IN000001/1" in message and "invoice_lines.csv" in message
@@ -258,16 +263,7 @@ def test_unbalanced_journal_entry_fails_naming_each_line_and_the_imbalance(
     first[col["amount_eur"]] = f"{float(first[col['amount_eur']]) + 10000:.2f}"
     _write(data / "erp" / "gl_journal_entries.csv", header, entries)
     settings = _settings(data, scratch)
-    settings.warehouse_dir.mkdir()
-    shutil.copy2(sample_settings.build_database, settings.build_database)
-    with pytest.raises(dbt_runner.DbtBuildError) as raised:
-        dbt_runner.build(
-            settings,
-            select=["stg_erp__gl_journal_entries+,+rule_violations"],
-            quiet=True,
-            indirect_selection="buildable",
-        )
-    message = str(raised.value)
+    message = _rules_stop_the_rebuild(data, scratch, sample_settings, "stg_erp__gl_journal_entries")
     assert "FAILED rule no_failing_violations on rule_violations" in message, message
     assert "unbalanced_journal_entry" in message
     assert f"is off by 10000.00 {settings.reporting_currency}" in message, message
